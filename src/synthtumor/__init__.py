@@ -1,0 +1,41 @@
+"""synthtumor: realistic synthetic liver tumours for label-free tumour segmentation in CT.
+
+A NumPy implementation of the tumour generator of Hu et al., "Label-Free Liver Tumor
+Segmentation" (CVPR 2023), fast enough to run in every training step.
+
+>>> from synthtumor import synthesize
+>>> from synthtumor.phantom import make_phantom
+>>> phantom = make_phantom(rng=0)
+>>> image, label, params = synthesize(phantom.image, phantom.liver_mask,
+...                                   spacing=phantom.spacing, rng=0)
+
+Importing this package imports neither torch, MONAI nor TorchIO; the adapters in
+``synthtumor.adapters`` import their framework when they are used.
+"""
+
+from synthtumor._validation import LiverTooSmallError
+from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
+from synthtumor.location import LiverStatistics, liver_statistics, vessel_mask
+from synthtumor.params import TumorParams, TumorSpec
+from synthtumor.synthesize import SynthesisResult, apply, sample, synthesize, tumor_box
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SIZE_NAMES",
+    "TUMOR_SIZES",
+    "LiverStatistics",
+    "LiverTooSmallError",
+    "SizePreset",
+    "SynthesisResult",
+    "TumorConfig",
+    "TumorParams",
+    "TumorSpec",
+    "__version__",
+    "apply",
+    "liver_statistics",
+    "sample",
+    "synthesize",
+    "tumor_box",
+    "vessel_mask",
+]

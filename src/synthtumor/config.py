@@ -1,0 +1,290 @@
+"""Hyper-parameters of the tumour generator: Table 1 and Table 6 of the paper as named defaults.
+
+Every hyper-parameter can be a constant or a ``(low, high)`` range, drawn uniformly per tumour.
+The paper's tables were tuned on 1 mm isotropic scans, so its sigmas and radii (voxels there) are
+millimetres here and are converted to voxels with the scan's spacing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+__all__ = [
+    "SIZE_NAMES",
+    "TUMOR_SIZES",
+    "SizePreset",
+    "TumorConfig",
+    "Value",
+    "draw",
+]
+
+Value = float | tuple[float, float]
+"""A hyper-parameter: a constant, or a ``(low, high)`` range drawn uniformly."""
+
+TUMOR_SIZES: tuple[str, ...] = ("tiny", "small", "medium", "large")
+"""The four single-size presets of Table 6, smallest first."""
+
+SIZE_NAMES: tuple[str, ...] = (*TUMOR_SIZES, "mix")
+"""Every preset name accepted by ``synthesize(size=...)``; "mix" combines all four."""
+
+
+def draw(value: Value, rng: np.random.Generator) -> float:
+    """Draw one number from a constant or a ``(low, high)`` uniform range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draw(0.6, np.random.default_rng(0))
+    0.6
+    >>> 1.1 <= draw((1.1, 1.5), np.random.default_rng(0)) <= 1.5
+    True
+    """
+    if isinstance(value, tuple):
+        low, high = value
+        return float(rng.uniform(low, high))
+    return float(value)
+
+
+def _check_value(value: object, name: str, *, minimum: float = 0.0) -> None:
+    """Check a constant-or-range hyper-parameter; both ends at or above `minimum`."""
+    ends = value if isinstance(value, tuple) else (value,)
+    if isinstance(value, tuple) and len(value) != 2:
+        raise ValueError(f"{name} must be a number or a (low, high) pair, got {value!r}")
+    for end in ends:
+        if isinstance(end, bool) or not isinstance(end, int | float):
+            raise TypeError(f"{name} must be a number or a (low, high) pair, got {value!r}")
+        if not math.isfinite(end) or end < minimum:
+            raise ValueError(f"{name} must be finite and >= {minimum}, got {value!r}")
+    if isinstance(value, tuple) and value[0] > value[1]:
+        raise ValueError(f"{name} range must be (low, high) with low <= high, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SizePreset:
+    """One tumour size of Table 6.
+
+    Parameters
+    ----------
+    radius_mm : float or (float, float)
+        Nominal tumour radius r in mm; the ellipsoid's semi-axes are drawn around it.
+    deformation_mm : float or (float, float)
+        Elastic deformation strength sigma_e: standard deviation, in mm, of the displacements on
+        the coarse 3 x 3 x 3 control grid of the deformation field.
+    count : int or (int, int)
+        Number of tumours N, or an inclusive range drawn as a discrete uniform F[a, b].
+
+    Examples
+    --------
+    >>> SizePreset(radius_mm=4.0, deformation_mm=(0.5, 1.0), count=(3, 10)).count
+    (3, 10)
+    """
+
+    radius_mm: Value
+    deformation_mm: Value
+    count: int | tuple[int, int]
+
+    def __post_init__(self) -> None:
+        _check_value(self.radius_mm, "radius_mm", minimum=1e-6)
+        _check_value(self.deformation_mm, "deformation_mm")
+        counts = self.count if isinstance(self.count, tuple) else (self.count, self.count)
+        if len(counts) != 2 or not all(
+            isinstance(c, int | np.integer) and not isinstance(c, bool) for c in counts
+        ):
+            raise TypeError(f"count must be an int or an (int, int) pair, got {self.count!r}")
+        if counts[0] < 0 or counts[0] > counts[1]:
+            raise ValueError(f"count must be >= 0 with low <= high, got {self.count!r}")
+
+    @property
+    def max_radius_mm(self) -> float:
+        """The largest nominal radius this preset can draw."""
+        return float(max(self.radius_mm) if isinstance(self.radius_mm, tuple) else self.radius_mm)
+
+    def draw_count(self, rng: np.random.Generator) -> int:
+        """Draw the number of tumours, F[a, b] inclusive."""
+        if isinstance(self.count, tuple):
+            return int(rng.integers(self.count[0], self.count[1], endpoint=True))
+        return int(self.count)
+
+
+@dataclass(frozen=True)
+class TumorConfig:
+    """Every hyper-parameter of the generator, with the paper's values as defaults.
+
+    Table 1 (values in mm where the paper used voxels of a 1 mm scan) and Table 6 are the defaults.
+    Any numeric field accepts a constant or a ``(low, high)`` range; fields that depend on the
+    liver's own statistics (sigma_a and mu_t) default to ``None``, meaning the paper's formula.
+    Build a variant with :meth:`replace`.
+
+    Parameters
+    ----------
+    vessel_smoothing_mm : float or (float, float) or None
+        sigma_a of eq. 1, the Gaussian smoothing before vessel thresholding. ``None``:
+        ``0.5 + 0.025 * sigma_p`` (Table 1), sigma_p the parenchyma's standard deviation in HU.
+    vessel_threshold_offset_hu : float or (float, float)
+        b of eq. 2: vessels are liver voxels brighter than the liver's mean HU + b. Default 15.
+    texture_mean_hu : float or (float, float) or None
+        mu_t, the tumour's mean HU. ``None``: U(30, mu_p - 10) with mu_p the parenchyma's mean
+        (Table 1); where mu_p - 10 < 30 the range collapses to mu_p - 10, so tumours stay darker
+        than the liver.
+    texture_scale : float or (float, float)
+        eta, the cubic up-scaling factor of the Gaussian texture (grain size). Default U(1.1, 1.5).
+    texture_blur_mm : float or (float, float)
+        sigma_b of eq. 3. Default 0.6.
+    semi_axis_factor : (float, float)
+        The ellipsoid's semi-axes are drawn from U(low * r, high * r). Default (0.75, 1.25).
+    edge_blur_mm : float or (float, float)
+        sigma_c, the Gaussian blur of the deformed mask. Default U(0.6, 1.2).
+    mass_effect_radius_factor : float or (float, float)
+        gamma_max / r of eq. 5. Default 1.3.
+    mass_effect_intensity : float or (float, float)
+        I of eq. 5, in [0, 100]. Default 30.
+    capsule_band : (float, float)
+        (lb, ub) of eq. 6: the edge band of the blurred mask. Default (0.4, 0.7).
+    capsule_blur_mm : float or (float, float)
+        sigma_d of eq. 7. Default 0.8.
+    capsule_contrast_hu : float or (float, float)
+        d of eq. 8, the capsule's extra brightness in HU. Default 120.
+    tiny, small, medium, large : SizePreset
+        The sizes of Table 6: radius 4, 8, 16, 32 mm; sigma_e U[0.5, 1], U[1, 2], U[3, 6],
+        U[5, 10] mm; counts F[3, 10], F[3, 10], F[2, 5], F[1, 3].
+    size_probabilities : tuple of 5 floats
+        Probabilities of drawing tiny, small, medium, large and mix when no size is given.
+        Default 0.2 each.
+    tiny_tumors, elastic_deformation, edge_blur, vessel_avoidance, mass_effect, capsule : bool
+        Stage switches (the ablations of Table 4 and the post-processing steps). All on by
+        default. ``tiny_tumors=False`` never draws "tiny" and leaves the tiny tumours out of "mix".
+    max_location_tries : int
+        Candidate centres tried per tumour before the location fallback. Default 30.
+    location_fallback : {"least_vessels", "raise"}
+        After ``max_location_tries`` collisions: keep the tried centre with the fewest vessel
+        voxels in its cube (recorded as ``vessel_free=False``), or raise ``ValueError``.
+    stats_patches : int
+        Number of random liver patches used to estimate the liver's mean and the parenchyma's
+        mean and standard deviation (a subsample, so the whole liver is never scanned).
+    label_threshold : float
+        A voxel is labelled tumour where the blurred (and warped) mask t'' >= this. Default 0.5.
+    background_label, liver_label, tumor_label : int
+        Values of the output label map. Defaults 0, 1, 2.
+
+    Examples
+    --------
+    >>> config = TumorConfig()
+    >>> config.large.radius_mm, config.capsule_contrast_hu
+    (32.0, 120.0)
+    >>> no_capsule = config.replace(capsule=False, texture_scale=1.3)
+    >>> no_capsule.capsule, no_capsule.texture_scale
+    (False, 1.3)
+    """
+
+    vessel_smoothing_mm: Value | None = None
+    vessel_threshold_offset_hu: Value = 15.0
+    texture_mean_hu: Value | None = None
+    texture_scale: Value = (1.1, 1.5)
+    texture_blur_mm: Value = 0.6
+    semi_axis_factor: tuple[float, float] = (0.75, 1.25)
+    edge_blur_mm: Value = (0.6, 1.2)
+    mass_effect_radius_factor: Value = 1.3
+    mass_effect_intensity: Value = 30.0
+    capsule_band: tuple[float, float] = (0.4, 0.7)
+    capsule_blur_mm: Value = 0.8
+    capsule_contrast_hu: Value = 120.0
+    tiny: SizePreset = SizePreset(radius_mm=4.0, deformation_mm=(0.5, 1.0), count=(3, 10))
+    small: SizePreset = SizePreset(radius_mm=8.0, deformation_mm=(1.0, 2.0), count=(3, 10))
+    medium: SizePreset = SizePreset(radius_mm=16.0, deformation_mm=(3.0, 6.0), count=(2, 5))
+    large: SizePreset = SizePreset(radius_mm=32.0, deformation_mm=(5.0, 10.0), count=(1, 3))
+    size_probabilities: tuple[float, float, float, float, float] = (0.2, 0.2, 0.2, 0.2, 0.2)
+    tiny_tumors: bool = True
+    elastic_deformation: bool = True
+    edge_blur: bool = True
+    vessel_avoidance: bool = True
+    mass_effect: bool = True
+    capsule: bool = True
+    max_location_tries: int = 30
+    location_fallback: Literal["least_vessels", "raise"] = "least_vessels"
+    stats_patches: int = 64
+    label_threshold: float = 0.5
+    background_label: int = 0
+    liver_label: int = 1
+    tumor_label: int = 2
+
+    def __post_init__(self) -> None:
+        for name in (
+            "vessel_threshold_offset_hu",
+            "texture_blur_mm",
+            "edge_blur_mm",
+            "mass_effect_radius_factor",
+            "capsule_blur_mm",
+            "capsule_contrast_hu",
+        ):
+            _check_value(getattr(self, name), name)
+        _check_value(self.texture_scale, "texture_scale", minimum=1.0)
+        _check_value(self.mass_effect_intensity, "mass_effect_intensity")
+        intensity = self.mass_effect_intensity
+        if max(intensity if isinstance(intensity, tuple) else (intensity,)) > 100:
+            raise ValueError(f"mass_effect_intensity must lie in [0, 100], got {intensity!r}")
+        if self.vessel_smoothing_mm is not None:
+            _check_value(self.vessel_smoothing_mm, "vessel_smoothing_mm")
+        if self.texture_mean_hu is not None:
+            _check_value(self.texture_mean_hu, "texture_mean_hu", minimum=-math.inf)
+        _check_pair(self.semi_axis_factor, "semi_axis_factor", low=1e-6, high=math.inf)
+        _check_pair(self.capsule_band, "capsule_band", low=0.0, high=1.0)
+        for size in TUMOR_SIZES:
+            if not isinstance(getattr(self, size), SizePreset):
+                raise TypeError(f"{size} must be a SizePreset, got {getattr(self, size)!r}")
+        probabilities = np.asarray(self.size_probabilities, dtype=float)
+        if probabilities.shape != (5,) or np.any(probabilities < 0) or probabilities.sum() <= 0:
+            raise ValueError(
+                "size_probabilities must be 5 non-negative numbers (tiny, small, medium, large, "
+                f"mix) with a positive sum, got {self.size_probabilities!r}"
+            )
+        if self.max_location_tries < 1:
+            raise ValueError(f"max_location_tries must be >= 1, got {self.max_location_tries}")
+        if self.location_fallback not in ("least_vessels", "raise"):
+            raise ValueError(
+                "location_fallback must be 'least_vessels' or 'raise', "
+                f"got {self.location_fallback!r}"
+            )
+        if self.stats_patches < 1:
+            raise ValueError(f"stats_patches must be >= 1, got {self.stats_patches}")
+        if not 0.0 < self.label_threshold < 1.0:
+            raise ValueError(f"label_threshold must lie in (0, 1), got {self.label_threshold}")
+        labels = (self.background_label, self.liver_label, self.tumor_label)
+        if len(set(labels)) != 3 or not all(0 <= int(label) <= 255 for label in labels):
+            raise ValueError(
+                "background_label, liver_label and tumor_label must be 3 distinct integers in "
+                f"[0, 255], got {labels}"
+            )
+
+    def replace(self, **changes: object) -> TumorConfig:
+        """Return a copy with some fields changed (the dataclass stays frozen)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def preset(self, size: str) -> SizePreset:
+        """The :class:`SizePreset` of a single size name ("tiny" ... "large")."""
+        if size not in TUMOR_SIZES:
+            raise ValueError(f"size must be one of {TUMOR_SIZES}, got {size!r}")
+        return getattr(self, size)
+
+    def sizes_in(self, size: str) -> tuple[str, ...]:
+        """The single sizes a preset name stands for ("mix" is all of them)."""
+        if size not in SIZE_NAMES:
+            raise ValueError(f"size must be one of {SIZE_NAMES} or None, got {size!r}")
+        if size == "mix":
+            return tuple(s for s in TUMOR_SIZES if self.tiny_tumors or s != "tiny")
+        return (size,)
+
+
+def _check_pair(pair: object, name: str, *, low: float, high: float) -> None:
+    if (
+        not isinstance(pair, tuple)
+        or len(pair) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
+    ):
+        raise TypeError(f"{name} must be a (low, high) pair of numbers, got {pair!r}")
+    if not (low <= pair[0] <= pair[1] <= high):
+        raise ValueError(f"{name} must satisfy {low} <= low <= high <= {high}, got {pair!r}")

@@ -1,0 +1,384 @@
+"""Where tumours go: liver statistics, the vessel mask (paper eq. 1-2) and centre sampling.
+
+Nothing here scans the whole volume. Liver voxels are found by rejection sampling of random
+voxel positions, the liver's statistics come from a few random patches, and the vessel mask is
+computed lazily, block by block, only where a candidate tumour is checked for collisions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from synthtumor._validation import check_finite
+
+__all__ = [
+    "LiverSampler",
+    "LiverStatistics",
+    "VesselMap",
+    "liver_statistics",
+    "sample_center",
+    "vessel_mask",
+]
+
+_SMOOTHING_TRUNCATE = 3.0
+_MAD_TO_STD = 1.4826
+
+
+def _smoothing_radius_voxels(smoothing_mm: float, spacing: tuple[float, float, float]) -> list:
+    return [math.ceil(_SMOOTHING_TRUNCATE * smoothing_mm / s) for s in spacing]
+
+
+def vessel_mask(
+    image: np.ndarray,
+    liver_mask: np.ndarray,
+    *,
+    spacing: tuple[float, float, float],
+    threshold_hu: float,
+    smoothing_mm: float,
+) -> np.ndarray:
+    """Paper eq. 1: liver voxels whose Gaussian-smoothed HU exceeds `threshold_hu`.
+
+    This is the full-array form, for inspection and figures; synthesis itself uses
+    :class:`VesselMap`, which computes the same mask only where it is needed.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        CT in HU (any real dtype).
+    liver_mask : numpy.ndarray
+        Boolean liver mask of the same shape.
+    spacing : tuple of 3 float
+        Voxel spacing in mm.
+    threshold_hu : float
+        T of eq. 2 (the liver's mean HU + b).
+    smoothing_mm : float
+        sigma_a in mm.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean vessel mask.
+
+    Examples
+    --------
+    >>> image = np.full((9, 9, 9), 50.0, np.float32); image[4, :, 4] = 300.0
+    >>> liver = np.ones((9, 9, 9), bool)
+    >>> vessels = vessel_mask(image, liver, spacing=(1.0, 1.0, 1.0), threshold_hu=65.0,
+    ...                       smoothing_mm=0.5)
+    >>> bool(vessels[4, 3, 4]), bool(vessels[0, 0, 0])
+    (True, False)
+    """
+    sigmas = [smoothing_mm / s for s in spacing]
+    smoothed = ndimage.gaussian_filter(
+        np.asarray(image, dtype=np.float32), sigmas, mode="nearest", truncate=_SMOOTHING_TRUNCATE
+    )
+    return (smoothed > threshold_hu) & np.asarray(liver_mask, dtype=bool)
+
+
+class LiverSampler:
+    """Uniformly random liver voxels, drawn by rejection sampling of random positions.
+
+    Candidates are drawn in batches from `rng`; when the liver is so small a part of the
+    volume that rejection stalls, the liver's voxel list is built once and sampled directly.
+    """
+
+    _BATCH = 4096
+    _STALLED_BATCHES = 4
+
+    def __init__(self, liver_mask: np.ndarray, rng: np.random.Generator) -> None:
+        self._mask = liver_mask
+        self._rng = rng
+        self._pool = np.empty((0, 3), dtype=np.intp)
+        self._all_voxels: np.ndarray | None = None
+
+    def take(self, count: int) -> np.ndarray:
+        """Return `count` random liver voxels as an ``(count, 3)`` integer array."""
+        stalled = 0
+        while len(self._pool) < count:
+            found = self._draw_batch()
+            stalled = stalled + 1 if len(found) == 0 else 0
+            self._pool = np.concatenate([self._pool, found])
+            if stalled >= self._STALLED_BATCHES and len(self._pool) < count:
+                break
+        if len(self._pool) < count:
+            self._pool = np.concatenate([self._pool, self._draw_from_list(count)])
+        taken, self._pool = self._pool[:count], self._pool[count:]
+        return taken
+
+    def _draw_batch(self) -> np.ndarray:
+        positions = [self._rng.integers(0, size, self._BATCH) for size in self._mask.shape]
+        hits = self._mask[positions[0], positions[1], positions[2]]
+        return np.stack(positions, axis=1)[hits].astype(np.intp)
+
+    def _draw_from_list(self, count: int) -> np.ndarray:
+        if self._all_voxels is None:
+            self._all_voxels = np.argwhere(self._mask)
+        if len(self._all_voxels) == 0:
+            raise ValueError("liver_mask is empty: there is no liver voxel to place a tumour in")
+        return self._all_voxels[self._rng.integers(0, len(self._all_voxels), count)]
+
+
+@dataclass(frozen=True)
+class LiverStatistics:
+    """The liver's intensities, as the generator uses them (all in HU except the sigma).
+
+    Attributes
+    ----------
+    liver_mean_hu : float
+        Mean HU of the liver, vessels included (the mean of eq. 2).
+    parenchyma_mean_hu, parenchyma_std_hu : float
+        mu_p and sigma_p: the liver without vessels.
+    vessel_smoothing_mm : float
+        sigma_a used for the vessel mask.
+    vessel_threshold_hu : float
+        T of eq. 2.
+    """
+
+    liver_mean_hu: float
+    parenchyma_mean_hu: float
+    parenchyma_std_hu: float
+    vessel_smoothing_mm: float
+    vessel_threshold_hu: float
+
+
+def liver_statistics(
+    image: np.ndarray,
+    liver_mask: np.ndarray,
+    *,
+    spacing: tuple[float, float, float],
+    threshold_offset_hu: float = 15.0,
+    vessel_smoothing_mm: float | None = None,
+    patches: int = 64,
+    rng: np.random.Generator | int | None = None,
+    sampler: LiverSampler | None = None,
+) -> LiverStatistics:
+    """Estimate the liver's mean and the parenchyma's mean and std from random patches.
+
+    The paper defines sigma_a from sigma_p (Table 1) and sigma_p from the liver without its
+    vessels, which need sigma_a: the circle is cut by taking sigma_a from a robust estimate of
+    the liver's spread (median absolute deviation, which vessels barely move) when
+    `vessel_smoothing_mm` is None. `patches` cubes of 5 voxels (plus the smoothing margin) around
+    random liver voxels are smoothed, thresholded at T = liver mean + b, and the non-vessel
+    liver voxels of their cores give mu_p and sigma_p.
+
+    Parameters
+    ----------
+    image, liver_mask : numpy.ndarray
+        CT in HU and boolean liver mask.
+    spacing : tuple of 3 float
+        Voxel spacing in mm.
+    threshold_offset_hu : float
+        b of eq. 2.
+    vessel_smoothing_mm : float or None
+        sigma_a; None uses ``0.5 + 0.025 * sigma_p`` (Table 1).
+    patches : int
+        Number of random patches.
+    rng : numpy.random.Generator or int or None
+        Source of the patch positions (ignored when `sampler` is given).
+    sampler : LiverSampler or None
+        Share a sampler (and its random stream) with the caller.
+
+    Returns
+    -------
+    LiverStatistics
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.normal(60.0, 10.0, (40, 40, 40)).astype(np.float32)
+    >>> stats = liver_statistics(image, np.ones(image.shape, bool), spacing=(1.0, 1.0, 1.0), rng=1)
+    >>> bool(abs(stats.parenchyma_mean_hu - 60.0) < 2.0), bool(8 < stats.parenchyma_std_hu < 12)
+    (True, True)
+    """
+    sampler = sampler or LiverSampler(liver_mask, np.random.default_rng(rng))
+    centres = sampler.take(max(patches, 1) * 16)
+    centre_values = np.asarray(image[centres[:, 0], centres[:, 1], centres[:, 2]], np.float64)
+    check_finite(centre_values, name="image", where="inside the liver")
+    liver_mean = float(centre_values.mean())
+    threshold = liver_mean + threshold_offset_hu
+    if vessel_smoothing_mm is None:
+        robust_std = _MAD_TO_STD * float(
+            np.median(np.abs(centre_values - np.median(centre_values)))
+        )
+        smoothing_mm = 0.5 + 0.025 * robust_std
+    else:
+        smoothing_mm = float(vessel_smoothing_mm)
+
+    core = 2
+    margin = [core + radius for radius in _smoothing_radius_voxels(smoothing_mm, spacing)]
+    patch_centres = centres[: max(patches, 1)]
+    index = [
+        np.clip(
+            patch_centres[:, axis].reshape(-1, 1)
+            + np.arange(-margin[axis], margin[axis] + 1).reshape(1, -1),
+            0,
+            image.shape[axis] - 1,
+        )
+        for axis in range(3)
+    ]
+    stack_index = (
+        index[0][:, :, None, None],
+        index[1][:, None, :, None],
+        index[2][:, None, None, :],
+    )
+    raw = np.asarray(image[stack_index], dtype=np.float32)
+    check_finite(raw, name="image", where="inside the liver")
+    liver = liver_mask[stack_index]
+    smoothed = ndimage.gaussian_filter(
+        raw,
+        [0.0, *(smoothing_mm / s for s in spacing)],
+        mode="nearest",
+        truncate=_SMOOTHING_TRUNCATE,
+    )
+    cores = tuple(slice(m - core, m + core + 1) for m in margin)
+    core_raw = raw[(slice(None), *cores)]
+    parenchyma = liver[(slice(None), *cores)] & (smoothed[(slice(None), *cores)] <= threshold)
+    values = core_raw[parenchyma].astype(np.float64)
+    if values.size < 2:
+        values = centre_values
+    return LiverStatistics(
+        liver_mean_hu=liver_mean,
+        parenchyma_mean_hu=float(values.mean()),
+        parenchyma_std_hu=float(values.std()),
+        vessel_smoothing_mm=smoothing_mm,
+        vessel_threshold_hu=threshold,
+    )
+
+
+class VesselMap:
+    """The vessel mask of eq. 1, computed lazily block by block and kept for one call.
+
+    A candidate tumour asks how many vessel voxels lie in its cube; only the blocks the cube
+    touches and that are not yet known are smoothed and thresholded. Over a whole call the work is
+    bounded by the liver's bounding box, and a call with small tumours touches a few blocks only.
+    """
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        liver_mask: np.ndarray,
+        *,
+        spacing: tuple[float, float, float],
+        threshold_hu: float,
+        smoothing_mm: float,
+        block_voxels: int = 24,
+    ) -> None:
+        self._image = image
+        self._liver = liver_mask
+        self._threshold = np.float32(threshold_hu)
+        self._sigmas = [smoothing_mm / s for s in spacing]
+        self._halo = _smoothing_radius_voxels(smoothing_mm, spacing)
+        self._block = block_voxels
+        # np.zeros maps untouched pages lazily: only the blocks computed cost memory.
+        self._vessels = np.zeros(image.shape, dtype=bool)
+        self._known = np.zeros([math.ceil(n / block_voxels) for n in image.shape], dtype=bool)
+        self._all_known = False
+        self._liver_bounds: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+
+    # A cube this large a part of the liver's box makes the whole box cheaper in one pass than
+    # in many overlapping ones: big tumours collide often and try candidates all over the liver.
+    _WHOLE_LIVER_FRACTION = 8
+
+    def _liver_box(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        if self._liver_bounds is None:
+            lower, upper = [], []
+            for axis in range(3):
+                others = tuple(a for a in range(3) if a != axis)
+                present = np.flatnonzero(self._liver.any(axis=others))
+                lower.append(int(present[0]))
+                upper.append(int(present[-1]) + 1)
+            self._liver_bounds = (tuple(lower), tuple(upper))
+        return self._liver_bounds
+
+    def _liver_box_voxels(self) -> int:
+        lower, upper = self._liver_box()
+        return math.prod(high - low for low, high in zip(lower, upper, strict=True))
+
+    def count(self, lower: tuple[int, ...], upper: tuple[int, ...]) -> int:
+        """Number of vessel voxels in the box ``lower[i]:upper[i]``."""
+        if not self._all_known:
+            cube_voxels = math.prod(high - low for low, high in zip(lower, upper, strict=True))
+            if cube_voxels * self._WHOLE_LIVER_FRACTION >= self._liver_box_voxels():
+                self._compute(*self._liver_box())
+                self._all_known = True
+            else:
+                self._compute(lower, upper)
+        box = tuple(slice(low, high) for low, high in zip(lower, upper, strict=True))
+        return int(np.count_nonzero(self._vessels[box]))
+
+    def _compute(self, lower: tuple[int, ...], upper: tuple[int, ...]) -> None:
+        first = [low // self._block for low in lower]
+        last = [(high - 1) // self._block + 1 for high in upper]
+        known = self._known[tuple(slice(a, b) for a, b in zip(first, last, strict=True))]
+        if known.all():
+            return
+        unknown = np.argwhere(~known)
+        block_low = (unknown.min(axis=0) + first) * self._block
+        block_high = np.minimum((unknown.max(axis=0) + first + 1) * self._block, self._image.shape)
+        outer_low = np.maximum(block_low - self._halo, 0)
+        outer_high = np.minimum(block_high + self._halo, self._image.shape)
+        outer = tuple(slice(a, b) for a, b in zip(outer_low, outer_high, strict=True))
+        raw = np.asarray(self._image[outer], dtype=np.float32)
+        check_finite(raw, name="image", where="near a tumour location")
+        smoothed = ndimage.gaussian_filter(
+            raw, self._sigmas, mode="nearest", truncate=_SMOOTHING_TRUNCATE
+        )
+        inner = tuple(
+            slice(a - o, b - o) for a, b, o in zip(block_low, block_high, outer_low, strict=True)
+        )
+        target = tuple(slice(a, b) for a, b in zip(block_low, block_high, strict=True))
+        self._vessels[target] = (smoothed[inner] > self._threshold) & self._liver[target]
+        done = tuple(
+            slice(a // self._block, -(-b // self._block))
+            for a, b in zip(block_low, block_high, strict=True)
+        )
+        self._known[done] = True
+
+
+def sample_center(
+    sampler: LiverSampler,
+    shape: tuple[int, int, int],
+    half_extent_voxels: tuple[int, int, int],
+    *,
+    vessels: VesselMap | None,
+    max_tries: int,
+    fallback: str = "least_vessels",
+) -> tuple[tuple[int, int, int], bool]:
+    """Draw a liver voxel whose cube of half-extent `half_extent_voxels` holds no vessel.
+
+    Up to `max_tries` random liver voxels are tried (the paper's re-selection loop, bounded).
+    If all collide, ``fallback="least_vessels"`` keeps the tried centre whose cube holds the
+    fewest vessel voxels and ``fallback="raise"`` raises ``ValueError``.
+
+    Returns
+    -------
+    centre : tuple of 3 int
+    vessel_free : bool
+        Whether the centre passed the collision check.
+    """
+    candidates = sampler.take(max_tries if vessels is not None else 1)
+    if vessels is None:
+        return tuple(int(v) for v in candidates[0]), True  # type: ignore[return-value]
+    best_centre, best_count = candidates[0], None
+    for centre in candidates:
+        lower = tuple(max(int(c) - h, 0) for c, h in zip(centre, half_extent_voxels, strict=True))
+        upper = tuple(
+            min(int(c) + h + 1, n)
+            for c, h, n in zip(centre, half_extent_voxels, shape, strict=True)
+        )
+        count = vessels.count(lower, upper)
+        if count == 0:
+            return tuple(int(v) for v in centre), True  # type: ignore[return-value]
+        if best_count is None or count < best_count:
+            best_centre, best_count = centre, count
+    if fallback == "raise":
+        raise ValueError(
+            f"no vessel-free tumour location found in {max_tries} tries (max_location_tries); "
+            "raise max_location_tries, use location_fallback='least_vessels', or switch "
+            "vessel_avoidance off"
+        )
+    return tuple(int(v) for v in best_centre), False  # type: ignore[return-value]

@@ -1,0 +1,197 @@
+"""The drawn parameters of one synthesis: every random choice, frozen and JSON-serialisable.
+
+``apply(image, liver_mask, params)`` needs nothing else, so a params file replays a synthesis
+exactly and documents what was generated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+__all__ = ["FORMAT_VERSION", "TumorParams", "TumorSpec", "tumor_half_extent_mm"]
+
+FORMAT_VERSION = 1
+
+_TUPLE_FIELDS = {"center_voxel", "semi_axes_mm", "capsule_band", "shape", "spacing"}
+
+
+@dataclass(frozen=True)
+class TumorSpec:
+    """Everything drawn for one tumour.
+
+    A stage that is switched off has its strength set to 0 (``deformation_mm``,
+    ``edge_blur_mm``, ``mass_effect_intensity``, ``capsule_contrast_hu``).
+
+    Attributes
+    ----------
+    size : str
+        The Table 6 size it was drawn from ("tiny", "small", "medium" or "large").
+    center_voxel : tuple of 3 int
+        Centre (x_t, y_t, z_t) in array indices.
+    vessel_free : bool
+        Whether the centre passed the vessel collision check.
+    radius_mm : float
+        Nominal radius r.
+    semi_axes_mm : tuple of 3 float
+        The ellipsoid's semi-axes, U(0.75 r, 1.25 r) by default.
+    deformation_mm, edge_blur_mm : float
+        sigma_e and sigma_c.
+    texture_mean_hu, texture_std_hu, texture_scale, texture_blur_mm : float
+        mu_t, sigma_p, eta and sigma_b.
+    mass_effect_radius_factor, mass_effect_intensity : float
+        gamma_max / r and I.
+    capsule_band : tuple of 2 float
+        (lb, ub).
+    capsule_blur_mm, capsule_contrast_hu : float
+        sigma_d and d.
+    seed : int
+        Seed of the tumour's texture noise and deformation field.
+    """
+
+    size: str
+    center_voxel: tuple[int, int, int]
+    vessel_free: bool
+    radius_mm: float
+    semi_axes_mm: tuple[float, float, float]
+    deformation_mm: float
+    edge_blur_mm: float
+    texture_mean_hu: float
+    texture_std_hu: float
+    texture_scale: float
+    texture_blur_mm: float
+    mass_effect_radius_factor: float
+    mass_effect_intensity: float
+    capsule_band: tuple[float, float]
+    capsule_blur_mm: float
+    capsule_contrast_hu: float
+    seed: int
+
+
+def tumor_half_extent_mm(spec: TumorSpec) -> tuple[float, float, float]:
+    """Half-size, in mm per axis, of the box that holds everything one tumour changes.
+
+    The deformed, blurred tumour with its capsule, and the region its mass effect warps.
+    """
+    from synthtumor.shape import DISPLACEMENT_CLIP
+
+    extents = []
+    for semi_axis in spec.semi_axes_mm:
+        tumour = (
+            semi_axis
+            + DISPLACEMENT_CLIP * spec.deformation_mm
+            + 3.0 * spec.edge_blur_mm
+            + (3.0 * spec.capsule_blur_mm if spec.capsule_contrast_hu else 0.0)
+        )
+        warp = spec.mass_effect_radius_factor * semi_axis if spec.mass_effect_intensity else 0.0
+        extents.append(max(tumour, warp))
+    return extents[0], extents[1], extents[2]
+
+
+@dataclass(frozen=True)
+class TumorParams:
+    """The parameters of one synthesis (all tumours of one call).
+
+    Attributes
+    ----------
+    shape : tuple of 3 int
+        Shape of the volume they were drawn for.
+    spacing : tuple of 3 float
+        Its spacing in mm.
+    size : str
+        The preset drawn or asked for ("tiny" ... "large" or "mix").
+    tumors : tuple of TumorSpec
+        The tumours, applied in this order.
+    liver_mean_hu, parenchyma_mean_hu, parenchyma_std_hu : float
+        The liver's statistics used by the draw.
+    vessel_threshold_hu, vessel_smoothing_mm : float
+        T and sigma_a of the vessel mask.
+    label_threshold : float
+        t'' level from which a voxel is labelled tumour.
+    background_label, liver_label, tumor_label : int
+        Values of the output label map.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synthtumor import sample
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(rng=0)
+    >>> params = sample(phantom.image, phantom.liver_mask, spacing=phantom.spacing,
+    ...                 size="small", rng=1)
+    >>> TumorParams.from_json(params.to_json()) == params
+    True
+    """
+
+    shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+    size: str
+    tumors: tuple[TumorSpec, ...]
+    liver_mean_hu: float
+    parenchyma_mean_hu: float
+    parenchyma_std_hu: float
+    vessel_threshold_hu: float
+    vessel_smoothing_mm: float
+    label_threshold: float = 0.5
+    background_label: int = 0
+    liver_label: int = 1
+    tumor_label: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dictionary of JSON types, with a format version."""
+        data = asdict(self)
+        data["tumors"] = [asdict(tumor) for tumor in self.tumors]
+        return {"format_version": FORMAT_VERSION, **_lists(data)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TumorParams:
+        """Rebuild params from :meth:`to_dict`'s output, checking the field names."""
+        if not isinstance(data, dict):
+            raise TypeError(f"data must be a dict, got {type(data).__name__}")
+        data = dict(data)
+        version = data.pop("format_version", FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"unsupported params format_version {version!r}")
+        tumors = tuple(_build(TumorSpec, tumor) for tumor in data.pop("tumors", []))
+        return _build(cls, {**data, "tumors": tumors})
+
+    def to_json(self, **kwargs: Any) -> str:
+        """JSON text; keyword arguments go to :func:`json.dumps` (e.g. ``indent=2``)."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> TumorParams:
+        """Rebuild params from :meth:`to_json`'s output."""
+        return cls.from_dict(json.loads(text))
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _lists(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"params hold a non-finite number {value}")
+    return value
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    names = {field.name for field in fields(cls)}
+    unknown = set(data) - names
+    missing = {field.name for field in fields(cls) if field.name not in data} - (
+        {"label_threshold", "background_label", "liver_label", "tumor_label"}
+        if cls is TumorParams
+        else set()
+    )
+    if unknown or missing:
+        raise ValueError(
+            f"{cls.__name__} fields do not match: unknown {sorted(unknown)}, "
+            f"missing {sorted(missing)}"
+        )
+    converted = {
+        key: tuple(value) if key in _TUPLE_FIELDS and isinstance(value, list) else value
+        for key, value in data.items()
+    }
+    return cls(**converted)

@@ -1,0 +1,193 @@
+"""Post-processing: blending (eq. 4), mass effect (eq. 5) and capsule (eq. 6-8).
+
+All functions work on the box around one tumour, in float32.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import ndimage
+
+from synthtumor.shape import blur_mask
+
+__all__ = [
+    "MassEffect",
+    "blend",
+    "capsule_increment",
+    "mass_effect",
+    "radial_scale",
+    "warp_linear",
+    "warp_nearest",
+]
+
+
+def blend(image: np.ndarray, texture: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Paper eq. 4: ``f' = (1 - t'') f + t'' T''``, as a new float32 array.
+
+    Examples
+    --------
+    >>> blend(np.zeros(3, np.float32), np.full(3, 10, np.float32), np.array([0, .5, 1], np.float32))
+    array([ 0.,  5., 10.], dtype=float32)
+    """
+    blended = texture - image
+    blended *= weight
+    blended += image
+    return blended
+
+
+class MassEffect(NamedTuple):
+    """The local scaling warp of one tumour (paper eq. 5), on its box.
+
+    Attributes
+    ----------
+    flat_index : numpy.ndarray
+        Flat (C-order) box indices of the voxels that move (gamma < gamma_max).
+    scale : numpy.ndarray
+        ``gamma' / gamma`` of those voxels: each takes its content from the point
+        ``centre + scale * (voxel - centre)``.
+    gamma : numpy.ndarray
+        Their normalised distance gamma to the centre (in semi-axes).
+    """
+
+    flat_index: np.ndarray
+    scale: np.ndarray
+    gamma: np.ndarray
+
+    def source(
+        self, shape: tuple[int, ...], center_in_box: tuple[int, ...]
+    ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """The moving voxels' box indices and the ``(3, n)`` coordinates each samples from."""
+        index = np.unravel_index(self.flat_index, shape)
+        source = np.empty((3, self.flat_index.size), dtype=np.float64)
+        for axis in range(3):
+            np.subtract(index[axis], center_in_box[axis], out=source[axis])
+            source[axis] *= self.scale
+            source[axis] += center_in_box[axis]
+        return index, source
+
+
+def radial_scale(
+    axes_mm: tuple[np.ndarray, np.ndarray, np.ndarray],
+    semi_axes_mm: tuple[float, float, float],
+    *,
+    radius_factor: float,
+    intensity: float,
+) -> np.ndarray:
+    """``gamma' / gamma`` of eq. 5 at every voxel of a box (1 outside gamma_max), float32.
+
+    Examples
+    --------
+    >>> from synthtumor.shape import offsets_mm
+    >>> axes = offsets_mm((0, 0, 0), (9, 9, 9), (4, 4, 4), (1.0, 1.0, 1.0))
+    >>> scale = radial_scale(axes, (3.0, 3.0, 3.0), radius_factor=1.3, intensity=30.0)
+    >>> round(float(scale[4, 4, 5]), 3), float(scale[0, 0, 0])
+    (0.834, 1.0)
+    """
+    squared = [
+        np.square(axis * np.float32(1.0 / (semi * radius_factor)))
+        for axis, semi in zip(axes_mm, semi_axes_mm, strict=True)
+    ]
+    scale = squared[0] + squared[1] + squared[2]
+    np.sqrt(scale, out=scale)
+    np.subtract(np.float32(1.0), scale, out=scale)
+    np.maximum(scale, np.float32(0.0), out=scale)
+    np.square(scale, out=scale)
+    scale *= np.float32(-intensity / 100.0)
+    scale += np.float32(1.0)
+    return scale
+
+
+def mass_effect(
+    axes_mm: tuple[np.ndarray, np.ndarray, np.ndarray],
+    semi_axes_mm: tuple[float, float, float],
+    *,
+    radius_factor: float,
+    intensity: float,
+) -> MassEffect:
+    """The local scaling warp of paper eq. 5 on a tumour's box.
+
+    A voxel at normalised distance gamma from the centre takes its content from the distance
+    ``gamma' = (1 - (1 - gamma / gamma_max)^2 * I / 100) * gamma`` inside ``gamma < gamma_max``:
+    tissue is pushed outward, most strongly near the centre, and nothing moves at gamma_max.
+    Distances are in units of the ellipsoid's semi-axes, so ``gamma_max = radius_factor``
+    follows the tumour's own shape (for a sphere of radius r this is the paper's
+    ``gamma_max = 1.3 r``).
+
+    Parameters
+    ----------
+    axes_mm : three arrays
+        Voxel offsets from the centre per axis (see :func:`synthtumor.shape.offsets_mm`).
+    semi_axes_mm : tuple of 3 float
+        The ellipsoid's semi-axes.
+    radius_factor : float
+        gamma_max in units of the semi-axes (1.3 in the paper).
+    intensity : float
+        I in [0, 100] (30 in the paper).
+
+    Returns
+    -------
+    MassEffect
+
+    Examples
+    --------
+    >>> from synthtumor.shape import offsets_mm
+    >>> axes = offsets_mm((0, 0, 0), (9, 9, 9), (4, 4, 4), (1.0, 1.0, 1.0))
+    >>> warp = mass_effect(axes, (3.0, 3.0, 3.0), radius_factor=1.3, intensity=30.0)
+    >>> warp.flat_index.size, round(float(warp.scale.min()), 2)
+    (179, 0.7)
+    """
+    squared = [
+        np.square(axis * np.float32(1.0 / semi))
+        for axis, semi in zip(axes_mm, semi_axes_mm, strict=False)
+    ]
+    gamma_squared = squared[0] + squared[1]
+    gamma_squared = gamma_squared + squared[2]
+    flat_index = np.flatnonzero(gamma_squared < np.float32(radius_factor**2))
+    gamma = np.sqrt(gamma_squared.ravel()[flat_index])
+    scale = 1.0 - np.square(1.0 - gamma / np.float32(radius_factor)) * np.float32(intensity / 100)
+    return MassEffect(flat_index, scale.astype(np.float32), gamma)
+
+
+def warp_linear(values: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Trilinear float32 samples of `values` at `source` coordinates (``(3, n)``)."""
+    return ndimage.map_coordinates(
+        values, source, output=np.float32, order=1, mode="nearest", prefilter=False
+    )
+
+
+def warp_nearest(values: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Nearest-neighbour samples of `values` (a label map) at in-bounds `source` coordinates."""
+    index = np.floor(source + 0.5).astype(np.intp)
+    flat = (index[0] * values.shape[1] + index[1]) * values.shape[2] + index[2]
+    return np.ascontiguousarray(values).ravel()[flat]
+
+
+def capsule_increment(
+    weight: np.ndarray,
+    *,
+    band: tuple[float, float],
+    blur_mm: float,
+    contrast_hu: float,
+    spacing: tuple[float, float, float],
+) -> np.ndarray:
+    """Paper eq. 6-8: the HU added to draw the capsule, ``d * (e * g(sigma_d))``.
+
+    ``e`` is the band of the blurred tumour mask with ``lb <= t'' <= ub``. Eq. 8 of the paper
+    adds ``d * e``; we add the blurred ``d * e'`` that eq. 7 defines, which is what its text
+    describes ("increase HU intensity of the blurred edge area").
+
+    Examples
+    --------
+    >>> weight = np.linspace(0, 1, 11, dtype=np.float32).reshape(11, 1, 1)
+    >>> added = capsule_increment(weight, band=(0.4, 0.7), blur_mm=0.0, contrast_hu=100.0,
+    ...                           spacing=(1.0, 1.0, 1.0))
+    >>> added.ravel().tolist()
+    [0.0, 0.0, 0.0, 0.0, 100.0, 100.0, 100.0, 100.0, 0.0, 0.0, 0.0]
+    """
+    lower, upper = band
+    edge = ((weight >= lower) & (weight <= upper)).astype(np.float32)
+    increment = blur_mask(edge, blur_mm, spacing)
+    increment *= np.float32(contrast_hu)
+    return increment

@@ -1,0 +1,188 @@
+"""Tumour shape: an ellipsoid, a smooth 3-D elastic deformation and a Gaussian edge blur.
+
+Shapes are computed on a box around the tumour from the voxels' offsets to the centre in mm, so
+the same tumour has the same physical size at any spacing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = [
+    "DISPLACEMENT_CLIP",
+    "blur_mask",
+    "deformed_ellipsoid",
+    "elastic_controls",
+    "elastic_displacement",
+    "offsets_mm",
+]
+
+DISPLACEMENT_CLIP = 2.0
+"""Control displacements are clipped to this many sigma_e, which bounds the deformation."""
+
+_BLUR_TRUNCATE = 3.0
+
+
+def offsets_mm(
+    lower: tuple[int, int, int],
+    upper: tuple[int, int, int],
+    center: tuple[int, int, int],
+    spacing: tuple[float, float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-axis offsets, in mm, of the voxels ``lower[i]:upper[i]`` from ``center[i]``.
+
+    Returned as three broadcastable float32 arrays of shapes (n0, 1, 1), (1, n1, 1), (1, 1, n2).
+
+    Examples
+    --------
+    >>> x, y, z = offsets_mm((0, 0, 0), (3, 1, 1), (1, 0, 0), (2.0, 1.0, 1.0))
+    >>> x.ravel().tolist(), x.shape
+    ([-2.0, 0.0, 2.0], (3, 1, 1))
+    """
+    axes = []
+    for axis, (low, high, mid, voxel_mm) in enumerate(
+        zip(lower, upper, center, spacing, strict=True)
+    ):
+        values = (np.arange(low, high, dtype=np.float32) - np.float32(mid)) * np.float32(voxel_mm)
+        shape = [1, 1, 1]
+        shape[axis] = values.size
+        axes.append(values.reshape(shape))
+    return axes[0], axes[1], axes[2]
+
+
+def _control_weights(offsets: np.ndarray, semi_axis_mm: float) -> np.ndarray:
+    """Normalised Gaussian weights of 3 control points at -a, 0, +a along one axis."""
+    positions = np.array([-semi_axis_mm, 0.0, semi_axis_mm], dtype=np.float32)
+    width = np.float32(0.6 * semi_axis_mm)
+    exponent = -0.5 * ((offsets.reshape(-1, 1) - positions) / width) ** 2
+    weights = np.exp(np.maximum(exponent, np.float32(-60.0)))
+    weights /= weights.sum(axis=1, keepdims=True)
+    # Products of tiny weights would be denormal floats, which slow matrix products badly.
+    weights[weights < 1e-6] = 0.0
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def elastic_controls(
+    deformation_mm: float, *, rng: np.random.Generator | int | None = None
+) -> np.ndarray:
+    """Random control displacements of the elastic deformation, ``(3, 3, 3, 3)`` float32 mm.
+
+    As in the U-Net paper the deformation is cited from, displacement vectors on a coarse
+    3 x 3 x 3 grid are drawn from N(0, sigma_e), here clipped to ``DISPLACEMENT_CLIP * sigma_e``
+    so that the box a tumour needs is known in advance. Axis 0 is the displacement component.
+
+    Examples
+    --------
+    >>> controls = elastic_controls(2.0, rng=0)
+    >>> controls.shape, bool(np.abs(controls).max() <= 4.0)
+    ((3, 3, 3, 3), True)
+    """
+    rng = np.random.default_rng(rng)
+    controls = rng.normal(0.0, deformation_mm, size=(3, 3, 3, 3)).astype(np.float32)
+    limit = np.float32(DISPLACEMENT_CLIP * deformation_mm)
+    return np.clip(controls, -limit, limit)
+
+
+def elastic_displacement(
+    axes_mm: tuple[np.ndarray, np.ndarray, np.ndarray],
+    semi_axes_mm: tuple[float, float, float],
+    controls: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The smooth displacement field of the elastic deformation at a box's voxels, in mm.
+
+    The control vectors sit at -a, 0, +a along each semi-axis a and are interpolated with
+    normalised Gaussian weights. The weights are a partition of unity, so no voxel moves further
+    than the largest control vector, and the field can be evaluated on any grid (a coarse one to
+    find the tumour's extent, then the fine one).
+
+    Parameters
+    ----------
+    axes_mm : three arrays
+        Voxel offsets from the centre per axis, as returned by :func:`offsets_mm`.
+    semi_axes_mm : tuple of 3 float
+        The ellipsoid's semi-axes (they place the control grid).
+    controls : numpy.ndarray
+        From :func:`elastic_controls`.
+
+    Returns
+    -------
+    tuple of 3 numpy.ndarray
+        Displacement along each axis in mm, float32, the box's shape.
+
+    Examples
+    --------
+    >>> axes = offsets_mm((0, 0, 0), (9, 9, 9), (4, 4, 4), (1.0, 1.0, 1.0))
+    >>> field = elastic_displacement(axes, (3.0, 3.0, 3.0), elastic_controls(1.0, rng=0))
+    >>> field[0].shape, bool(np.abs(field[0]).max() <= 2.0)
+    ((9, 9, 9), True)
+    """
+    weights = [
+        _control_weights(axis, semi_axis)
+        for axis, semi_axis in zip(axes_mm, semi_axes_mm, strict=True)
+    ]
+    shape = tuple(w.shape[0] for w in weights)
+    fields = []
+    for component in controls:
+        field = (component.reshape(-1, 3) @ weights[2].T).reshape(3, 3, shape[2])
+        field = np.matmul(weights[1], field)
+        fields.append((weights[0] @ field.reshape(3, -1)).reshape(shape))
+    return fields[0], fields[1], fields[2]
+
+
+def deformed_ellipsoid(
+    axes_mm: tuple[np.ndarray, np.ndarray, np.ndarray],
+    semi_axes_mm: tuple[float, float, float],
+    displacement_mm: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    *,
+    radial_scale: np.ndarray | None = None,
+) -> np.ndarray:
+    """Binary tumour mask t': the ellipsoid, optionally pulled back through a displacement field.
+
+    A voxel at offset x is inside when ``s(x) * x + u(x)`` lies in the axis-aligned ellipsoid with
+    the given semi-axes, where u is the elastic displacement and s the radial scale of the mass
+    effect (1 where there is none).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 0/1 array of the box's shape.
+
+    Examples
+    --------
+    >>> axes = offsets_mm((0, 0, 0), (5, 5, 5), (2, 2, 2), (1.0, 1.0, 1.0))
+    >>> int(deformed_ellipsoid(axes, (1.0, 1.0, 1.0)).sum())
+    7
+    """
+    shape = np.broadcast_shapes(*(axis.shape for axis in axes_mm))
+    squared_radius = np.zeros(shape, dtype=np.float32)
+    position = np.empty(shape, dtype=np.float32)
+    for axis, (offset, semi_axis) in enumerate(zip(axes_mm, semi_axes_mm, strict=True)):
+        if radial_scale is None:
+            position[...] = offset
+        else:
+            np.multiply(radial_scale, offset, out=position)
+        if displacement_mm is not None:
+            position += displacement_mm[axis]
+        position *= np.float32(1.0 / semi_axis)
+        np.square(position, out=position)
+        squared_radius += position
+    return (squared_radius <= 1.0).astype(np.float32)
+
+
+def blur_mask(mask: np.ndarray, sigma_mm: float, spacing: tuple[float, float, float]) -> np.ndarray:
+    """Gaussian blur of a mask with a sigma in mm (float32 in, float32 out).
+
+    Examples
+    --------
+    >>> mask = np.zeros((7, 7, 7), np.float32); mask[3, 3, 3] = 1
+    >>> blurred = blur_mask(mask, 1.0, (1.0, 1.0, 1.0))
+    >>> bool(np.isclose(blurred.sum(), 1.0, atol=1e-3)), bool(blurred[3, 3, 3] < 1)
+    (True, True)
+    """
+    if sigma_mm <= 0:
+        return mask.astype(np.float32, copy=True)
+    sigmas = [sigma_mm / voxel_mm for voxel_mm in spacing]
+    return ndimage.gaussian_filter(
+        mask.astype(np.float32, copy=False), sigmas, mode="constant", truncate=_BLUR_TRUNCATE
+    )

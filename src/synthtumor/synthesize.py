@@ -1,0 +1,392 @@
+"""Orchestration: ``sample`` draws a synthesis, ``apply`` renders it, ``synthesize`` does both."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from synthtumor._validation import (
+    LiverTooSmallError,
+    as_binary_mask,
+    as_spacing,
+    as_volume,
+    check_finite,
+)
+from synthtumor.config import SIZE_NAMES, TumorConfig, draw
+from synthtumor.location import (
+    LiverSampler,
+    LiverStatistics,
+    VesselMap,
+    liver_statistics,
+    sample_center,
+)
+from synthtumor.params import TumorParams, TumorSpec
+from synthtumor.render import render_tumor, tumor_box
+
+__all__ = ["SynthesisResult", "apply", "sample", "synthesize", "tumor_box"]
+
+RngLike = np.random.Generator | int | np.random.SeedSequence | None
+
+_MIN_LIVER_TO_TUMOR_VOLUME = 2.0
+_SEED_BOUND = 2**53
+
+
+class SynthesisResult(NamedTuple):
+    """What :func:`synthesize` returns: unpack as ``image, label, params = synthesize(...)``."""
+
+    image: np.ndarray
+    label: np.ndarray
+    params: TumorParams
+
+
+def _sphere_volume_mm3(radius_mm: float) -> float:
+    return 4.0 / 3.0 * math.pi * radius_mm**3
+
+
+def _choose_size(
+    size: str | None, config: TumorConfig, liver_volume_mm3: float, rng: np.random.Generator
+) -> str:
+    """The preset to draw: `size`, or one drawn with the configured probabilities."""
+
+    def fits(name: str) -> bool:
+        largest = max(config.preset(s).max_radius_mm for s in config.sizes_in(name))
+        return _sphere_volume_mm3(largest) * _MIN_LIVER_TO_TUMOR_VOLUME <= liver_volume_mm3
+
+    def too_small(name: str) -> LiverTooSmallError:
+        largest = max(config.preset(s).max_radius_mm for s in config.sizes_in(name))
+        needed = _sphere_volume_mm3(largest) * _MIN_LIVER_TO_TUMOR_VOLUME
+        return LiverTooSmallError(
+            f"liver_mask holds {liver_volume_mm3 / 1000:.2f} mL of liver, too small for "
+            f"size {name!r} (a tumour of radius {largest:g} mm needs at least "
+            f"{needed / 1000:.2f} mL of liver)"
+        )
+
+    if size is not None:
+        if size not in SIZE_NAMES:
+            raise ValueError(f"size must be one of {SIZE_NAMES} or None, got {size!r}")
+        if size == "tiny" and not config.tiny_tumors:
+            raise ValueError("size='tiny' was asked for but config.tiny_tumors is False")
+        if not fits(size):
+            raise too_small(size)
+        return size
+    names = list(SIZE_NAMES)
+    weights = np.array(config.size_probabilities, dtype=float)
+    if not config.tiny_tumors:
+        weights[names.index("tiny")] = 0.0
+    candidates = [(n, w) for n, w in zip(names, weights, strict=True) if w > 0]
+    fitting = [(n, w) for n, w in candidates if fits(n)]
+    if not fitting:
+        raise too_small(min((n for n, _ in candidates), key=names.index))
+    probabilities = np.array([w for _, w in fitting]) / sum(w for _, w in fitting)
+    return fitting[int(rng.choice(len(fitting), p=probabilities))][0]
+
+
+def _draw_texture_mean(config: TumorConfig, stats: LiverStatistics, rng) -> float:
+    if config.texture_mean_hu is not None:
+        return draw(config.texture_mean_hu, rng)
+    high = stats.parenchyma_mean_hu - 10.0
+    return float(rng.uniform(min(30.0, high), high))
+
+
+def _draw_tumor(
+    size: str,
+    config: TumorConfig,
+    stats: LiverStatistics,
+    rng: np.random.Generator,
+) -> dict:
+    """Every random number of one tumour except its location."""
+    preset = config.preset(size)
+    radius_mm = draw(preset.radius_mm, rng)
+    low, high = config.semi_axis_factor
+    semi_axes = tuple(float(rng.uniform(low * radius_mm, high * radius_mm)) for _ in range(3))
+    return {
+        "size": size,
+        "radius_mm": radius_mm,
+        "semi_axes_mm": semi_axes,
+        "deformation_mm": draw(preset.deformation_mm, rng) if config.elastic_deformation else 0.0,
+        "edge_blur_mm": draw(config.edge_blur_mm, rng) if config.edge_blur else 0.0,
+        "texture_mean_hu": _draw_texture_mean(config, stats, rng),
+        "texture_std_hu": stats.parenchyma_std_hu,
+        "texture_scale": draw(config.texture_scale, rng),
+        "texture_blur_mm": draw(config.texture_blur_mm, rng),
+        "mass_effect_radius_factor": draw(config.mass_effect_radius_factor, rng),
+        "mass_effect_intensity": (
+            draw(config.mass_effect_intensity, rng) if config.mass_effect else 0.0
+        ),
+        "capsule_band": tuple(float(v) for v in config.capsule_band),
+        "capsule_blur_mm": draw(config.capsule_blur_mm, rng),
+        "capsule_contrast_hu": draw(config.capsule_contrast_hu, rng) if config.capsule else 0.0,
+        "seed": int(rng.integers(0, _SEED_BOUND)),
+    }
+
+
+def sample(
+    image: np.ndarray,
+    liver_mask: np.ndarray,
+    *,
+    spacing: tuple[float, float, float],
+    size: str | None = None,
+    config: TumorConfig | None = None,
+    rng: RngLike = None,
+) -> TumorParams:
+    """Draw every random choice of a synthesis, without touching the image.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        3-D CT in Hounsfield units, any real dtype.
+    liver_mask : numpy.ndarray
+        3-D binary liver mask (bool or 0/1) of the same shape.
+    spacing : tuple of 3 float
+        Voxel spacing in mm, in array-axis order.
+    size : {"tiny", "small", "medium", "large", "mix"} or None
+        Table 6 preset; None draws one with ``config.size_probabilities`` among the sizes the
+        liver can hold.
+    config : TumorConfig or None
+        Hyper-parameters; None uses the paper's.
+    rng : numpy.random.Generator or int or None
+        Seed or generator; the same seed gives the same params.
+
+    Returns
+    -------
+    TumorParams
+
+    Raises
+    ------
+    LiverTooSmallError
+        The liver cannot hold the size asked for (a ValueError).
+    ValueError, TypeError
+        Bad input, named.
+
+    Examples
+    --------
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(rng=0)
+    >>> params = sample(phantom.image, phantom.liver_mask, spacing=phantom.spacing,
+    ...                 size="medium", rng=0)
+    >>> params.size, 2 <= len(params.tumors) <= 5
+    ('medium', True)
+    """
+    config = _check_config(config)
+    image = as_volume(image)
+    mask = as_binary_mask(liver_mask, shape=image.shape)
+    spacing = as_spacing(spacing)
+    rng = np.random.default_rng(rng)
+
+    liver_voxels = int(np.count_nonzero(mask))
+    if liver_voxels == 0:
+        raise ValueError("liver_mask is empty: there is no liver voxel to place a tumour in")
+    liver_volume_mm3 = liver_voxels * math.prod(spacing)
+    sampler = LiverSampler(mask, rng)
+    stats = liver_statistics(
+        image,
+        mask,
+        spacing=spacing,
+        threshold_offset_hu=draw(config.vessel_threshold_offset_hu, rng),
+        vessel_smoothing_mm=(
+            None if config.vessel_smoothing_mm is None else draw(config.vessel_smoothing_mm, rng)
+        ),
+        patches=config.stats_patches,
+        sampler=sampler,
+    )
+    chosen = _choose_size(size, config, liver_volume_mm3, rng)
+    vessels = (
+        VesselMap(
+            image,
+            mask,
+            spacing=spacing,
+            threshold_hu=stats.vessel_threshold_hu,
+            smoothing_mm=stats.vessel_smoothing_mm,
+        )
+        if config.vessel_avoidance
+        else None
+    )
+    tumors = []
+    for single_size in config.sizes_in(chosen):
+        for _ in range(config.preset(single_size).draw_count(rng)):
+            drawn = _draw_tumor(single_size, config, stats, rng)
+            half_extent = tuple(
+                math.ceil(max(drawn["radius_mm"], semi) / voxel_mm)
+                for semi, voxel_mm in zip(drawn["semi_axes_mm"], spacing, strict=True)
+            )
+            centre, vessel_free = sample_center(
+                sampler,
+                image.shape,
+                half_extent,
+                vessels=vessels,
+                max_tries=config.max_location_tries,
+                fallback=config.location_fallback,
+            )
+            tumors.append(TumorSpec(center_voxel=centre, vessel_free=vessel_free, **drawn))
+    return TumorParams(
+        shape=tuple(int(n) for n in image.shape),
+        spacing=spacing,
+        size=chosen,
+        tumors=tuple(tumors),
+        liver_mean_hu=stats.liver_mean_hu,
+        parenchyma_mean_hu=stats.parenchyma_mean_hu,
+        parenchyma_std_hu=stats.parenchyma_std_hu,
+        vessel_threshold_hu=stats.vessel_threshold_hu,
+        vessel_smoothing_mm=stats.vessel_smoothing_mm,
+        label_threshold=config.label_threshold,
+        background_label=config.background_label,
+        liver_label=config.liver_label,
+        tumor_label=config.tumor_label,
+    )
+
+
+def _check_config(config: TumorConfig | None) -> TumorConfig:
+    if config is None:
+        return TumorConfig()
+    if not isinstance(config, TumorConfig):
+        raise TypeError(f"config must be a TumorConfig or None, got {type(config).__name__}")
+    return config
+
+
+def _initial_label(mask: np.ndarray, params: TumorParams) -> np.ndarray:
+    if params.background_label == 0 and params.liver_label == 1:
+        label = np.empty(mask.shape, dtype=np.uint8)
+        np.copyto(label, mask.view(np.uint8) if mask.dtype == bool else mask, casting="unsafe")
+        return label
+    return np.where(mask, np.uint8(params.liver_label), np.uint8(params.background_label))
+
+
+def apply(
+    image: np.ndarray,
+    liver_mask: np.ndarray,
+    params: TumorParams,
+    *,
+    inplace: bool = False,
+) -> SynthesisResult:
+    """Render drawn tumours into a scan (deterministic).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        3-D CT in HU, the one `params` were drawn for (same shape).
+    liver_mask : numpy.ndarray
+        Its binary liver mask.
+    params : TumorParams
+        From :func:`sample` (or a JSON file of one).
+    inplace : bool
+        False (default): return new arrays, inputs untouched. True, for pipelines that own
+        their data: write the tumours into `image` and the label into `liver_mask`, which must
+        then be writeable NumPy arrays and `liver_mask` an integer array holding 0/1; no
+        full-volume copy is made. Both are returned.
+
+    Returns
+    -------
+    SynthesisResult
+        ``(image, label, params)``: the image in the input's dtype (integers rounded and
+        clipped), the uint8 label map (background, liver, tumour) and `params`.
+
+    Examples
+    --------
+    >>> from synthtumor import sample
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(rng=0)
+    >>> params = sample(phantom.image, phantom.liver_mask, spacing=phantom.spacing, rng=3)
+    >>> image, label, _ = apply(phantom.image, phantom.liver_mask, params)
+    >>> image.dtype == phantom.image.dtype, bool((label == 2).any())
+    (True, True)
+    """
+    if not isinstance(params, TumorParams):
+        raise TypeError(f"params must be a TumorParams, got {type(params).__name__}")
+    image = as_volume(image)
+    mask = as_binary_mask(liver_mask, shape=image.shape)
+    if tuple(image.shape) != tuple(params.shape):
+        raise ValueError(
+            f"image has shape {image.shape} but params were drawn for shape {params.shape}"
+        )
+    if inplace:
+        # Nothing may be written before every tumour's box is known to be finite.
+        for spec in params.tumors:
+            lower, upper = tumor_box(spec, params.spacing, image.shape)
+            box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
+            check_finite(image[box], name="image", where=f"in the tumour box {lower}-{upper}")
+        output, label = _inplace_targets(image, liver_mask, params)
+    else:
+        output = image.copy()
+        label = _initial_label(mask, params)
+    for spec in params.tumors:
+        render_tumor(output, label, spec, params)
+    return SynthesisResult(output, label, params)
+
+
+def _inplace_targets(
+    image: np.ndarray, liver_mask: object, params: TumorParams
+) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(image, np.ndarray) or not image.flags.writeable:
+        raise ValueError("inplace=True needs image to be a writeable numpy array")
+    if (
+        not isinstance(liver_mask, np.ndarray)
+        or not np.issubdtype(liver_mask.dtype, np.integer)
+        or not liver_mask.flags.writeable
+    ):
+        raise ValueError(
+            "inplace=True needs liver_mask to be a writeable integer numpy array holding 0/1 "
+            "(e.g. uint8), which receives the label map"
+        )
+    if params.background_label != 0 or params.liver_label != 1:
+        liver = liver_mask != 0
+        liver_mask[...] = params.background_label
+        liver_mask[liver] = params.liver_label
+    return image, liver_mask
+
+
+def synthesize(
+    image: np.ndarray,
+    liver_mask: np.ndarray,
+    *,
+    spacing: tuple[float, float, float],
+    size: str | None = None,
+    config: TumorConfig | None = None,
+    rng: RngLike = None,
+    inplace: bool = False,
+) -> SynthesisResult:
+    """Put synthetic liver tumours into a CT scan, with the matching label.
+
+    The whole method of Hu et al. (CVPR 2023): vessel-aware location, Gaussian texture with
+    cubic up-scaling, a deformed and blurred ellipsoid, blending, mass effect and capsule, with
+    the size presets of Table 6. Equivalent to ``apply(image, liver_mask, sample(...))``.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        3-D CT in Hounsfield units, any real dtype; never modified unless `inplace`.
+    liver_mask : numpy.ndarray
+        3-D binary liver mask (bool or 0/1) of the same shape.
+    spacing : tuple of 3 float
+        Voxel spacing in mm, array-axis order (e.g. ``nib.load(path).header.get_zooms()``).
+    size : {"tiny", "small", "medium", "large", "mix"} or None
+        Table 6 preset; None draws one (probability 0.2 each by default).
+    config : TumorConfig or None
+        Hyper-parameters and stage switches; None uses the paper's.
+    rng : numpy.random.Generator or int or None
+        Seed or generator: the same seed gives the same output.
+    inplace : bool
+        Write into `image` and `liver_mask` instead of copying (see :func:`apply`).
+
+    Returns
+    -------
+    SynthesisResult
+        ``(image, label, params)``: new image (input dtype), uint8 label map (0 background,
+        1 liver, 2 tumour by default) and the drawn :class:`TumorParams`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synthtumor import synthesize
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(rng=0)
+    >>> image, label, params = synthesize(phantom.image, phantom.liver_mask,
+    ...                                   spacing=phantom.spacing, size="small", rng=7)
+    >>> sorted(np.unique(label).tolist())
+    [0, 1, 2]
+    >>> bool(np.array_equal(label == 2, (label == 2) & phantom.liver_mask))
+    True
+    """
+    params = sample(image, liver_mask, spacing=spacing, size=size, config=config, rng=rng)
+    return apply(image, liver_mask, params, inplace=inplace)

@@ -347,7 +347,7 @@ def sample_center(
     vessels: VesselMap | None,
     max_tries: int,
     fallback: str = "least_vessels",
-) -> tuple[tuple[int, int, int], bool]:
+) -> tuple[tuple[int, int, int], bool | None]:
     """Draw a liver voxel whose cube of half-extent `half_extent_voxels` holds no vessel.
 
     Up to `max_tries` random liver voxels are tried (the paper's re-selection loop, bounded).
@@ -357,12 +357,12 @@ def sample_center(
     Returns
     -------
     centre : tuple of 3 int
-    vessel_free : bool
-        Whether the centre passed the collision check.
+    vessel_free : bool or None
+        Whether the centre passed the collision check (None when `vessels` is None).
     """
     candidates = sampler.take(max_tries if vessels is not None else 1)
     if vessels is None:
-        return tuple(int(v) for v in candidates[0]), True  # type: ignore[return-value]
+        return tuple(int(v) for v in candidates[0]), None  # type: ignore[return-value]
     best_centre, best_count = candidates[0], None
     for centre in candidates:
         lower = tuple(max(int(c) - h, 0) for c, h in zip(centre, half_extent_voxels, strict=True))

@@ -31,8 +31,9 @@ class TumorSpec:
         The Table 6 size it was drawn from ("tiny", "small", "medium" or "large").
     center_voxel : tuple of 3 int
         Centre (x_t, y_t, z_t) in array indices.
-    vessel_free : bool
-        Whether the centre passed the vessel collision check.
+    vessel_free : bool or None
+        Whether the centre passed the vessel collision check; None when vessel avoidance was
+        switched off.
     radius_mm : float
         Nominal radius r.
     semi_axes_mm : tuple of 3 float
@@ -53,7 +54,7 @@ class TumorSpec:
 
     size: str
     center_voxel: tuple[int, int, int]
-    vessel_free: bool
+    vessel_free: bool | None
     radius_mm: float
     semi_axes_mm: tuple[float, float, float]
     deformation_mm: float
@@ -79,11 +80,13 @@ def tumor_half_extent_mm(spec: TumorSpec) -> tuple[float, float, float]:
 
     extents = []
     for semi_axis in spec.semi_axes_mm:
+        # The capsule's reach counts even when it is off: the box, and so the texture drawn in
+        # it, stays the same whichever stages are on.
         tumour = (
             semi_axis
             + DISPLACEMENT_CLIP * spec.deformation_mm
             + 3.0 * spec.edge_blur_mm
-            + (3.0 * spec.capsule_blur_mm if spec.capsule_contrast_hu else 0.0)
+            + 3.0 * spec.capsule_blur_mm
         )
         warp = spec.mass_effect_radius_factor * semi_axis if spec.mass_effect_intensity else 0.0
         extents.append(max(tumour, warp))

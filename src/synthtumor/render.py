@@ -18,6 +18,7 @@ from synthtumor.postprocess import (
     warp_nearest,
 )
 from synthtumor.shape import (
+    average_subdivisions,
     blur_mask,
     deformed_ellipsoid,
     elastic_controls,
@@ -29,6 +30,9 @@ from synthtumor.texture import gaussian_texture
 __all__ = ["render_tumor", "tumor_box"]
 
 Box = tuple[slice, slice, slice]
+
+SHAPE_GRID_MM = 1.0
+"""Tumour shapes are drawn on a grid no coarser than this, then averaged into the voxels."""
 
 _COARSE_STRIDE = 2
 _COARSE_FROM_VOXELS = 24
@@ -58,8 +62,13 @@ def tumor_box(
     return tuple(lower), tuple(upper)  # type: ignore[return-value]
 
 
-def _box_axes(spec: TumorSpec, spacing, lower, upper) -> tuple[np.ndarray, ...]:
-    return offsets_mm(lower, upper, spec.center_voxel, spacing)
+def _subdivisions(spacing: tuple[float, float, float]) -> tuple[int, int, int]:
+    """Parts per voxel that bring each axis to at most ``SHAPE_GRID_MM``."""
+    return tuple(max(1, math.ceil(voxel_mm / SHAPE_GRID_MM - 1e-6)) for voxel_mm in spacing)
+
+
+def _box_axes(spec: TumorSpec, spacing, lower, upper, subdivisions=(1, 1, 1)):
+    return offsets_mm(lower, upper, spec.center_voxel, spacing, subdivisions=subdivisions)
 
 
 def _tumour_mask(spec: TumorSpec, axes, controls) -> np.ndarray:
@@ -81,36 +90,71 @@ def _tumour_mask(spec: TumorSpec, axes, controls) -> np.ndarray:
 def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | None:
     """The voxels where the blurred tumour and its capsule can be non-zero, as (lower, upper).
 
-    Large boxes are first scanned on a grid of every second voxel, then the fine mask is built
-    only on what that scan found, grown by the stride and the blur reach.
+    Large boxes are first scanned on a grid of every second shape-grid point, then the fine mask
+    is built only on what that scan found, grown by the stride and the blur reach.
     """
-    strides = [
-        _COARSE_STRIDE if high - low >= _COARSE_FROM_VOXELS else 1
-        for low, high in zip(lower, upper, strict=True)
-    ]
-    axes = _box_axes(spec, spacing, lower, upper)
+    subdivisions = _subdivisions(spacing)
+    axes = _box_axes(spec, spacing, lower, upper, subdivisions)
+    strides = [_COARSE_STRIDE if axis.size >= _COARSE_FROM_VOXELS else 1 for axis in axes]
+    # The coarse samples are placed relative to the centre, not the box's corner, so that the
+    # extent found does not depend on how far the box reaches.
     coarse_axes = tuple(
-        axis[tuple(slice(None, None, stride) if a == i else slice(None) for a in range(3))]
+        axis[
+            tuple(
+                slice(int(np.argmin(np.abs(axis.ravel()))) % stride, None, stride)
+                if a == i
+                else slice(None)
+                for a in range(3)
+            )
+        ]
         for i, (axis, stride) in enumerate(zip(axes, strides, strict=True))
     )
     coarse = _tumour_mask(spec, coarse_axes, controls)
-    blur_reach_mm = 3.0 * spec.edge_blur_mm + (
-        3.0 * spec.capsule_blur_mm if spec.capsule_contrast_hu > 0 else 0.0
-    )
+    # The capsule's reach counts even when it is off, so that the texture (drawn on this
+    # extent) is the same with and without it.
+    blur_reach_mm = 3.0 * spec.edge_blur_mm + 3.0 * spec.capsule_blur_mm
     extent_lower, extent_upper = [], []
     for axis in range(3):
         others = tuple(a for a in range(3) if a != axis)
         present = np.flatnonzero(coarse.any(axis=others))
         if present.size == 0:
             return None
-        margin = strides[axis] + math.ceil(blur_reach_mm / spacing[axis]) + 1
-        extent_lower.append(
-            max(lower[axis] + int(present[0]) * strides[axis] - margin, lower[axis])
-        )
-        extent_upper.append(
-            min(lower[axis] + int(present[-1]) * strides[axis] + 1 + margin, upper[axis])
-        )
+        first_mm = float(coarse_axes[axis].ravel()[present[0]])
+        last_mm = float(coarse_axes[axis].ravel()[present[-1]])
+        step_mm = strides[axis] * spacing[axis] / subdivisions[axis]
+        reach_voxels = (blur_reach_mm + step_mm) / spacing[axis]
+        centre = spec.center_voxel[axis]
+        low = math.floor(centre + first_mm / spacing[axis] - reach_voxels)
+        high = math.ceil(centre + last_mm / spacing[axis] + reach_voxels) + 1
+        extent_lower.append(max(low, lower[axis]))
+        extent_upper.append(min(high, upper[axis]))
     return tuple(extent_lower), tuple(extent_upper)
+
+
+def _tumour_weight_and_capsule(
+    spec: TumorSpec, spacing, extent, controls
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """t'' and the capsule's added HU on the extent, in the scan's voxels.
+
+    Both are computed on a grid of at most ``SHAPE_GRID_MM`` (the resolution the paper's sigmas
+    were tuned at) and averaged into the scan's voxels, so that on a coarse scan the soft edge
+    and the thin capsule show as partial volume instead of vanishing between voxel centres.
+    """
+    subdivisions = _subdivisions(spacing)
+    grid_mm = tuple(s / k for s, k in zip(spacing, subdivisions, strict=True))
+    tumour = _tumour_mask(spec, _box_axes(spec, spacing, *extent, subdivisions), controls)
+    weight = blur_mask(tumour, spec.edge_blur_mm, grid_mm)
+    capsule = None
+    if spec.capsule_contrast_hu > 0:
+        capsule = capsule_increment(
+            weight,
+            band=spec.capsule_band,
+            blur_mm=spec.capsule_blur_mm,
+            contrast_hu=spec.capsule_contrast_hu,
+            spacing=grid_mm,
+        )
+        capsule = average_subdivisions(capsule, subdivisions)
+    return average_subdivisions(weight, subdivisions), capsule
 
 
 def _slices(lower, upper) -> Box:
@@ -190,8 +234,7 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     if extent is None:
         return
     box = _slices(*extent)
-    tumour = _tumour_mask(spec, _box_axes(spec, spacing, *extent), controls)
-    weight = blur_mask(tumour, spec.edge_blur_mm, spacing)
+    weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls)
     liver = label[box] != params.background_label
     weight *= liver
     image_box = np.asarray(output[box], dtype=np.float32)
@@ -206,15 +249,8 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
         rng=np.random.default_rng(texture_seed),
     )
     rendered = blend(image_box, texture, weight)
-    if spec.capsule_contrast_hu > 0:
-        increment = capsule_increment(
-            weight,
-            band=spec.capsule_band,
-            blur_mm=spec.capsule_blur_mm,
-            contrast_hu=spec.capsule_contrast_hu,
-            spacing=spacing,
-        )
-        increment *= liver
-        rendered += increment
+    if capsule is not None:
+        capsule *= liver
+        rendered += capsule
     output[box] = _cast_like(rendered, output.dtype)
     label[box][weight >= params.label_threshold] = params.tumor_label

@@ -11,6 +11,7 @@ from scipy import ndimage
 
 __all__ = [
     "DISPLACEMENT_CLIP",
+    "average_subdivisions",
     "blur_mask",
     "deformed_ellipsoid",
     "elastic_controls",
@@ -29,8 +30,13 @@ def offsets_mm(
     upper: tuple[int, int, int],
     center: tuple[int, int, int],
     spacing: tuple[float, float, float],
+    *,
+    subdivisions: tuple[int, int, int] = (1, 1, 1),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-axis offsets, in mm, of the voxels ``lower[i]:upper[i]`` from ``center[i]``.
+
+    With ``subdivisions`` k > 1 along an axis, each voxel is split into k equal parts and the
+    offsets are those of the parts' centres (k per voxel, in order).
 
     Returned as three broadcastable float32 arrays of shapes (n0, 1, 1), (1, n1, 1), (1, 1, n2).
 
@@ -39,16 +45,38 @@ def offsets_mm(
     >>> x, y, z = offsets_mm((0, 0, 0), (3, 1, 1), (1, 0, 0), (2.0, 1.0, 1.0))
     >>> x.ravel().tolist(), x.shape
     ([-2.0, 0.0, 2.0], (3, 1, 1))
+    >>> offsets_mm((0, 0, 0), (1, 1, 1), (0, 0, 0), (2.0, 1.0, 1.0), subdivisions=(2, 1, 1))[0]
+    array([[[-0.5]],
+    <BLANKLINE>
+           [[ 0.5]]], dtype=float32)
     """
     axes = []
-    for axis, (low, high, mid, voxel_mm) in enumerate(
-        zip(lower, upper, center, spacing, strict=True)
+    for axis, (low, high, mid, voxel_mm, parts) in enumerate(
+        zip(lower, upper, center, spacing, subdivisions, strict=True)
     ):
-        values = (np.arange(low, high, dtype=np.float32) - np.float32(mid)) * np.float32(voxel_mm)
+        step = 1.0 / parts
+        positions = np.arange(low * parts, high * parts, dtype=np.float64) * step
+        positions += 0.5 * step - 0.5
+        values = ((positions - mid) * voxel_mm).astype(np.float32)
         shape = [1, 1, 1]
         shape[axis] = values.size
         axes.append(values.reshape(shape))
     return axes[0], axes[1], axes[2]
+
+
+def average_subdivisions(values: np.ndarray, subdivisions: tuple[int, int, int]) -> np.ndarray:
+    """Mean over each voxel's ``k0 x k1 x k2`` parts: back from a sub-voxel grid to voxels.
+
+    Examples
+    --------
+    >>> average_subdivisions(np.arange(8, dtype=np.float32).reshape(2, 2, 2), (2, 2, 2))
+    array([[[3.5]]], dtype=float32)
+    """
+    if subdivisions == (1, 1, 1):
+        return values
+    n0, n1, n2 = (size // parts for size, parts in zip(values.shape, subdivisions, strict=True))
+    k0, k1, k2 = subdivisions
+    return values.reshape(n0, k0, n1, k1, n2, k2).mean(axis=(1, 3, 5), dtype=np.float32)
 
 
 def _control_weights(offsets: np.ndarray, semi_axis_mm: float) -> np.ndarray:

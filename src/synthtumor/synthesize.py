@@ -96,30 +96,42 @@ def _draw_tumor(
     stats: LiverStatistics,
     rng: np.random.Generator,
 ) -> dict:
-    """Every random number of one tumour except its location."""
+    """Every random number of one tumour except its location.
+
+    Every number is drawn whether or not its stage is on, and a stage that is off has its
+    strength set to zero afterwards: switching one stage off changes nothing else.
+    """
     preset = config.preset(size)
     radius_mm = draw(preset.radius_mm, rng)
     low, high = config.semi_axis_factor
     semi_axes = tuple(float(rng.uniform(low * radius_mm, high * radius_mm)) for _ in range(3))
-    return {
+    drawn = {
         "size": size,
         "radius_mm": radius_mm,
         "semi_axes_mm": semi_axes,
-        "deformation_mm": draw(preset.deformation_mm, rng) if config.elastic_deformation else 0.0,
-        "edge_blur_mm": draw(config.edge_blur_mm, rng) if config.edge_blur else 0.0,
+        "deformation_mm": draw(preset.deformation_mm, rng),
+        "edge_blur_mm": draw(config.edge_blur_mm, rng),
         "texture_mean_hu": _draw_texture_mean(config, stats, rng),
         "texture_std_hu": stats.parenchyma_std_hu,
         "texture_scale": draw(config.texture_scale, rng),
         "texture_blur_mm": draw(config.texture_blur_mm, rng),
         "mass_effect_radius_factor": draw(config.mass_effect_radius_factor, rng),
-        "mass_effect_intensity": (
-            draw(config.mass_effect_intensity, rng) if config.mass_effect else 0.0
-        ),
+        "mass_effect_intensity": draw(config.mass_effect_intensity, rng),
         "capsule_band": tuple(float(v) for v in config.capsule_band),
         "capsule_blur_mm": draw(config.capsule_blur_mm, rng),
-        "capsule_contrast_hu": draw(config.capsule_contrast_hu, rng) if config.capsule else 0.0,
+        "capsule_contrast_hu": draw(config.capsule_contrast_hu, rng),
         "seed": int(rng.integers(0, _SEED_BOUND)),
     }
+    switched_off = {
+        "deformation_mm": not config.elastic_deformation,
+        "edge_blur_mm": not config.edge_blur,
+        "mass_effect_intensity": not config.mass_effect,
+        "capsule_contrast_hu": not config.capsule,
+    }
+    for name, off in switched_off.items():
+        if off:
+            drawn[name] = 0.0
+    return drawn
 
 
 def sample(

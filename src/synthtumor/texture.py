@@ -38,7 +38,7 @@ def upscale_matrix(n_out: int, step: float) -> np.ndarray:
     >>> bool(np.allclose(matrix.sum(axis=1), 1.0))
     True
     """
-    n_coarse = math.ceil((n_out - 1) * step) + 3
+    n_coarse = math.floor((n_out - 1) * step) + 4
     coefficients = ndimage.spline_filter1d(np.eye(n_coarse), order=3, axis=0, mode="mirror")
     positions = 1.0 + np.arange(n_out) * step
     first = np.floor(positions).astype(int) - 1

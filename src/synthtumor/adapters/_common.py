@@ -1,0 +1,254 @@
+"""What the three adapters share: argument checks, tensor <-> NumPy views, the label-map policy.
+
+Not public API. Every adapter module imports its framework first (with an ImportError that names
+the extra), then this module, which needs torch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import Literal, NamedTuple, TypeVar
+
+import numpy as np
+import torch
+
+from synthtumor import LiverTooSmallError, TumorConfig, TumorParams, apply, sample, tumor_box
+from synthtumor.config import SIZE_NAMES
+
+__all__ = [
+    "LiverTooSmallWarning",
+    "SmallLiverPolicy",
+    "SynthesizedPair",
+    "as_numpy",
+    "check_label_values",
+    "check_probability",
+    "check_seed",
+    "check_size_and_config",
+    "check_small_liver_policy",
+    "check_spacing",
+    "like",
+    "single_channel",
+    "synthesize_label_map",
+]
+
+SmallLiverPolicy = Literal["warn", "raise", "ignore"]
+_SMALL_LIVER_POLICIES = ("warn", "raise", "ignore")
+
+ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
+
+
+class LiverTooSmallWarning(UserWarning):
+    """A sample's liver was too small for a tumour (or absent), so it was passed through.
+
+    Silence it with ``warnings.filterwarnings("ignore", category=LiverTooSmallWarning)`` or by
+    building the transform with ``on_small_liver="ignore"``.
+    """
+
+
+class SynthesizedPair(NamedTuple):
+    """A synthesized image and label map, both 3-D NumPy arrays, and what was drawn."""
+
+    image: np.ndarray
+    label: np.ndarray
+    params: TumorParams
+
+
+# --- argument checks -------------------------------------------------------------------------
+
+
+def check_probability(prob: object, *, name: str = "prob") -> float:
+    """Return `prob` as a float in [0, 1], refusing anything else (NaN included)."""
+    if isinstance(prob, bool) or not isinstance(prob, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1], got {prob!r}")
+    if not 0.0 <= float(prob) <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {prob!r}")
+    return float(prob)
+
+
+def check_small_liver_policy(value: object) -> SmallLiverPolicy:
+    if value not in _SMALL_LIVER_POLICIES:
+        raise ValueError(f"on_small_liver must be one of {_SMALL_LIVER_POLICIES}, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def check_label_values(liver_label: object, tumor_label: object) -> tuple[int, int]:
+    """Two distinct non-negative integers: the liver's and the tumour's value in a label map."""
+    values = []
+    for name, value in (("liver_label", liver_label), ("tumor_label", tumor_label)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        values.append(int(value))
+    if values[0] == values[1]:
+        raise ValueError(f"liver_label and tumor_label must differ, both are {values[0]}")
+    return values[0], values[1]
+
+
+def check_seed(seed: object, *, name: str = "seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_size_and_config(size: object, config: object) -> None:
+    if size is not None and size not in SIZE_NAMES:
+        raise ValueError(f"size must be one of {SIZE_NAMES} or None, got {size!r}")
+    if config is not None and not isinstance(config, TumorConfig):
+        raise TypeError(f"config must be a TumorConfig or None, got {type(config).__name__}")
+
+
+# --- arrays and tensors ----------------------------------------------------------------------
+
+
+def as_numpy(data: object, *, name: str) -> np.ndarray:
+    """A NumPy view of an array or tensor; no copy for NumPy arrays and CPU tensors.
+
+    Subclasses such as MONAI's ``MetaTensor`` are viewed as plain tensors first, so that no
+    metadata is built or copied.
+    """
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, torch.Tensor):
+        return data.as_subclass(torch.Tensor).detach().cpu().numpy()
+    raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(data).__name__}")
+
+
+def like(array: np.ndarray, reference: ArrayOrTensor) -> ArrayOrTensor:
+    """`array` as the same kind of container as `reference` (NumPy, or a tensor on its device).
+
+    Shares memory with `array` where the device allows it.
+    """
+    if isinstance(reference, torch.Tensor):
+        return torch.from_numpy(array).to(reference.device)
+    return array
+
+
+def single_channel(array: np.ndarray, *, name: str, channel_first: bool) -> np.ndarray:
+    """The 3-D volume of a single-channel array, as a view.
+
+    ``channel_first=True`` requires the ``(1, i, j, k)`` layout of MONAI and TorchIO;
+    ``False`` also accepts a plain 3-D ``(i, j, k)`` array.
+    """
+    if array.ndim == 4 and array.shape[0] == 1:
+        return array[0]
+    if array.ndim == 3 and not channel_first:
+        return array
+    expected = "(1, i, j, k)" if channel_first else "(i, j, k) or (1, i, j, k)"
+    raise ValueError(
+        f"{name} must be a single-channel volume of shape {expected}, got shape "
+        f"{tuple(array.shape)}"
+        + (" (add the channel first, e.g. with EnsureChannelFirstd)" if array.ndim == 3 else "")
+    )
+
+
+def check_spacing(spacing: Sequence[float] | None, *, name: str = "spacing") -> None:
+    if spacing is None:
+        return
+    values = tuple(spacing)
+    if len(values) != 3 or not all(
+        isinstance(v, numbers.Real) and math.isfinite(v) and v > 0 for v in values
+    ):
+        raise ValueError(f"{name} must be 3 positive numbers in mm or None, got {spacing!r}")
+
+
+# --- the label-map policy --------------------------------------------------------------------
+
+
+def synthesize_label_map(
+    image: np.ndarray,
+    label: np.ndarray,
+    *,
+    spacing: Sequence[float],
+    seed: int,
+    size: str | None,
+    config: TumorConfig | None,
+    liver_label: int,
+    tumor_label: int,
+    skip_if_tumor_present: bool,
+    on_small_liver: SmallLiverPolicy,
+) -> SynthesizedPair | None:
+    """Synthesize tumours into a scan whose liver is ``label == liver_label``.
+
+    Parameters
+    ----------
+    image, label : numpy.ndarray
+        3-D scan (HU) and label map of the same shape; neither is modified.
+    spacing : sequence of 3 float
+        Voxel spacing in mm, array-axis order.
+    seed : int
+        Seed of the synthesis: the same seed and inputs give the same output.
+    size, config
+        Passed to :func:`synthtumor.sample`.
+    liver_label, tumor_label : int
+        The liver's value in `label`, and the value written where a tumour was drawn.
+    skip_if_tumor_present : bool
+        Return None when `label` already holds `tumor_label` voxels (a scan with real tumours).
+    on_small_liver : {"warn", "raise", "ignore"}
+        What to do when the liver is absent or too small for the tumour size: warn with
+        :class:`LiverTooSmallWarning` and return None, raise
+        :class:`~synthtumor.LiverTooSmallError`, or return None silently.
+
+    Returns
+    -------
+    SynthesizedPair or None
+        The new image (input dtype) and label map (input dtype, ``uint8`` for a boolean mask):
+        tumour voxels set to `tumor_label`, every other voxel keeping its value. None means
+        "pass the sample through unchanged".
+    """
+    if image.shape != label.shape:
+        raise ValueError(
+            f"image and label must have the same spatial shape, got {image.shape} and {label.shape}"
+        )
+    output_dtype = np.dtype(np.uint8) if label.dtype == bool else label.dtype
+    _check_label_fits(tumor_label, output_dtype)
+    if skip_if_tumor_present and np.any(label == tumor_label):
+        return None
+    liver = label == liver_label
+    try:
+        if not liver.any():
+            raise LiverTooSmallError(
+                f"the label map holds no liver voxel (no voxel equals liver_label={liver_label})"
+            )
+        params = sample(image, liver, spacing=tuple(spacing), size=size, config=config, rng=seed)
+    except LiverTooSmallError as error:
+        if on_small_liver == "raise":
+            raise
+        if on_small_liver == "warn":
+            warnings.warn(
+                f"passing the sample through without tumours: {error}",
+                LiverTooSmallWarning,
+                stacklevel=2,
+            )
+        return None
+    new_image, core_label, _ = apply(image, liver, params)
+    return SynthesizedPair(
+        new_image, _write_tumors(label, core_label, params, tumor_label, output_dtype), params
+    )
+
+
+def _check_label_fits(tumor_label: int, dtype: np.dtype) -> None:
+    if np.issubdtype(dtype, np.integer):
+        limits = np.iinfo(dtype)
+        if not limits.min <= tumor_label <= limits.max:
+            raise ValueError(f"tumor_label={tumor_label} does not fit the label's dtype {dtype}")
+
+
+def _write_tumors(
+    label: np.ndarray,
+    core_label: np.ndarray,
+    params: TumorParams,
+    tumor_label: int,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """A copy of `label` with the core's tumour voxels set to `tumor_label`.
+
+    Only the tumours' boxes are searched: outside them the core changes nothing.
+    """
+    output = label.astype(dtype, copy=True)
+    for spec in params.tumors:
+        lower, upper = tumor_box(spec, params.spacing, params.shape)
+        box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
+        output[box][core_label[box] == params.tumor_label] = tumor_label
+    return output

@@ -1,0 +1,368 @@
+"""MONAI transforms that put synthetic liver tumours into CT scans.
+
+``RandLiverTumord`` (aliases ``RandLiverTumorD``, ``RandLiverTumorDict``) is the dictionary
+transform to put in a training pipeline, ``RandLiverTumor`` the array transform it uses. Both
+are MONAI-native random transforms: they draw one seed per call from their own ``self.R``, so
+``set_random_state``, ``Compose(...).set_random_state``, ``monai.utils.set_determinism`` and
+MONAI's ``DataLoader`` (which seeds every worker) make a pipeline reproducible, and
+``CacheDataset`` caches only the transforms before them.
+
+Where it goes: after ``Spacingd`` (the scan must be in HU at its final spacing) and before
+intensity scaling (``ScaleIntensityRanged``) and cropping (``RandCropByPosNegLabeld``)::
+
+    LoadImaged -> EnsureChannelFirstd -> Orientationd -> Spacingd
+        -> RandLiverTumord -> ScaleIntensityRanged -> SpatialPadd -> RandCropByPosNegLabeld
+
+Needs ``pip install synthtumor[monai]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+try:
+    from monai.config import KeysCollection
+    from monai.config.type_definitions import NdarrayOrTensor
+    from monai.data import MetaTensor
+    from monai.transforms import MapTransform, RandomizableTransform
+    from monai.utils import TransformBackends, convert_to_dst_type, ensure_tuple
+except ModuleNotFoundError as error:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "synthtumor.adapters.monai needs MONAI and torch; install them with "
+        "`pip install synthtumor[monai]`"
+    ) from error
+
+from synthtumor.adapters._common import (
+    LiverTooSmallWarning,
+    SmallLiverPolicy,
+    as_numpy,
+    check_label_values,
+    check_probability,
+    check_size_and_config,
+    check_small_liver_policy,
+    check_spacing,
+    single_channel,
+    synthesize_label_map,
+)
+from synthtumor.config import TumorConfig
+
+__all__ = [
+    "LiverTooSmallWarning",
+    "RandLiverTumor",
+    "RandLiverTumorD",
+    "RandLiverTumorDict",
+    "RandLiverTumord",
+]
+
+_SEED_BOUND = 2**32
+
+
+def _draw_seed(state: np.random.RandomState) -> int:
+    return int(state.randint(_SEED_BOUND, dtype=np.uint32))
+
+
+class RandLiverTumor(RandomizableTransform):
+    """Put synthetic liver tumours into a channel-first CT, with probability `prob`.
+
+    The array version of :class:`RandLiverTumord`: image and label map are separate arguments
+    and ``__call__`` returns both. The liver is ``label == liver_label``; voxels of the drawn
+    tumours are written as `tumor_label`, every other label value (other organs) is left as it
+    is. Inputs are never modified.
+
+    Parameters
+    ----------
+    prob : float
+        Probability of synthesizing tumours in a call, in [0, 1]. Default 1.0; the paper's
+        recipe used 0.9 (and only on scans without real tumours).
+    liver_label, tumor_label : int
+        The liver's value in the label map, and the value written for tumour voxels.
+    size : {"tiny", "small", "medium", "large", "mix"} or None
+        Size preset; None draws one per call with ``config.size_probabilities``.
+    config : TumorConfig or None
+        Hyper-parameters of the generator; None uses the paper's.
+    spacing : sequence of 3 float or None
+        Voxel spacing in mm (array-axis order). None reads it from the image's
+        ``MetaTensor.pixdim``; numpy arrays and plain tensors then need it given here or in
+        the call.
+    skip_if_tumor_present : bool
+        Pass a sample whose label map already holds `tumor_label` voxels through unchanged
+        (a scan with real tumours). Default True.
+    on_small_liver : {"warn", "raise", "ignore"}
+        A liver too small for the drawn size, or no liver at all: pass the sample through
+        with a :class:`LiverTooSmallWarning` (default), raise
+        :class:`~synthtumor.LiverTooSmallError`, or pass it through silently.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(shape=(64, 64, 48), rng=0)
+    >>> image = phantom.image[None]  # channel first
+    >>> label = phantom.liver_mask[None].astype(np.uint8)
+    >>> transform = RandLiverTumor(spacing=phantom.spacing).set_random_state(seed=0)
+    >>> new_image, new_label = transform(image, label)
+    >>> new_image.dtype == image.dtype, sorted(np.unique(new_label).tolist())
+    (True, [0, 1, 2])
+    >>> bool(np.array_equal(label, phantom.liver_mask[None]))  # the input is untouched
+    True
+    """
+
+    backend: ClassVar[list[TransformBackends]] = [TransformBackends.TORCH, TransformBackends.NUMPY]
+
+    def __init__(
+        self,
+        prob: float = 1.0,
+        *,
+        liver_label: int = 1,
+        tumor_label: int = 2,
+        size: str | None = None,
+        config: TumorConfig | None = None,
+        spacing: Sequence[float] | None = None,
+        skip_if_tumor_present: bool = True,
+        on_small_liver: SmallLiverPolicy = "warn",
+    ) -> None:
+        RandomizableTransform.__init__(self, check_probability(prob))
+        self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
+        check_size_and_config(size, config)
+        check_spacing(spacing)
+        self.size = size
+        self.config = config
+        self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
+        self.skip_if_tumor_present = bool(skip_if_tumor_present)
+        self.on_small_liver = check_small_liver_policy(on_small_liver)
+        self._seed = 0
+
+    def randomize(self, data: Any = None) -> None:
+        """Draw whether to transform and the seed of the synthesis, from ``self.R``."""
+        super().randomize(None)
+        self._seed = _draw_seed(self.R)
+
+    def __call__(
+        self,
+        img: NdarrayOrTensor,
+        label: NdarrayOrTensor,
+        spacing: Sequence[float] | None = None,
+        randomize: bool = True,
+    ) -> tuple[NdarrayOrTensor, NdarrayOrTensor]:
+        """Return ``(image, label)``, with tumours when this call's draw says so.
+
+        Parameters
+        ----------
+        img : numpy.ndarray or torch.Tensor or MetaTensor
+            CT in HU, shape ``(1, i, j, k)``.
+        label : numpy.ndarray or torch.Tensor or MetaTensor
+            Label map (or binary liver mask) of the same shape.
+        spacing : sequence of 3 float or None
+            Overrides the spacing given at construction and the image's ``pixdim``.
+        randomize : bool
+            Draw anew (default); False reuses the last draw.
+        """
+        if randomize:
+            self.randomize()
+        if not self._do_transform:
+            return img, label
+        return self.synthesize(img, label, seed=self._seed, spacing=spacing)
+
+    def synthesize(
+        self,
+        img: NdarrayOrTensor,
+        label: NdarrayOrTensor,
+        *,
+        seed: int,
+        spacing: Sequence[float] | None = None,
+    ) -> tuple[NdarrayOrTensor, NdarrayOrTensor]:
+        """Apply the synthesis that `seed` draws, ignoring `prob` (deterministic).
+
+        Returns new ``(image, label)`` of the input types, dtypes, devices and metadata, or the
+        inputs themselves when the sample is passed through (real tumours, small liver).
+        """
+        for name, value in (("img", img), ("label", label)):
+            if isinstance(value, MetaTensor) and value.pending_operations:
+                raise ValueError(
+                    f"{name} has pending lazy operations; RandLiverTumor is not lazy, run it in "
+                    "a Compose (which applies them first) or call ApplyPending before it"
+                )
+        image_volume = single_channel(as_numpy(img, name="img"), name="img", channel_first=True)
+        label_volume = single_channel(
+            as_numpy(label, name="label"), name="label", channel_first=True
+        )
+        result = synthesize_label_map(
+            image_volume,
+            label_volume,
+            spacing=self._spacing_of(img, spacing),
+            seed=seed,
+            size=self.size,
+            config=self.config,
+            liver_label=self.liver_label,
+            tumor_label=self.tumor_label,
+            skip_if_tumor_present=self.skip_if_tumor_present,
+            on_small_liver=self.on_small_liver,
+        )
+        if result is None:
+            return img, label
+        new_image, *_ = convert_to_dst_type(result.image[None], dst=img)
+        new_label, *_ = convert_to_dst_type(result.label[None], dst=label, dtype=result.label.dtype)
+        return new_image, new_label
+
+    def _spacing_of(
+        self, img: NdarrayOrTensor, spacing: Sequence[float] | None
+    ) -> tuple[float, float, float]:
+        if spacing is not None:
+            check_spacing(spacing)
+            return tuple(float(v) for v in spacing)  # type: ignore[return-value]
+        if self.spacing is not None:
+            return self.spacing  # type: ignore[return-value]
+        if isinstance(img, MetaTensor):
+            return tuple(float(v) for v in img.pixdim)  # type: ignore[return-value]
+        raise ValueError(
+            f"the voxel spacing of a {type(img).__name__} image is unknown: pass "
+            "spacing=(di, dj, dk) in mm, or a MetaTensor (e.g. from LoadImaged), whose pixdim "
+            "gives it"
+        )
+
+
+class RandLiverTumord(RandomizableTransform, MapTransform):
+    """Dictionary transform: synthetic liver tumours in ``data[image_key]`` and ``data[label_key]``.
+
+    One seed is drawn from ``self.R`` per call and passed to the core, so the pipeline's seeding
+    decides the tumours. The image and label come back as the types they came in (numpy,
+    tensor or ``MetaTensor`` with its affine and metadata), as new objects: the caller's are
+    never modified. Samples are passed through unchanged when the draw says no (`prob`), when
+    the label already holds real tumour voxels (`skip_if_tumor_present`) or when the liver is
+    too small or absent (`on_small_liver`).
+
+    Parameters
+    ----------
+    keys : sequence of 2 hashable or None
+        The image key and the label key, in this order (MONAI's usual
+        ``keys=["image", "label"]``). None (default): ``(image_key, label_key)``.
+    image_key, label_key : hashable or None
+        Alternative to `keys`: the CT in HU, shape ``(1, i, j, k)``, and its label map (or
+        binary liver mask) of the same shape. Defaults "image" and "label".
+    liver_label, tumor_label : int
+        The liver's value in the label map (default 1) and the value written for tumour voxels
+        (default 2). Other label values (other organs) are kept.
+    prob : float
+        Probability of synthesizing tumours in a sample, in [0, 1]. Default 1.0; the paper's
+        training recipe used 0.9.
+    size : {"tiny", "small", "medium", "large", "mix"} or None
+        Size preset; None draws one per sample with ``config.size_probabilities``.
+    config : TumorConfig or None
+        Hyper-parameters and stage switches; None uses the paper's. Build variants with
+        ``TumorConfig().replace(...)``.
+    spacing : sequence of 3 float or None
+        Voxel spacing in mm. None (default) reads ``MetaTensor.pixdim``; needed for numpy or
+        plain tensor inputs.
+    skip_if_tumor_present : bool
+        Pass through a sample whose label already holds `tumor_label` voxels. Default True.
+    on_small_liver : {"warn", "raise", "ignore"}
+        A liver too small for the drawn size (or none): pass through with a
+        :class:`LiverTooSmallWarning` (default), raise, or pass through silently.
+    allow_missing_keys : bool
+        Pass the sample through when a key is missing instead of raising ``KeyError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from monai.data import MetaTensor
+    >>> from monai.transforms import Compose
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(shape=(64, 64, 48), rng=0)
+    >>> affine = torch.diag(torch.tensor([*phantom.spacing, 1.0], dtype=torch.float64))
+    >>> data = {
+    ...     "image": MetaTensor(phantom.image[None], affine=affine),
+    ...     "label": MetaTensor(phantom.liver_mask[None].astype(np.float32), affine=affine),
+    ... }
+    >>> pipeline = Compose([RandLiverTumord(keys=["image", "label"], prob=0.9)])
+    >>> out = pipeline.set_random_state(seed=0)(data)
+    >>> type(out["image"]).__name__, bool(torch.equal(out["image"].affine, affine))
+    ('MetaTensor', True)
+    >>> again = pipeline.set_random_state(seed=0)(data)
+    >>> bool(torch.equal(out["image"], again["image"]))
+    True
+    """
+
+    backend = RandLiverTumor.backend
+
+    def __init__(
+        self,
+        keys: KeysCollection | None = None,
+        *,
+        image_key: Hashable | None = None,
+        label_key: Hashable | None = None,
+        liver_label: int = 1,
+        tumor_label: int = 2,
+        prob: float = 1.0,
+        size: str | None = None,
+        config: TumorConfig | None = None,
+        spacing: Sequence[float] | None = None,
+        skip_if_tumor_present: bool = True,
+        on_small_liver: SmallLiverPolicy = "warn",
+        allow_missing_keys: bool = False,
+    ) -> None:
+        self.image_key, self.label_key = _image_and_label_keys(keys, image_key, label_key)
+        MapTransform.__init__(self, (self.image_key, self.label_key), allow_missing_keys)
+        RandomizableTransform.__init__(self, check_probability(prob))
+        self.liver_tumor = RandLiverTumor(
+            1.0,
+            liver_label=liver_label,
+            tumor_label=tumor_label,
+            size=size,
+            config=config,
+            spacing=spacing,
+            skip_if_tumor_present=skip_if_tumor_present,
+            on_small_liver=on_small_liver,
+        )
+        self._seed = 0
+
+    def set_random_state(
+        self, seed: int | None = None, state: np.random.RandomState | None = None
+    ) -> RandLiverTumord:
+        super().set_random_state(seed, state)
+        self.liver_tumor.set_random_state(seed, state)
+        return self
+
+    def randomize(self, data: Any = None) -> None:
+        """Draw whether to transform and the seed of the synthesis, from ``self.R``."""
+        super().randomize(None)
+        self._seed = _draw_seed(self.R)
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, Any]:
+        d = dict(data)
+        self.randomize()
+        present = list(self.key_iterator(d))  # raises KeyError unless allow_missing_keys
+        if not self._do_transform or len(present) < 2:
+            return d
+        d[self.image_key], d[self.label_key] = self.liver_tumor.synthesize(
+            d[self.image_key], d[self.label_key], seed=self._seed
+        )
+        return d
+
+
+RandLiverTumorD = RandLiverTumorDict = RandLiverTumord
+
+
+def _image_and_label_keys(
+    keys: KeysCollection | None, image_key: Hashable | None, label_key: Hashable | None
+) -> tuple[Hashable, Hashable]:
+    if keys is None:
+        return (
+            "image" if image_key is None else image_key,
+            "label" if label_key is None else label_key,
+        )
+    pair = ensure_tuple(keys)
+    if len(pair) != 2:
+        raise ValueError(
+            f"keys must be the image key and the label key, in this order, got {keys!r}"
+        )
+    for name, given, from_keys in (
+        ("image_key", image_key, pair[0]),
+        ("label_key", label_key, pair[1]),
+    ):
+        if given is not None and given != from_keys:
+            raise ValueError(f"{name}={given!r} contradicts keys={keys!r} (image key, label key)")
+    return pair[0], pair[1]

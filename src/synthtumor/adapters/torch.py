@@ -1,0 +1,228 @@
+"""A PyTorch ``Dataset`` wrapper that puts synthetic liver tumours into every sample.
+
+``LiverTumorDataset`` wraps any map-style dataset that yields ``(image, label)``,
+``(image, label, spacing)`` or dictionaries. The random draw of sample ``index`` in epoch
+``epoch`` comes from ``numpy.random.SeedSequence((seed, epoch, index))`` and nothing else: the
+samples are the same whatever the number of ``DataLoader`` workers, their order or the
+sampler, and differ between epochs once :meth:`LiverTumorDataset.set_epoch` is called.
+
+Put it around the dataset that loads, orients and resamples the scans (HU at the final
+spacing), and apply intensity windowing and cropping after it.
+
+Needs ``pip install synthtumor[torch]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    import torch
+    from torch.utils.data import Dataset
+except ModuleNotFoundError as error:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "synthtumor.adapters.torch needs torch; install it with `pip install synthtumor[torch]`"
+    ) from error
+
+from synthtumor.adapters._common import (
+    LiverTooSmallWarning,
+    SmallLiverPolicy,
+    as_numpy,
+    check_label_values,
+    check_probability,
+    check_seed,
+    check_size_and_config,
+    check_small_liver_policy,
+    check_spacing,
+    like,
+    single_channel,
+    synthesize_label_map,
+)
+from synthtumor.config import TumorConfig
+
+__all__ = ["LiverTooSmallWarning", "LiverTumorDataset"]
+
+_SEED_BOUND = 2**63
+
+
+class LiverTumorDataset(Dataset):
+    """Wrap a dataset so that its samples get synthetic liver tumours.
+
+    Parameters
+    ----------
+    dataset : map-style dataset
+        Yields ``(image, label)``, ``(image, label, spacing)`` or a mapping with `image_key`,
+        `label_key` and optionally `spacing_key`. Images are CT in HU and labels are label maps
+        or binary liver masks, as numpy arrays or CPU/GPU tensors of shape ``(i, j, k)`` or
+        ``(1, i, j, k)``; spacing is 3 floats in mm in array-axis order.
+    seed : int
+        Base seed (non-negative). Sample ``index`` of epoch ``e`` draws from
+        ``SeedSequence((seed, e, index))``.
+    prob : float
+        Probability of synthesizing tumours into a sample, in [0, 1]. Default 1.0; the paper's
+        recipe used 0.9.
+    size : {"tiny", "small", "medium", "large", "mix"} or None
+        Size preset; None draws one per sample.
+    config : TumorConfig or None
+        Hyper-parameters of the generator; None uses the paper's.
+    liver_label, tumor_label : int
+        The liver's value in the label (default 1) and the value written for tumour voxels
+        (default 2). Other label values are kept; a boolean mask comes back as ``uint8``.
+    spacing : sequence of 3 float or None
+        Spacing of samples that carry none.
+    image_key, label_key, spacing_key : hashable
+        Keys of mapping samples. Defaults "image", "label", "spacing".
+    skip_if_tumor_present : bool
+        Return a sample whose label already holds `tumor_label` voxels unchanged. Default True.
+    on_small_liver : {"warn", "raise", "ignore"}
+        A liver too small for the drawn size (or none): return the sample unchanged with a
+        :class:`LiverTooSmallWarning` (default), raise, or return it unchanged silently.
+
+    Notes
+    -----
+    The epoch lives in a shared-memory tensor, so :meth:`set_epoch` reaches workers that
+    already exist (``persistent_workers=True``) as long as it is called before the epoch's
+    iterator is created. No random generator is kept on the object: each sample builds its own.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from torch.utils.data import DataLoader
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(shape=(64, 64, 48), rng=0)
+    >>> scans = [(phantom.image, phantom.liver_mask, phantom.spacing)] * 2
+    >>> dataset = LiverTumorDataset(scans, seed=0)
+    >>> image, label, spacing = dataset[0]
+    >>> sorted(np.unique(label).tolist()), image.dtype == phantom.image.dtype
+    ([0, 1, 2], True)
+    >>> bool(np.array_equal(dataset[0][0], image))  # same seed, epoch and index: same sample
+    True
+    >>> dataset.set_epoch(1)
+    >>> bool(np.array_equal(dataset[0][0], image))
+    False
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        *,
+        seed: int = 0,
+        prob: float = 1.0,
+        size: str | None = None,
+        config: TumorConfig | None = None,
+        liver_label: int = 1,
+        tumor_label: int = 2,
+        spacing: Sequence[float] | None = None,
+        image_key: Hashable = "image",
+        label_key: Hashable = "label",
+        spacing_key: Hashable = "spacing",
+        skip_if_tumor_present: bool = True,
+        on_small_liver: SmallLiverPolicy = "warn",
+    ) -> None:
+        if not hasattr(dataset, "__getitem__"):
+            raise TypeError(
+                f"dataset must be a map-style dataset (with __getitem__), got "
+                f"{type(dataset).__name__}"
+            )
+        self.dataset = dataset
+        self.seed = check_seed(seed)
+        self.prob = check_probability(prob)
+        check_size_and_config(size, config)
+        self.size = size
+        self.config = config
+        self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
+        check_spacing(spacing)
+        self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
+        self.image_key, self.label_key, self.spacing_key = image_key, label_key, spacing_key
+        self.skip_if_tumor_present = bool(skip_if_tumor_present)
+        self.on_small_liver = check_small_liver_policy(on_small_liver)
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        """The epoch whose draws :meth:`__getitem__` returns."""
+        return int(self._epoch.item())
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the tumours of epoch `epoch` (non-negative) from now on.
+
+        Call it before iterating over the ``DataLoader`` of that epoch.
+        """
+        self._epoch.fill_(check_seed(epoch, name="epoch"))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        index = self._check_index(index)
+        item = self.dataset[index]
+        rng = np.random.default_rng(np.random.SeedSequence((self.seed, self.epoch, index)))
+        if not rng.random() < self.prob:
+            return item
+        image, label, spacing = self._unpack(item)
+        image_array = as_numpy(image, name="image")
+        label_array = as_numpy(label, name="label")
+        result = synthesize_label_map(
+            single_channel(image_array, name="image", channel_first=False),
+            single_channel(label_array, name="label", channel_first=False),
+            spacing=self._spacing_of(spacing),
+            seed=int(rng.integers(_SEED_BOUND)),
+            size=self.size,
+            config=self.config,
+            liver_label=self.liver_label,
+            tumor_label=self.tumor_label,
+            skip_if_tumor_present=self.skip_if_tumor_present,
+            on_small_liver=self.on_small_liver,
+        )
+        if result is None:
+            return item
+        new_image = like(result.image.reshape(image_array.shape), image)
+        new_label = like(result.label.reshape(label_array.shape), label)
+        return self._repack(item, new_image, new_label)
+
+    def _check_index(self, index: int) -> int:
+        if isinstance(index, torch.Tensor | np.integer):
+            index = int(index)
+        if not isinstance(index, int):
+            raise TypeError(f"index must be an integer, got {type(index).__name__}")
+        return index + len(self) if index < 0 else index
+
+    def _unpack(self, item: Any) -> tuple[Any, Any, Any]:
+        if isinstance(item, Mapping):
+            missing = [k for k in (self.image_key, self.label_key) if k not in item]
+            if missing:
+                raise KeyError(
+                    f"sample lacks the key(s) {missing}; its keys are {list(item)} (set "
+                    "image_key and label_key)"
+                )
+            return item[self.image_key], item[self.label_key], item.get(self.spacing_key)
+        if isinstance(item, tuple | list) and len(item) in (2, 3):
+            return item[0], item[1], item[2] if len(item) == 3 else None
+        raise TypeError(
+            "the wrapped dataset must yield (image, label), (image, label, spacing) or a "
+            f"mapping, got {type(item).__name__}"
+            + (f" of length {len(item)}" if isinstance(item, tuple | list) else "")
+        )
+
+    def _repack(self, item: Any, image: Any, label: Any) -> Any:
+        if isinstance(item, Mapping):
+            return {**item, self.image_key: image, self.label_key: label}
+        repacked = [image, label, *item[2:]]
+        return tuple(repacked) if isinstance(item, tuple) else repacked
+
+    def _spacing_of(self, spacing: Any) -> tuple[float, ...]:
+        if spacing is None:
+            if self.spacing is None:
+                raise ValueError(
+                    "the sample carries no spacing: yield (image, label, spacing), add a "
+                    f"{self.spacing_key!r} entry, or pass spacing= to LiverTumorDataset"
+                )
+            return self.spacing
+        if isinstance(spacing, torch.Tensor):
+            spacing = spacing.tolist()
+        values = tuple(float(v) for v in np.ravel(spacing))
+        check_spacing(values)
+        return values

@@ -1,0 +1,266 @@
+"""TorchIO transforms that put synthetic liver tumours into CT scans.
+
+``RandomLiverTumor`` is the random transform for a training pipeline; it draws a seed from
+torch's random number generator (so ``torch.manual_seed`` and TorchIO's worker seeding make it
+reproducible) and applies the deterministic ``LiverTumor`` with that seed. ``LiverTumor`` is
+recorded in the subject's history, so ``subject.get_composed_history()`` replays it exactly.
+
+Where it goes: after ``ToCanonical`` and ``Resample`` (the scan must be in HU at its final
+spacing) and before intensity scaling (``Clamp``, ``RescaleIntensity``) and patch sampling::
+
+    ToCanonical -> Resample(1) -> RandomLiverTumor -> Clamp -> RescaleIntensity -> Queue
+
+Needs ``pip install synthtumor[torchio]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    import torch
+    import torchio as tio
+    from torchio.transforms.augmentation import RandomTransform
+except ModuleNotFoundError as error:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "synthtumor.adapters.torchio needs TorchIO and torch; install them with "
+        "`pip install synthtumor[torchio]`"
+    ) from error
+
+from synthtumor.adapters._common import (
+    LiverTooSmallWarning,
+    SmallLiverPolicy,
+    as_numpy,
+    check_label_values,
+    check_seed,
+    check_size_and_config,
+    check_small_liver_policy,
+    single_channel,
+    synthesize_label_map,
+)
+from synthtumor.config import TumorConfig
+
+__all__ = ["LiverTooSmallWarning", "LiverTumor", "RandomLiverTumor"]
+
+_SEED_BOUND = 2**31
+
+
+class LiverTumor(tio.Transform):
+    """Put the synthetic liver tumours that `seed` draws into a subject (deterministic).
+
+    The liver is ``subject[label_key].data == liver_label``; tumour voxels are written as
+    `tumor_label`, every other label value is kept. Spacing comes from the image's affine
+    (``image.spacing``). Usually built by :class:`RandomLiverTumor`; it is what the subject's
+    history records, so that ``subject.get_composed_history()`` reproduces the output exactly.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the synthesis (non-negative).
+    image_key, label_key : str
+        Names of the CT (a ``ScalarImage`` in HU, one channel) and of its label map (a
+        ``LabelMap``: liver mask or multi-organ labels) in the subject. Defaults "image" and
+        "label".
+    liver_label, tumor_label : int
+        The liver's value in the label map (default 1) and the value written for tumour
+        voxels (default 2).
+    size : {"tiny", "small", "medium", "large", "mix"} or None
+        Size preset; None lets the seed draw one.
+    config : TumorConfig or None
+        Hyper-parameters of the generator; None uses the paper's.
+    skip_if_tumor_present : bool
+        Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
+    on_small_liver : {"warn", "raise", "ignore"}
+        A liver too small for the drawn size (or none): leave the subject unchanged with a
+        :class:`LiverTooSmallWarning` (default), raise, or leave it unchanged silently.
+    **kwargs
+        Passed to ``torchio.Transform`` (``p``, ``copy``, ...).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import torchio as tio
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(shape=(64, 64, 48), rng=0)
+    >>> affine = torch.diag(torch.tensor([*phantom.spacing, 1.0], dtype=torch.float64)).numpy()
+    >>> subject = tio.Subject(
+    ...     image=tio.ScalarImage(tensor=torch.from_numpy(phantom.image[None]), affine=affine),
+    ...     label=tio.LabelMap(tensor=torch.from_numpy(phantom.liver_mask[None]).to(torch.uint8),
+    ...                        affine=affine),
+    ... )
+    >>> out = LiverTumor(seed=3)(subject)
+    >>> sorted(out["label"].data.unique().tolist())
+    [0, 1, 2]
+    >>> replay = out.get_composed_history()(subject)
+    >>> bool(torch.equal(replay["image"].data, out["image"].data))
+    True
+    """
+
+    def __init__(
+        self,
+        seed: int,
+        *,
+        image_key: str = "image",
+        label_key: str = "label",
+        liver_label: int = 1,
+        tumor_label: int = 2,
+        size: str | None = None,
+        config: TumorConfig | None = None,
+        skip_if_tumor_present: bool = True,
+        on_small_liver: SmallLiverPolicy = "warn",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.seed = check_seed(seed)
+        self.image_key = _check_key(image_key, "image_key")
+        self.label_key = _check_key(label_key, "label_key")
+        self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
+        check_size_and_config(size, config)
+        self.size = size
+        self.config = config
+        self.skip_if_tumor_present = bool(skip_if_tumor_present)
+        self.on_small_liver = check_small_liver_policy(on_small_liver)
+        # The arguments that rebuild this transform from the subject's history.
+        self.args_names = [
+            "seed",
+            "image_key",
+            "label_key",
+            "liver_label",
+            "tumor_label",
+            "size",
+            "config",
+            "skip_if_tumor_present",
+            "on_small_liver",
+        ]
+
+    def apply_transform(self, subject: tio.Subject) -> tio.Subject:
+        image = _get_image(subject, self.image_key, "image_key")
+        label = _get_image(subject, self.label_key, "label_key")
+        result = synthesize_label_map(
+            single_channel(
+                as_numpy(image.data, name=self.image_key), name=self.image_key, channel_first=True
+            ),
+            single_channel(
+                as_numpy(label.data, name=self.label_key), name=self.label_key, channel_first=True
+            ),
+            spacing=image.spacing,
+            seed=self.seed,
+            size=self.size,
+            config=self.config,
+            liver_label=self.liver_label,
+            tumor_label=self.tumor_label,
+            skip_if_tumor_present=self.skip_if_tumor_present,
+            on_small_liver=self.on_small_liver,
+        )
+        if result is not None:
+            # set_data replaces the tensors: the ones the caller holds are never written to.
+            image.set_data(torch.from_numpy(result.image[None]))
+            label.set_data(torch.from_numpy(result.label[None]))
+        return subject
+
+
+class RandomLiverTumor(RandomTransform):
+    """Put synthetic liver tumours into a subject, with a seed drawn from torch's RNG.
+
+    Each call draws one integer seed with ``torch.randint`` and applies
+    :class:`LiverTumor` with it, which the subject's history records: replay it with
+    ``subject.get_composed_history()``. Seed the pipeline with ``torch.manual_seed``; in a
+    ``DataLoader`` or ``tio.Queue`` each worker has its own torch seed.
+
+    Parameters
+    ----------
+    image_key, label_key : str
+        Names of the CT (``ScalarImage`` in HU) and its label map (``LabelMap``) in the subject.
+        Defaults "image" and "label".
+    liver_label, tumor_label : int
+        The liver's value in the label map (default 1) and the value written for tumour voxels
+        (default 2). Other label values are kept.
+    size : {"tiny", "small", "medium", "large", "mix"} or None
+        Size preset; None draws one per call.
+    config : TumorConfig or None
+        Hyper-parameters of the generator; None uses the paper's.
+    skip_if_tumor_present : bool
+        Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
+    on_small_liver : {"warn", "raise", "ignore"}
+        A liver too small for the drawn size (or none): leave the subject unchanged with a
+        :class:`LiverTooSmallWarning` (default), raise, or leave it unchanged silently.
+    **kwargs
+        Passed to ``torchio.Transform``: ``p`` is the probability of applying it (default 1;
+        the paper's recipe used 0.9), ``copy`` whether to copy the subject first (default True).
+
+    Examples
+    --------
+    >>> import torch
+    >>> import torchio as tio
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(shape=(64, 64, 48), rng=0)
+    >>> affine = torch.diag(torch.tensor([*phantom.spacing, 1.0], dtype=torch.float64)).numpy()
+    >>> subject = tio.Subject(
+    ...     image=tio.ScalarImage(tensor=torch.from_numpy(phantom.image[None]), affine=affine),
+    ...     label=tio.LabelMap(tensor=torch.from_numpy(phantom.liver_mask[None]).to(torch.uint8),
+    ...                        affine=affine),
+    ... )
+    >>> pipeline = tio.Compose([RandomLiverTumor(p=0.9), tio.Clamp(-21, 189)])
+    >>> _ = torch.manual_seed(0)
+    >>> out = pipeline(subject)
+    >>> [type(t).__name__ for t in out.get_composed_history()]
+    ['LiverTumor', 'Clamp']
+    >>> bool(torch.equal(out.get_composed_history()(subject)["image"].data, out["image"].data))
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        image_key: str = "image",
+        label_key: str = "label",
+        liver_label: int = 1,
+        tumor_label: int = 2,
+        size: str | None = None,
+        config: TumorConfig | None = None,
+        skip_if_tumor_present: bool = True,
+        on_small_liver: SmallLiverPolicy = "warn",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.image_key = _check_key(image_key, "image_key")
+        self.label_key = _check_key(label_key, "label_key")
+        self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
+        check_size_and_config(size, config)
+        self.size = size
+        self.config = config
+        self.skip_if_tumor_present = bool(skip_if_tumor_present)
+        self.on_small_liver = check_small_liver_policy(on_small_liver)
+
+    def apply_transform(self, subject: tio.Subject) -> tio.Subject:
+        seed = int(torch.randint(0, _SEED_BOUND, (1,)).item())
+        # The subject was already copied (if copy=True) before this call: no second copy.
+        transform = LiverTumor(
+            seed,
+            image_key=self.image_key,
+            label_key=self.label_key,
+            liver_label=self.liver_label,
+            tumor_label=self.tumor_label,
+            size=self.size,
+            config=self.config,
+            skip_if_tumor_present=self.skip_if_tumor_present,
+            on_small_liver=self.on_small_liver,
+            copy=False,
+        )
+        return transform(subject)
+
+
+def _check_key(key: object, name: str) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"{name} must be a string (an image name in the subject), got {key!r}")
+    return key
+
+
+def _get_image(subject: tio.Subject, key: str, name: str) -> tio.Image:
+    image = subject.get(key)
+    if not isinstance(image, tio.Image):
+        raise KeyError(
+            f"{name}={key!r} names no image of the subject; its images are "
+            f"{list(subject.get_images_names())}"
+        )
+    return image

@@ -1,0 +1,644 @@
+"""The ``synthtumor`` command line: ``synthesize``, ``demo`` and ``evaluate``.
+
+Each subcommand is one entry ``(name, add_parser)`` of :data:`SUBCOMMANDS`: ``add_parser`` adds
+its parser to the subparsers and sets ``handler``, a function of the parsed arguments returning
+the exit code. Another module adds a subcommand with :func:`register_subcommand` (before
+:func:`main` builds the parser).
+
+Output layout of ``synthesize`` and ``demo`` (flat files in the output folder)::
+
+    synth_000_image.nii.gz    CT with tumours, input dtype, affine and header
+    synth_000_label.nii.gz    uint8 label map: 0 background, 1 liver, 2 tumour
+    synth_000_params.json     TumorParams (replay with synthtumor.apply)
+    synth_000_preview.png     axial / coronal / sagittal quick look (unless --no-preview)
+    synth_001_...             one group per case (--count)
+    synthtumor_run.json       the run: inputs, seed, options, config and files
+    phantom_ct.nii.gz, phantom_liver.nii.gz    demo only: the phantom itself
+
+Case ``i`` is drawn with ``numpy.random.SeedSequence(seed).spawn(count)[i]``, which does not
+depend on ``count``: any case can be reproduced alone. Exit codes: 0 success, 2 bad input or
+usage (one line ``synthtumor: error: ...`` on stderr), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import synthtumor
+from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
+
+__all__ = [
+    "CASE_PREFIX",
+    "RUN_RECORD",
+    "STAGE_SWITCHES",
+    "SUBCOMMANDS",
+    "case_seed",
+    "main",
+    "register_subcommand",
+]
+
+PROG = "synthtumor"
+CASE_PREFIX = "synth"
+"""Output files are named ``synth_<index>_<kind>``, index zero-padded to at least 3 digits."""
+RUN_RECORD = "synthtumor_run.json"
+"""File recording a ``synthesize`` or ``demo`` run (written last, after every case)."""
+PHANTOM_FILES = ("phantom_ct.nii.gz", "phantom_liver.nii.gz")
+"""What ``demo`` writes besides the cases: the phantom's CT and liver mask."""
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+STAGE_SWITCHES: tuple[tuple[str, str, str], ...] = (
+    ("--no-mass-effect", "mass_effect", "no mass effect (eq. 5)"),
+    ("--no-capsule", "capsule", "no bright capsule (eq. 6-8)"),
+    ("--no-vessel-avoidance", "vessel_avoidance", "place tumours without the vessel check"),
+    ("--no-elastic", "elastic_deformation", "no elastic deformation of the ellipsoid"),
+    ("--no-edge-blur", "edge_blur", "no blur of the tumour's edge"),
+)
+"""``(flag, TumorConfig field, help)``: each flag sets its field to False."""
+
+# What a user can get wrong; anything else is a bug and keeps its traceback.
+_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError)
+
+Handler = Callable[[argparse.Namespace], int]
+AddParser = Callable[[Any], None]  # argparse's subparsers action -> None
+
+SUBCOMMANDS: list[tuple[str, AddParser]] = []
+"""``(name, add_parser)`` for every subcommand, in the order ``--help`` lists them."""
+
+
+def register_subcommand(name: str, add_parser: AddParser) -> None:
+    """Add a subcommand; `add_parser(subparsers)` must add parser `name` and set ``handler``.
+
+    Examples
+    --------
+    >>> def add_hello(subparsers):
+    ...     parser = subparsers.add_parser("hello", help="say hello")
+    ...     parser.set_defaults(handler=lambda args: print("hello") or 0)
+    >>> register_subcommand("hello", add_hello)
+    >>> main(["hello"])
+    hello
+    0
+    >>> SUBCOMMANDS.pop()[0]
+    'hello'
+    """
+    if any(existing == name for existing, _ in SUBCOMMANDS):
+        raise ValueError(f"subcommand {name!r} is already registered")
+    SUBCOMMANDS.append((name, add_parser))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``synthtumor`` command line and return its exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str or None
+        Arguments without the program name; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 on bad input or usage (after one ``synthtumor: error: ...`` line on
+        stderr), 130 when interrupted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     main(["demo", "-o", tmp, "--seed", "1", "--size", "small"])  # doctest: +ELLIPSIS
+    synthtumor: wrote 1 case (synth_000) and the phantom to ...
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and usage errors
+        return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return args.handler(args)
+    except _USER_ERRORS as error:
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Put realistic synthetic liver tumours into CT scans (Hu et al., CVPR 2023).",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {synthtumor.__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for _, add_parser in SUBCOMMANDS:
+        add_parser(subparsers)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line (FileNotFoundError from the OS has no custom text)."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# Options shared by synthesize and demo
+# --------------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        required=True,
+        type=Path,
+        metavar="OUT_DIR",
+        help="folder for the outputs (created if missing)",
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+
+
+def _add_synthesis_options(parser: argparse.ArgumentParser, *, default_seed: int | None) -> None:
+    parser.add_argument(
+        "--size",
+        choices=SIZE_NAMES,
+        default=None,
+        help="tumour size preset (Table 6); default: drawn per case, 0.2 each",
+    )
+    seed_default = "a fresh random seed, printed" if default_seed is None else default_seed
+    parser.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=default_seed,
+        metavar="N",
+        help=f"seed of the run; case i uses SeedSequence(N).spawn(count)[i] (default: "
+        f"{seed_default})",
+    )
+    parser.add_argument(
+        "--count",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="number of synthetic cases to write (default: 1)",
+    )
+    parser.add_argument(
+        "--no-preview", dest="preview", action="store_false", help="do not write preview PNGs"
+    )
+    parser.add_argument(
+        "--config",
+        metavar="JSON",
+        help="TumorConfig overrides: a JSON file, or inline JSON starting with '{' "
+        "(e.g. '{\"capsule_contrast_hu\": 80}')",
+    )
+    stages = parser.add_argument_group("switch off pipeline stages")
+    for flag, field, help_text in STAGE_SWITCHES:
+        stages.add_argument(flag, dest=f"no_{field}", action="store_true", help=help_text)
+    _add_output_options(parser)
+
+
+def case_seed(seed: int, index: int) -> np.random.SeedSequence:
+    """The seed of case `index` of a run: ``SeedSequence(seed).spawn(count)[index]``.
+
+    It depends on neither `count` nor the other cases, so one case can be reproduced alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> children = np.random.SeedSequence(7).spawn(3)
+    >>> case_seed(7, 2).generate_state(2).tolist() == children[2].generate_state(2).tolist()
+    True
+    """
+    return np.random.SeedSequence(seed, spawn_key=(index,))
+
+
+def _resolve_seed(seed: int | None) -> int:
+    return int(np.random.SeedSequence().entropy) if seed is None else seed
+
+
+def _config_from_args(args: argparse.Namespace) -> tuple[TumorConfig, dict[str, Any]]:
+    """The TumorConfig of the run and the overrides it was built from (for the run record)."""
+    overrides = _read_config_overrides(args.config) if args.config else {}
+    for _, field, _ in STAGE_SWITCHES:
+        if getattr(args, f"no_{field}"):
+            overrides[field] = False
+    known = {field.name for field in dataclasses.fields(TumorConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(
+            f"--config has unknown TumorConfig field(s) {', '.join(unknown)}; "
+            f"known fields: {', '.join(sorted(known))}"
+        )
+    return TumorConfig(**overrides), overrides
+
+
+def _read_config_overrides(source: str) -> dict[str, Any]:
+    if source.lstrip().startswith("{"):
+        text, where = source, "--config"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"--config file not found: {path}")
+        text, where = path.read_text(encoding="utf-8"), f"--config file {path}"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{where} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must hold a JSON object of TumorConfig fields")
+    return {key: _config_value(key, value) for key, value in data.items()}
+
+
+def _config_value(key: str, value: Any) -> Any:
+    """JSON lists become tuples; a size preset given as an object becomes a SizePreset."""
+    if key in TUMOR_SIZES and isinstance(value, dict):
+        return SizePreset(**{name: _config_value(name, item) for name, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_config_value(key, item) for item in value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Writing cases
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFiles:
+    """The files of one synthetic case."""
+
+    image: Path
+    label: Path
+    params: Path
+    preview: Path | None
+
+    @classmethod
+    def at(cls, folder: Path, index: int, *, count: int, preview: bool) -> CaseFiles:
+        stem = folder / case_name(index, count)
+        return cls(
+            image=Path(f"{stem}_image.nii.gz"),
+            label=Path(f"{stem}_label.nii.gz"),
+            params=Path(f"{stem}_params.json"),
+            preview=Path(f"{stem}_preview.png") if preview else None,
+        )
+
+    def paths(self) -> list[Path]:
+        return [p for p in (self.image, self.label, self.params, self.preview) if p is not None]
+
+
+def _case_files(folder: Path, args: argparse.Namespace) -> list[CaseFiles]:
+    return [
+        CaseFiles.at(folder, index, count=args.count, preview=args.preview)
+        for index in range(args.count)
+    ]
+
+
+def case_name(index: int, count: int) -> str:
+    """``synth_007``: the index zero-padded to 3 digits, or more when `count` needs them."""
+    width = max(3, len(str(max(count - 1, 0))))
+    return f"{CASE_PREFIX}_{index:0{width}d}"
+
+
+@dataclass(frozen=True)
+class _Volume:
+    """What the cases are drawn from: a scan read from disk, or the phantom."""
+
+    image: np.ndarray
+    liver_mask: np.ndarray
+    spacing: tuple[float, float, float]
+    affine: np.ndarray
+    header: Any  # nibabel.Nifti1Header or None
+
+
+def _check_output_folder(folder: Path, targets: Iterable[Path], *, force: bool) -> None:
+    """Refuse, before any work, an output folder that is a file or holds one of the targets."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"output folder {folder} exists and is not a folder")
+    if force:
+        return
+    existing = [path for path in targets if path.exists()]
+    if existing:
+        more = f" (and {len(existing) - 1} more output files)" if len(existing) > 1 else ""
+        raise FileExistsError(
+            f"output file {existing[0]} already exists{more}; pass --force to overwrite"
+        )
+
+
+def _write_cases(
+    volume: _Volume,
+    cases: list[CaseFiles],
+    *,
+    seed: int,
+    size: str | None,
+    config: TumorConfig,
+    force: bool,
+) -> None:
+    from synthtumor.io import atomic_write_text, save_nifti
+    from synthtumor.preview import preview_png
+
+    for index, files in enumerate(_progress(cases)):
+        result = synthtumor.synthesize(
+            volume.image,
+            volume.liver_mask,
+            spacing=volume.spacing,
+            size=size,
+            config=config,
+            rng=np.random.default_rng(case_seed(seed, index)),
+        )
+        save_nifti(
+            files.image, result.image, affine=volume.affine, header=volume.header, overwrite=force
+        )
+        save_nifti(
+            files.label, result.label, affine=volume.affine, header=volume.header, overwrite=force
+        )
+        atomic_write_text(files.params, result.params.to_json(indent=2) + "\n", overwrite=force)
+        if files.preview is not None:
+            preview_png(
+                result.image,
+                result.label,
+                result.params,
+                spacing=volume.spacing,
+                affine=volume.affine,
+                path=files.preview,
+                overwrite=force,
+            )
+
+
+def _progress(cases: list[CaseFiles]) -> Iterable[CaseFiles]:
+    """`cases` with a tqdm bar on stderr when there are several (and tqdm is installed)."""
+    if len(cases) <= 1:
+        return cases
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return cases
+    return tqdm(cases, desc=PROG, unit="case", file=sys.stderr)
+
+
+def _write_run_record(path: Path, record: dict[str, Any], *, force: bool) -> None:
+    from synthtumor.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n", overwrite=force)
+
+
+def _run_record(
+    command: str,
+    *,
+    inputs: dict[str, Any],
+    seed: int,
+    args: argparse.Namespace,
+    config: TumorConfig,
+    overrides: dict[str, Any],
+    cases: list[CaseFiles],
+) -> dict[str, Any]:
+    return {
+        "synthtumor_version": synthtumor.__version__,
+        "command": command,
+        "inputs": inputs,
+        "seed": seed,
+        "seed_scheme": "case i: numpy.random.SeedSequence(seed).spawn(count)[i]",
+        "count": args.count,
+        "size": args.size,
+        "preview": args.preview,
+        "config_overrides": {
+            key: dataclasses.asdict(value) if isinstance(value, SizePreset) else value
+            for key, value in overrides.items()
+        },
+        "config": dataclasses.asdict(config),
+        "cases": [
+            {"index": i, **{k: p.name for k, p in vars(files).items() if p is not None}}
+            for i, files in enumerate(cases)
+        ],
+    }
+
+
+def _summary_line(cases: list[CaseFiles], folder: Path, seed: int, seconds: float) -> str:
+    names = [files.image.name.removesuffix("_image.nii.gz") for files in cases]
+    span = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]}"
+    plural = "case" if len(cases) == 1 else "cases"
+    return f"wrote {len(cases)} {plural} ({span}) to {folder} [seed {seed}, {seconds:.1f} s]"
+
+
+# --------------------------------------------------------------------------------------------
+# synthesize
+# --------------------------------------------------------------------------------------------
+
+
+def _add_synthesize(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "synthesize",
+        help="put synthetic tumours into a CT scan",
+        description="Write --count synthetic cases (image, label, params, preview) drawn from "
+        "one CT and its liver mask.",
+    )
+    parser.add_argument("ct", type=Path, metavar="CT", help="CT scan (.nii or .nii.gz) in HU")
+    parser.add_argument("liver", type=Path, metavar="LIVER", help="liver mask on the CT's grid")
+    parser.add_argument(
+        "--liver-label",
+        type=int,
+        default=None,
+        metavar="V",
+        help="the liver's value in a multi-label LIVER map (default: LIVER must be 0/1)",
+    )
+    _add_synthesis_options(parser, default_seed=None)
+    parser.set_defaults(handler=_synthesize_command)
+
+
+def _synthesize_command(args: argparse.Namespace) -> int:
+    from synthtumor.io import load_scan
+
+    started = time.perf_counter()
+    config, overrides = _config_from_args(args)
+    seed = _resolve_seed(args.seed)
+    folder: Path = args.output_dir
+    cases = _case_files(folder, args)
+    targets = [path for files in cases for path in files.paths()] + [folder / RUN_RECORD]
+    _check_output_folder(folder, targets, force=args.force)
+    scan = load_scan(args.ct, args.liver, liver_label=args.liver_label)
+    folder.mkdir(parents=True, exist_ok=True)
+    volume = _Volume(scan.image, scan.liver_mask, scan.spacing, scan.affine, scan.header)
+    _write_cases(volume, cases, seed=seed, size=args.size, config=config, force=args.force)
+    inputs = {"ct": str(args.ct), "liver": str(args.liver), "liver_label": args.liver_label}
+    record = _run_record(
+        "synthesize",
+        inputs=inputs,
+        seed=seed,
+        args=args,
+        config=config,
+        overrides=overrides,
+        cases=cases,
+    )
+    _write_run_record(folder / RUN_RECORD, record, force=args.force)
+    print(f"{PROG}: {_summary_line(cases, folder, seed, time.perf_counter() - started)}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------------
+
+
+def _add_demo(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="synthesize tumours in the built-in phantom (no input files)",
+        description="Build the procedural CT phantom (seed N) and write it with --count "
+        "synthetic cases drawn from it.",
+    )
+    _add_synthesis_options(parser, default_seed=0)
+    parser.set_defaults(handler=_demo_command)
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    import nibabel as nib
+
+    from synthtumor.io import save_nifti
+    from synthtumor.phantom import make_phantom
+
+    started = time.perf_counter()
+    config, overrides = _config_from_args(args)
+    seed = args.seed
+    folder: Path = args.output_dir
+    cases = _case_files(folder, args)
+    phantom_paths = [folder / name for name in PHANTOM_FILES]
+    targets = phantom_paths + [path for files in cases for path in files.paths()]
+    _check_output_folder(folder, [*targets, folder / RUN_RECORD], force=args.force)
+    phantom = make_phantom(rng=seed, dtype=np.int16)
+    header = nib.Nifti1Header()
+    header.set_xyzt_units("mm", "sec")
+    folder.mkdir(parents=True, exist_ok=True)
+    save_nifti(
+        phantom_paths[0], phantom.image, affine=phantom.affine, header=header, overwrite=args.force
+    )
+    save_nifti(
+        phantom_paths[1],
+        phantom.liver_mask.astype(np.uint8),
+        affine=phantom.affine,
+        header=header,
+        overwrite=args.force,
+    )
+    volume = _Volume(phantom.image, phantom.liver_mask, phantom.spacing, phantom.affine, header)
+    _write_cases(volume, cases, seed=seed, size=args.size, config=config, force=args.force)
+    inputs = {"phantom": {"rng": seed, "dtype": "int16"}, "files": list(PHANTOM_FILES)}
+    record = _run_record(
+        "demo",
+        inputs=inputs,
+        seed=seed,
+        args=args,
+        config=config,
+        overrides=overrides,
+        cases=cases,
+    )
+    _write_run_record(folder / RUN_RECORD, record, force=args.force)
+    line = _summary_line(cases, folder, seed, time.perf_counter() - started)
+    print(f"{PROG}: {line.replace(') to', ') and the phantom to', 1)}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# evaluate
+# --------------------------------------------------------------------------------------------
+
+
+def _add_evaluate(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score predicted label maps against references",
+        description="Pair PRED_DIR and GT_DIR NIfTI label maps by file name and write a report "
+        "(per_case.csv, lesions.csv, summary.json, summary.md, detection_by_radius.png).",
+    )
+    parser.add_argument("pred_dir", type=Path, metavar="PRED_DIR", help="predicted label maps")
+    parser.add_argument("gt_dir", type=Path, metavar="GT_DIR", help="reference label maps")
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        required=True,
+        type=Path,
+        metavar="REPORT_DIR",
+        help="report folder (created if missing)",
+    )
+    parser.add_argument("--liver-label", type=int, default=1, help="liver value (default: 1)")
+    parser.add_argument("--tumor-label", type=int, default=2, help="tumour value (default: 2)")
+    parser.add_argument(
+        "--tolerance-mm", type=float, default=2.0, help="NSD tolerance in mm (default: 2)"
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite existing report files")
+    parser.set_defaults(handler=_evaluate_command)
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
+    try:
+        from synthtumor.reference.evaluate import evaluate_folder
+    except ImportError as error:
+        raise ValueError(
+            f"evaluate needs the reference extra ({error}); "
+            "install it with: pip install 'synthtumor[reference]'"
+        ) from None
+    summary = evaluate_folder(
+        args.pred_dir,
+        args.gt_dir,
+        args.output_dir,
+        liver_label=args.liver_label,
+        tumor_label=args.tumor_label,
+        tolerance_mm=args.tolerance_mm,
+        overwrite=args.force,
+    )
+    markdown = summary.files.get("summary.md", args.output_dir / "summary.md")
+    print(f"{PROG}: evaluated {summary.n_cases} case(s); summary: {markdown}")
+    print(_headline(summary))
+    return EXIT_OK
+
+
+def _headline(summary: Any) -> str:
+    """One line of the main numbers, each ``estimate [low, high]``."""
+
+    def interval(ci: Any) -> str:
+        if ci.estimate is None or ci.estimate != ci.estimate:  # NaN: no case to average
+            return "n/a"
+        return f"{ci.estimate:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
+
+    parts = [
+        f"tumour DSC {interval(summary.metrics['tumour_dsc'])}",
+        f"tumour NSD {interval(summary.metrics['tumour_nsd'])}",
+        f"liver DSC {interval(summary.metrics['liver_dsc'])}",
+        f"sensitivity {interval(summary.sensitivity)}",
+        f"specificity {interval(summary.specificity)}",
+    ]
+    return "; ".join(parts)
+
+
+SUBCOMMANDS.extend(
+    [("synthesize", _add_synthesize), ("demo", _add_demo), ("evaluate", _add_evaluate)]
+)

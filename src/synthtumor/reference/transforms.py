@@ -1,0 +1,229 @@
+"""MONAI transform pipelines built from a :class:`~synthtumor.reference.config.TrainingConfig`.
+
+Training (paper recipe)::
+
+    LoadImaged -> EnsureChannelFirstd -> Orientationd(RAS) -> Spacingd(1 mm)
+      [-> CropForegroundd] -> SpatialPadd(roi) [-> FgBgToIndicesd]          (cached)
+      -> RandLiverTumord(p=0.9, healthy scans only) -> window [-21, 189] + scaling
+      -> RandCropByPosNegLabeld(96^3) -> RandFlipd x3 -> RandRotate90d
+      -> RandScaleIntensityd -> RandShiftIntensityd
+
+Synthesis runs on the whole scan in HU at the training spacing, before windowing and cropping,
+as in the paper's code. Validation and inference use the deterministic part and the intensity
+scaling; inference adds :func:`inverse_to_native` (``Invertd``) to go back to the scan's grid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from synthtumor.reference.config import DataConfig, TrainingConfig
+
+__all__ = [
+    "BG_INDICES_KEY",
+    "FG_INDICES_KEY",
+    "inference_transforms",
+    "intensity_transform",
+    "inverse_to_native",
+    "preprocessing_transforms",
+    "synthesis_transform",
+    "train_transforms",
+]
+
+FG_INDICES_KEY = "label_fg_indices"
+BG_INDICES_KEY = "label_bg_indices"
+_BODY_THRESHOLD_HU = -500.0
+_PAD_HU = -1024.0
+
+
+def _above_body_threshold(image: Any) -> Any:
+    """Voxels of the body (above -500 HU): the foreground of ``foreground_crop="body"``."""
+    return image > _BODY_THRESHOLD_HU
+
+
+def _margin_voxels(data: DataConfig) -> list[int]:
+    return [math.ceil(data.foreground_margin_mm / s) for s in data.spacing_mm]
+
+
+def preprocessing_transforms(
+    config: TrainingConfig, *, with_label: bool = True, pad_to_roi: bool = False
+) -> list[Any]:
+    """The deterministic part: load, channel first, orientation, spacing, foreground crop.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    with_label : bool
+        Also load and resample ``"label"`` (nearest neighbour). Without a label the "liver"
+        foreground crop falls back to "body".
+    pad_to_roi : bool
+        Pad to at least ``data.roi_size`` (image with -1024 HU, label with 0).
+    """
+    from monai.transforms import (
+        CropForegroundd,
+        EnsureChannelFirstd,
+        LoadImaged,
+        Orientationd,
+        SpatialPadd,
+        Spacingd,
+    )
+
+    data = config.data
+    keys = ["image", "label"] if with_label else ["image"]
+    modes = ["bilinear", "nearest"] if with_label else ["bilinear"]
+    transforms: list[Any] = [
+        LoadImaged(keys=keys, image_only=True, dtype=np.float32),
+        EnsureChannelFirstd(keys=keys),
+        Orientationd(keys=keys, axcodes=data.orientation),
+        Spacingd(keys=keys, pixdim=data.spacing_mm, mode=modes),
+    ]
+    crop = data.foreground_crop
+    if crop == "liver" and not with_label:
+        crop = "body"
+    if crop == "liver":
+        transforms.append(
+            CropForegroundd(
+                keys=keys, source_key="label", margin=_margin_voxels(data), allow_smaller=True
+            )
+        )
+    elif crop == "body":
+        transforms.append(
+            CropForegroundd(
+                keys=keys,
+                source_key="image",
+                select_fn=_above_body_threshold,
+                margin=_margin_voxels(data),
+                allow_smaller=True,
+            )
+        )
+    if pad_to_roi:
+        transforms.append(SpatialPadd(keys=["image"], spatial_size=data.roi_size, value=_PAD_HU))
+        if with_label:
+            transforms.append(SpatialPadd(keys=["label"], spatial_size=data.roi_size, value=0))
+    return transforms
+
+
+def intensity_transform(config: TrainingConfig) -> list[Any]:
+    """Clip to ``data.window_hu`` then scale to [0, 1] ("minmax") or z-score ("zscore")."""
+    from monai.transforms import NormalizeIntensityd, ScaleIntensityRanged
+
+    low, high = config.data.window_hu
+    if config.data.intensity_scaling == "minmax":
+        return [
+            ScaleIntensityRanged(
+                keys=["image"], a_min=low, a_max=high, b_min=0.0, b_max=1.0, clip=True
+            )
+        ]
+    return [
+        ScaleIntensityRanged(keys=["image"], a_min=low, a_max=high, b_min=low, b_max=high, clip=True),
+        NormalizeIntensityd(keys=["image"]),
+    ]
+
+
+def synthesis_transform(config: TrainingConfig, *, prob: float | None = None) -> Any:
+    """``RandLiverTumord`` as the config asks (tumours only in scans without real tumours)."""
+    from synthtumor.adapters.monai import RandLiverTumord
+
+    synthesis = config.synthesis
+    return RandLiverTumord(
+        keys=["image", "label"],
+        liver_label=1,
+        tumor_label=2,
+        prob=synthesis.probability if prob is None else prob,
+        size=synthesis.preset,
+        config=synthesis.tumor_config(),
+        skip_if_tumor_present=True,
+        on_small_liver=synthesis.on_small_liver,
+    )
+
+
+def train_transforms(config: TrainingConfig, *, synthesis: bool) -> Any:
+    """The training pipeline (a ``Compose``); `synthesis` adds ``RandLiverTumord``.
+
+    The deterministic prefix ends right before the first random transform, so
+    ``CacheDataset`` caches it.
+    """
+    import torch
+    from monai.transforms import (
+        CastToTyped,
+        Compose,
+        DeleteItemsd,
+        EnsureTyped,
+        FgBgToIndicesd,
+        RandCropByPosNegLabeld,
+        RandFlipd,
+        RandRotate90d,
+        RandScaleIntensityd,
+        RandShiftIntensityd,
+    )
+
+    data, augment = config.data, config.augment
+    keys = ["image", "label"]
+    transforms = preprocessing_transforms(config, with_label=True, pad_to_roi=True)
+    if data.precompute_crop_indices:
+        # Synthetic tumours lie inside the liver, so the foreground (label > 0) they leave is
+        # the cached one, up to the odd voxel moved by the mass effect.
+        transforms.append(FgBgToIndicesd(keys="label", fg_postfix="_fg_indices"))
+    if synthesis:
+        transforms.append(synthesis_transform(config))
+    transforms += [
+        CastToTyped(keys=keys, dtype=(np.float32, np.uint8)),
+        *intensity_transform(config),
+        RandCropByPosNegLabeld(
+            keys=keys,
+            label_key="label",
+            spatial_size=data.roi_size,
+            pos=data.pos_neg_ratio[0],
+            neg=data.pos_neg_ratio[1],
+            num_samples=data.samples_per_scan,
+            fg_indices_key=FG_INDICES_KEY if data.precompute_crop_indices else None,
+            bg_indices_key=BG_INDICES_KEY if data.precompute_crop_indices else None,
+        ),
+    ]
+    if data.precompute_crop_indices:
+        transforms.append(DeleteItemsd(keys=[FG_INDICES_KEY, BG_INDICES_KEY]))
+    transforms += [
+        RandFlipd(keys=keys, prob=augment.flip_prob, spatial_axis=0),
+        RandFlipd(keys=keys, prob=augment.flip_prob, spatial_axis=1),
+        RandFlipd(keys=keys, prob=augment.flip_prob, spatial_axis=2),
+        RandRotate90d(keys=keys, prob=augment.rot90_prob, max_k=3),
+        RandScaleIntensityd(
+            keys="image", factors=augment.intensity_scale_factor, prob=augment.intensity_scale_prob
+        ),
+        RandShiftIntensityd(
+            keys="image",
+            offsets=augment.intensity_shift_offset,
+            prob=augment.intensity_shift_prob,
+        ),
+        EnsureTyped(keys=keys, dtype=(torch.float32, torch.uint8), track_meta=False),
+    ]
+    return Compose(transforms)
+
+
+def inference_transforms(config: TrainingConfig, *, with_label: bool = False) -> Any:
+    """Deterministic pre-processing for validation and inference (a ``Compose``)."""
+    from monai.transforms import Compose
+
+    return Compose(
+        preprocessing_transforms(config, with_label=with_label) + intensity_transform(config)
+    )
+
+
+def inverse_to_native(preprocessing: Any, *, keys: Sequence[str] = ("pred",)) -> Any:
+    """``Invertd`` that takes a prediction back through `preprocessing` to the scan's grid.
+
+    Probabilities are interpolated linearly (``nearest_interp=False``); take the argmax after.
+    """
+    from monai.transforms import Invertd
+
+    return Invertd(
+        keys=list(keys),
+        transform=preprocessing,
+        orig_keys="image",
+        nearest_interp=False,
+        to_tensor=True,
+    )

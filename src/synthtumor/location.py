@@ -24,7 +24,7 @@ __all__ = [
     "vessel_mask",
 ]
 
-_SMOOTHING_TRUNCATE = 3.0
+_SMOOTHING_TRUNCATE = 2.5
 _MAD_TO_STD = 1.4826
 
 
@@ -282,6 +282,8 @@ class VesselMap:
     # A cube this large a part of the liver's box makes the whole box cheaper in one pass than
     # in many overlapping ones: big tumours collide often and try candidates all over the liver.
     _WHOLE_LIVER_FRACTION = 8
+    # Cubes this small are cheaper to smooth afresh than to cache in blocks.
+    _DIRECT_VOXELS = 32**3
 
     def _liver_box(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         if self._liver_bounds is None:
@@ -305,10 +307,26 @@ class VesselMap:
             if cube_voxels * self._WHOLE_LIVER_FRACTION >= self._liver_box_voxels():
                 self._compute(*self._liver_box())
                 self._all_known = True
+            elif cube_voxels <= self._DIRECT_VOXELS:
+                return int(np.count_nonzero(self._vessels_in(lower, upper)))
             else:
                 self._compute(lower, upper)
         box = tuple(slice(low, high) for low, high in zip(lower, upper, strict=True))
         return int(np.count_nonzero(self._vessels[box]))
+
+    def _vessels_in(self, lower, upper) -> np.ndarray:
+        """Eq. 1 on the box ``lower:upper``, smoothing it with its margin (not cached)."""
+        outer_low = np.maximum(np.array(lower) - self._halo, 0)
+        outer_high = np.minimum(np.array(upper) + self._halo, self._image.shape)
+        outer = tuple(slice(a, b) for a, b in zip(outer_low, outer_high, strict=True))
+        raw = np.asarray(self._image[outer], dtype=np.float32)
+        check_finite(raw, name="image", where="near a tumour location")
+        smoothed = ndimage.gaussian_filter(
+            raw, self._sigmas, mode="nearest", truncate=_SMOOTHING_TRUNCATE
+        )
+        inner = tuple(slice(a - o, b - o) for a, b, o in zip(lower, upper, outer_low, strict=True))
+        box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
+        return (smoothed[inner] > self._threshold) & self._liver[box]
 
     def _compute(self, lower: tuple[int, ...], upper: tuple[int, ...]) -> None:
         first = [low // self._block for low in lower]
@@ -319,19 +337,8 @@ class VesselMap:
         unknown = np.argwhere(~known)
         block_low = (unknown.min(axis=0) + first) * self._block
         block_high = np.minimum((unknown.max(axis=0) + first + 1) * self._block, self._image.shape)
-        outer_low = np.maximum(block_low - self._halo, 0)
-        outer_high = np.minimum(block_high + self._halo, self._image.shape)
-        outer = tuple(slice(a, b) for a, b in zip(outer_low, outer_high, strict=True))
-        raw = np.asarray(self._image[outer], dtype=np.float32)
-        check_finite(raw, name="image", where="near a tumour location")
-        smoothed = ndimage.gaussian_filter(
-            raw, self._sigmas, mode="nearest", truncate=_SMOOTHING_TRUNCATE
-        )
-        inner = tuple(
-            slice(a - o, b - o) for a, b, o in zip(block_low, block_high, outer_low, strict=True)
-        )
         target = tuple(slice(a, b) for a, b in zip(block_low, block_high, strict=True))
-        self._vessels[target] = (smoothed[inner] > self._threshold) & self._liver[target]
+        self._vessels[target] = self._vessels_in(tuple(block_low), tuple(block_high))
         done = tuple(
             slice(a // self._block, -(-b // self._block))
             for a, b in zip(block_low, block_high, strict=True)

@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import ndimage
-
 from synthtumor.shape import blur_mask
 
 __all__ = [
@@ -151,17 +149,53 @@ def mass_effect(
 
 
 def warp_linear(values: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """Trilinear float32 samples of `values` at `source` coordinates (``(3, n)``)."""
-    return ndimage.map_coordinates(
-        values, source, output=np.float32, order=1, mode="nearest", prefilter=False
-    )
+    """Trilinear float32 samples of a C-contiguous 3-D array at ``(3, n)`` `source` coordinates.
+
+    Coordinates are clipped to the array. For the short, coherent moves of the mass effect this
+    is about twice as fast as ``scipy.ndimage.map_coordinates(order=1)``, with the same values.
+
+    Examples
+    --------
+    >>> values = np.arange(8, dtype=np.float32).reshape(2, 2, 2)
+    >>> warp_linear(values, np.array([[0.5], [0.5], [0.5]]))
+    array([3.5], dtype=float32)
+    """
+    shape = values.shape
+    base = np.floor(source).astype(np.intp)
+    for axis in range(3):
+        np.clip(base[axis], 0, max(shape[axis] - 2, 0), out=base[axis])
+    fraction = (source - base).astype(np.float32)
+    np.clip(fraction, 0.0, 1.0, out=fraction)
+    stride_0 = shape[1] * shape[2] if shape[0] > 1 else 0
+    stride_1 = shape[2] if shape[1] > 1 else 0
+    stride_2 = 1 if shape[2] > 1 else 0
+    corner = (base[0] * (shape[1] * shape[2]) + base[1] * shape[2]) + base[2]
+    flat = np.ascontiguousarray(values, dtype=np.float32).ravel()
+    result = None
+    for step_0, weight_0 in ((0, 1.0 - fraction[0]), (stride_0, fraction[0])):
+        plane = None
+        for step_1, weight_1 in ((0, 1.0 - fraction[1]), (stride_1, fraction[1])):
+            row = corner + (step_0 + step_1)
+            line = flat[row] * (1.0 - fraction[2]) + flat[row + stride_2] * fraction[2]
+            line *= weight_1
+            plane = line if plane is None else plane + line
+        plane *= weight_0
+        result = plane if result is None else result + plane
+    return result
 
 
 def warp_nearest(values: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """Nearest-neighbour samples of `values` (a label map) at in-bounds `source` coordinates."""
+    """Nearest-neighbour samples of a C-contiguous label map at in-bounds `source` coordinates.
+
+    Examples
+    --------
+    >>> labels = np.arange(8, dtype=np.uint8).reshape(2, 2, 2)
+    >>> warp_nearest(labels, np.array([[0.6], [0.2], [0.9]]))
+    array([5], dtype=uint8)
+    """
     index = np.floor(source + 0.5).astype(np.intp)
     flat = (index[0] * values.shape[1] + index[1]) * values.shape[2] + index[2]
-    return np.ascontiguousarray(values).ravel()[flat]
+    return values.ravel()[flat]
 
 
 def capsule_increment(

@@ -96,6 +96,8 @@ def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | 
     subdivisions = _subdivisions(spacing)
     axes = _box_axes(spec, spacing, lower, upper, subdivisions)
     strides = [_COARSE_STRIDE if axis.size >= _COARSE_FROM_VOXELS else 1 for axis in axes]
+    if max(strides) == 1:
+        return lower, upper  # a small box is its own extent: no scan needed
     # The coarse samples are placed relative to the centre, not the box's corner, so that the
     # extent found does not depend on how far the box reaches.
     coarse_axes = tuple(

@@ -94,12 +94,14 @@ class LiverSampler:
         self._rng = rng
         self._pool = np.empty((0, 3), dtype=np.intp)
         self._all_voxels: np.ndarray | None = None
+        self._draws = 0
+        self._hits = 0
 
     def take(self, count: int) -> np.ndarray:
         """Return `count` random liver voxels as an ``(count, 3)`` integer array."""
         stalled = 0
         while len(self._pool) < count:
-            found = self._draw_batch()
+            found = self._draw_batch(self._batch_size(count - len(self._pool)))
             stalled = stalled + 1 if len(found) == 0 else 0
             self._pool = np.concatenate([self._pool, found])
             if stalled >= self._STALLED_BATCHES and len(self._pool) < count:
@@ -109,9 +111,18 @@ class LiverSampler:
         taken, self._pool = self._pool[:count], self._pool[count:]
         return taken
 
-    def _draw_batch(self) -> np.ndarray:
-        positions = [self._rng.integers(0, size, self._BATCH) for size in self._mask.shape]
+    def _batch_size(self, missing: int) -> int:
+        """Enough draws for `missing` hits at the hit rate seen so far (with some slack)."""
+        if self._hits == 0:
+            return self._BATCH
+        rate = self._hits / self._draws
+        return int(min(max(1.5 * missing / rate, self._BATCH), 64 * self._BATCH))
+
+    def _draw_batch(self, size: int) -> np.ndarray:
+        positions = [self._rng.integers(0, n, size) for n in self._mask.shape]
         hits = self._mask[positions[0], positions[1], positions[2]]
+        self._draws += size
+        self._hits += int(np.count_nonzero(hits))
         return np.stack(positions, axis=1)[hits].astype(np.intp)
 
     def _draw_from_list(self, count: int) -> np.ndarray:
@@ -195,7 +206,7 @@ def liver_statistics(
     (True, True)
     """
     sampler = sampler or LiverSampler(liver_mask, np.random.default_rng(rng))
-    centres = sampler.take(max(patches, 1) * 16)
+    centres = sampler.take(max(patches, 1) * 8)
     centre_values = np.asarray(image[centres[:, 0], centres[:, 1], centres[:, 2]], np.float64)
     check_finite(centre_values, name="image", where="inside the liver")
     liver_mean = float(centre_values.mean())
@@ -250,12 +261,28 @@ def liver_statistics(
 
 
 class VesselMap:
-    """The vessel mask of eq. 1, computed lazily block by block and kept for one call.
+    """Collision counts against the vessel mask of eq. 1, computed only where they are asked for.
 
-    A candidate tumour asks how many vessel voxels lie in its cube; only the blocks the cube
-    touches and that are not yet known are smoothed and thresholded. Over a whole call the work is
-    bounded by the liver's bounding box, and a call with small tumours touches a few blocks only.
+    Small tumours test their candidate centres in batches: the cubes (with the smoothing margin)
+    of a few candidates are gathered into one stack, smoothed and thresholded together, and the
+    first vessel-free one wins, so the usual early success costs a few small cubes. When the
+    cubes of all allowed tries would add up to more than the liver itself (medium and large
+    tumours, which collide often), the vessel mask of the liver's bounding box is computed once
+    and kept for the rest of the call.
+
+    Parameters
+    ----------
+    image, liver_mask : numpy.ndarray
+        CT in HU and boolean liver mask.
+    spacing : tuple of 3 float
+        Voxel spacing in mm.
+    threshold_hu, smoothing_mm : float
+        T of eq. 2 and sigma_a of eq. 1.
+    liver_voxels : int
+        Number of liver voxels (to choose between the two strategies).
     """
+
+    _FIRST_BATCH = 4
 
     def __init__(
         self,
@@ -265,62 +292,107 @@ class VesselMap:
         spacing: tuple[float, float, float],
         threshold_hu: float,
         smoothing_mm: float,
-        block_voxels: int = 24,
+        liver_voxels: int,
     ) -> None:
         self._image = image
         self._liver = liver_mask
         self._threshold = np.float32(threshold_hu)
         self._sigmas = [smoothing_mm / s for s in spacing]
-        self._halo = _smoothing_radius_voxels(smoothing_mm, spacing)
-        self._block = block_voxels
-        # np.zeros maps untouched pages lazily: only the blocks computed cost memory.
-        self._vessels = np.zeros(image.shape, dtype=bool)
-        self._known = np.zeros([math.ceil(n / block_voxels) for n in image.shape], dtype=bool)
-        self._all_known = False
-        self._liver_bounds: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+        self._halo = np.array(_smoothing_radius_voxels(smoothing_mm, spacing))
+        self._liver_voxels = liver_voxels
+        self._liver_lower: np.ndarray | None = None
+        self._liver_vessels: np.ndarray | None = None
 
-    # A cube this large a part of the liver's box makes the whole box cheaper in one pass than
-    # in many overlapping ones: big tumours collide often and try candidates all over the liver.
-    _WHOLE_LIVER_FRACTION = 8
-    # Cubes this small are cheaper to smooth afresh than to cache in blocks.
-    _DIRECT_VOXELS = 32**3
+    def counts(self, centres: np.ndarray, half_extent: tuple[int, int, int]) -> np.ndarray:
+        """Vessel voxels in the cube of each centre, in order, until the first vessel-free one.
 
-    def _liver_box(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        if self._liver_bounds is None:
-            lower, upper = [], []
-            for axis in range(3):
-                others = tuple(a for a in range(3) if a != axis)
-                present = np.flatnonzero(self._liver.any(axis=others))
-                lower.append(int(present[0]))
-                upper.append(int(present[-1]) + 1)
-            self._liver_bounds = (tuple(lower), tuple(upper))
-        return self._liver_bounds
+        Returns the counts of the centres examined: its last entry is 0 when a vessel-free
+        centre was found, and it covers every centre otherwise.
+        """
+        half = np.asarray(half_extent)
+        cube_voxels = int(np.prod(2 * (half + self._halo) + 1))
+        if self._liver_vessels is None and cube_voxels * len(centres) < 2 * self._liver_voxels:
+            return self._counts_in_batches(centres, half)
+        self._compute_whole_liver()
+        counts = []
+        for centre in centres:
+            counts.append(self._count_in_liver_box(centre, half))
+            if counts[-1] == 0:
+                break
+        return np.array(counts)
 
-    def _liver_box_voxels(self) -> int:
-        lower, upper = self._liver_box()
-        return math.prod(high - low for low, high in zip(lower, upper, strict=True))
+    def _counts_in_batches(self, centres: np.ndarray, half: np.ndarray) -> np.ndarray:
+        counts: list[np.ndarray] = []
+        start, batch = 0, self._FIRST_BATCH
+        while start < len(centres):
+            found = self._count_patches(centres[start : start + batch], half)
+            free = np.flatnonzero(found == 0)
+            if free.size:
+                counts.append(found[: free[0] + 1])
+                break
+            counts.append(found)
+            start, batch = start + batch, batch * 2
+        return np.concatenate(counts)
 
-    def count(self, lower: tuple[int, ...], upper: tuple[int, ...]) -> int:
-        """Number of vessel voxels in the box ``lower[i]:upper[i]``."""
-        if not self._all_known:
-            cube_voxels = math.prod(high - low for low, high in zip(lower, upper, strict=True))
-            if cube_voxels * self._WHOLE_LIVER_FRACTION >= self._liver_box_voxels():
-                self._compute(*self._liver_box())
-                self._all_known = True
-            elif cube_voxels <= self._DIRECT_VOXELS:
-                return int(np.count_nonzero(self._vessels_in(lower, upper)))
-            else:
-                self._compute(lower, upper)
-        box = tuple(slice(low, high) for low, high in zip(lower, upper, strict=True))
-        return int(np.count_nonzero(self._vessels[box]))
+    def _count_patches(self, centres: np.ndarray, half: np.ndarray) -> np.ndarray:
+        """Eq. 1 on the cubes of several centres at once (smoothed with their margins)."""
+        reach = half + self._halo
+        index = []
+        for axis in range(3):
+            offsets = np.arange(-reach[axis], reach[axis] + 1)
+            index.append(centres[:, axis, None] + offsets)
+        inside = [
+            (axis_index >= 0) & (axis_index < size)
+            for axis_index, size in zip(index, self._image.shape, strict=True)
+        ]
+        clipped = [
+            np.clip(axis_index, 0, size - 1)
+            for axis_index, size in zip(index, self._image.shape, strict=True)
+        ]
+        stack = (
+            clipped[0][:, :, None, None],
+            clipped[1][:, None, :, None],
+            clipped[2][:, None, None, :],
+        )
+        raw = np.asarray(self._image[stack], dtype=np.float32)
+        check_finite(raw, name="image", where="near a tumour location")
+        smoothed = ndimage.gaussian_filter(
+            raw, [0.0, *self._sigmas], mode="nearest", truncate=_SMOOTHING_TRUNCATE
+        )
+        core = (
+            slice(None),
+            *(slice(h, h + 2 * c + 1) for h, c in zip(self._halo, half, strict=True)),
+        )
+        vessels = smoothed[core] > self._threshold
+        vessels &= self._liver[stack][core]
+        in_volume = [
+            flags[:, h : h + 2 * c + 1]
+            for flags, h, c in zip(inside, self._halo, half, strict=True)
+        ]
+        vessels &= in_volume[0][:, :, None, None]
+        vessels &= in_volume[1][:, None, :, None]
+        vessels &= in_volume[2][:, None, None, :]
+        return vessels.sum(axis=(1, 2, 3))
 
-    def _vessels_in(self, lower, upper) -> np.ndarray:
-        """Eq. 1 on the box ``lower:upper``, smoothing it with its margin (not cached)."""
+    def _compute_whole_liver(self) -> None:
+        if self._liver_vessels is not None:
+            return
+        lower, upper = [], []
+        for axis in range(3):
+            others = tuple(a for a in range(3) if a != axis)
+            present = np.flatnonzero(self._liver.any(axis=others))
+            lower.append(int(present[0]))
+            upper.append(int(present[-1]) + 1)
+        self._liver_lower = np.array(lower)
+        self._liver_vessels = self._vessels_in(tuple(lower), tuple(upper))
+
+    def _vessels_in(self, lower: tuple[int, ...], upper: tuple[int, ...]) -> np.ndarray:
+        """Eq. 1 on the box ``lower:upper``, smoothing it with its margin."""
         outer_low = np.maximum(np.array(lower) - self._halo, 0)
         outer_high = np.minimum(np.array(upper) + self._halo, self._image.shape)
         outer = tuple(slice(a, b) for a, b in zip(outer_low, outer_high, strict=True))
         raw = np.asarray(self._image[outer], dtype=np.float32)
-        check_finite(raw, name="image", where="near a tumour location")
+        check_finite(raw, name="image", where="in the liver")
         smoothed = ndimage.gaussian_filter(
             raw, self._sigmas, mode="nearest", truncate=_SMOOTHING_TRUNCATE
         )
@@ -328,27 +400,16 @@ class VesselMap:
         box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
         return (smoothed[inner] > self._threshold) & self._liver[box]
 
-    def _compute(self, lower: tuple[int, ...], upper: tuple[int, ...]) -> None:
-        first = [low // self._block for low in lower]
-        last = [(high - 1) // self._block + 1 for high in upper]
-        known = self._known[tuple(slice(a, b) for a, b in zip(first, last, strict=True))]
-        if known.all():
-            return
-        unknown = np.argwhere(~known)
-        block_low = (unknown.min(axis=0) + first) * self._block
-        block_high = np.minimum((unknown.max(axis=0) + first + 1) * self._block, self._image.shape)
-        target = tuple(slice(a, b) for a, b in zip(block_low, block_high, strict=True))
-        self._vessels[target] = self._vessels_in(tuple(block_low), tuple(block_high))
-        done = tuple(
-            slice(a // self._block, -(-b // self._block))
-            for a, b in zip(block_low, block_high, strict=True)
-        )
-        self._known[done] = True
+    def _count_in_liver_box(self, centre: np.ndarray, half: np.ndarray) -> int:
+        assert self._liver_vessels is not None and self._liver_lower is not None
+        low = np.maximum(centre - half - self._liver_lower, 0)
+        high = np.maximum(centre + half + 1 - self._liver_lower, 0)
+        box = tuple(slice(a, b) for a, b in zip(low, high, strict=True))
+        return int(np.count_nonzero(self._liver_vessels[box]))
 
 
 def sample_center(
     sampler: LiverSampler,
-    shape: tuple[int, int, int],
     half_extent_voxels: tuple[int, int, int],
     *,
     vessels: VesselMap | None,
@@ -357,9 +418,9 @@ def sample_center(
 ) -> tuple[tuple[int, int, int], bool | None]:
     """Draw a liver voxel whose cube of half-extent `half_extent_voxels` holds no vessel.
 
-    Up to `max_tries` random liver voxels are tried (the paper's re-selection loop, bounded).
-    If all collide, ``fallback="least_vessels"`` keeps the tried centre whose cube holds the
-    fewest vessel voxels and ``fallback="raise"`` raises ``ValueError``.
+    Up to `max_tries` random liver voxels are tried, in order (the paper's re-selection loop,
+    bounded). If all collide, ``fallback="least_vessels"`` keeps the tried centre whose cube
+    holds the fewest vessel voxels and ``fallback="raise"`` raises ``ValueError``.
 
     Returns
     -------
@@ -370,22 +431,14 @@ def sample_center(
     candidates = sampler.take(max_tries if vessels is not None else 1)
     if vessels is None:
         return tuple(int(v) for v in candidates[0]), None  # type: ignore[return-value]
-    best_centre, best_count = candidates[0], None
-    for centre in candidates:
-        lower = tuple(max(int(c) - h, 0) for c, h in zip(centre, half_extent_voxels, strict=True))
-        upper = tuple(
-            min(int(c) + h + 1, n)
-            for c, h, n in zip(centre, half_extent_voxels, shape, strict=True)
-        )
-        count = vessels.count(lower, upper)
-        if count == 0:
-            return tuple(int(v) for v in centre), True  # type: ignore[return-value]
-        if best_count is None or count < best_count:
-            best_centre, best_count = centre, count
+    counts = vessels.counts(candidates, half_extent_voxels)
+    if counts[-1] == 0:
+        return tuple(int(v) for v in candidates[len(counts) - 1]), True  # type: ignore[return-value]
     if fallback == "raise":
         raise ValueError(
             f"no vessel-free tumour location found in {max_tries} tries (max_location_tries); "
             "raise max_location_tries, use location_fallback='least_vessels', or switch "
             "vessel_avoidance off"
         )
-    return tuple(int(v) for v in best_centre), False  # type: ignore[return-value]
+    best = int(np.argmin(counts))
+    return tuple(int(v) for v in candidates[best]), False  # type: ignore[return-value]

@@ -211,6 +211,7 @@ def sample(
             spacing=spacing,
             threshold_hu=stats.vessel_threshold_hu,
             smoothing_mm=stats.vessel_smoothing_mm,
+            liver_voxels=liver_voxels,
         )
         if config.vessel_avoidance
         else None
@@ -225,7 +226,6 @@ def sample(
             )
             centre, vessel_free = sample_center(
                 sampler,
-                image.shape,
                 half_extent,
                 vessels=vessels,
                 max_tries=config.max_location_tries,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 
 import synthtumor
+from synthtumor._validation import LiverTooSmallError
 from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
 
 __all__ = [
@@ -69,9 +71,8 @@ STAGE_SWITCHES: tuple[tuple[str, str, str], ...] = (
 """``(flag, TumorConfig field, help)``: each flag sets its field to False."""
 
 # What a user can get wrong; anything else is a bug and keeps its traceback.
-_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError)
+_USER_ERRORS = (LiverTooSmallError, ValueError, TypeError, FileNotFoundError, FileExistsError)
 
-Handler = Callable[[argparse.Namespace], int]
 AddParser = Callable[[Any], None]  # argparse's subparsers action -> None
 
 SUBCOMMANDS: list[tuple[str, AddParser]] = []
@@ -117,13 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     main(["demo", "-o", tmp, "--seed", "1", "--size", "small"])  # doctest: +ELLIPSIS
-    synthtumor: wrote 1 case (synth_000) and the phantom to ...
+    synthtumor: wrote 1 case (synth_000: image, label, params, preview), the phantom ...
     0
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version and usage errors
+        if exit_.code is None:
+            return EXIT_OK
         return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
@@ -138,11 +141,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+_EXAMPLES = """examples:
+  synthtumor demo -o demo_out
+  synthtumor synthesize ct.nii.gz liver.nii.gz -o out --count 10 --seed 1
+  synthtumor synthesize ct.nii.gz organs.nii.gz --liver-label 5 -o out --size small
+  synthtumor evaluate predictions/ labels/ -o report
+
+Run 'synthtumor COMMAND --help' for the options of a command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Put realistic synthetic liver tumours into CT scans (Hu et al., CVPR 2023).",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {synthtumor.__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -245,7 +259,8 @@ def case_seed(seed: int, index: int) -> np.random.SeedSequence:
 
 
 def _resolve_seed(seed: int | None) -> int:
-    return int(np.random.SeedSequence().entropy) if seed is None else seed
+    """`seed`, or a fresh 32-bit one (short enough to retype from the summary line)."""
+    return secrets.randbits(32) if seed is None else seed
 
 
 def _config_from_args(args: argparse.Namespace) -> tuple[TumorConfig, dict[str, Any]]:
@@ -356,27 +371,50 @@ def _check_output_folder(folder: Path, targets: Iterable[Path], *, force: bool) 
         )
 
 
+def _first_case(
+    volume: _Volume, *, seed: int, size: str | None, config: TumorConfig
+) -> synthtumor.TumorParams:
+    """Draw case 0 before anything is written: a liver too small fails with nothing on disk."""
+    return synthtumor.sample(
+        volume.image,
+        volume.liver_mask,
+        spacing=volume.spacing,
+        size=size,
+        config=config,
+        rng=np.random.default_rng(case_seed(seed, 0)),
+    )
+
+
 def _write_cases(
     volume: _Volume,
     cases: list[CaseFiles],
+    first: synthtumor.TumorParams,
     *,
     seed: int,
     size: str | None,
     config: TumorConfig,
     force: bool,
 ) -> None:
+    """Draw, render and write every case; case 0's params `first` are already drawn.
+
+    ``apply(sample(rng))`` is exactly ``synthesize(rng)``, so each case equals
+    ``synthesize(..., rng=default_rng(case_seed(seed, index)))``.
+    """
     from synthtumor.io import atomic_write_text, save_nifti
     from synthtumor.preview import preview_png
 
     for index, files in enumerate(_progress(cases)):
-        result = synthtumor.synthesize(
-            volume.image,
-            volume.liver_mask,
-            spacing=volume.spacing,
-            size=size,
-            config=config,
-            rng=np.random.default_rng(case_seed(seed, index)),
-        )
+        params = first
+        if index > 0:
+            params = synthtumor.sample(
+                volume.image,
+                volume.liver_mask,
+                spacing=volume.spacing,
+                size=size,
+                config=config,
+                rng=np.random.default_rng(case_seed(seed, index)),
+            )
+        result = synthtumor.apply(volume.image, volume.liver_mask, params)
         save_nifti(
             files.image, result.image, affine=volume.affine, header=volume.header, overwrite=force
         )
@@ -444,11 +482,58 @@ def _run_record(
     }
 
 
-def _summary_line(cases: list[CaseFiles], folder: Path, seed: int, seconds: float) -> str:
+def _summary_line(
+    cases: list[CaseFiles], folder: Path, *, seed: int, seconds: float, extra: str = ""
+) -> str:
+    """``wrote 2 cases (synth_000..synth_001: image, label, params, preview) and ... to DIR``."""
     names = [files.image.name.removesuffix("_image.nii.gz") for files in cases]
     span = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]}"
+    kinds = ", ".join(["image", "label", "params"] + (["preview"] if cases[0].preview else []))
     plural = "case" if len(cases) == 1 else "cases"
-    return f"wrote {len(cases)} {plural} ({span}) to {folder} [seed {seed}, {seconds:.1f} s]"
+    return (
+        f"wrote {len(cases)} {plural} ({span}: {kinds}){extra} and {RUN_RECORD} to {folder} "
+        f"[seed {seed}, {seconds:.1f} s]"
+    )
+
+
+def _produce(
+    volume: _Volume,
+    args: argparse.Namespace,
+    *,
+    command: str,
+    seed: int,
+    inputs: dict[str, Any],
+    started: float,
+    before_cases: Callable[[], None] = lambda: None,
+    extra: str = "",
+) -> int:
+    """Everything after the inputs are read: draw case 0, then write cases and run record."""
+    config, overrides = _config_from_args(args)
+    cases = _case_files(args.output_dir, args)
+    first = _first_case(volume, seed=seed, size=args.size, config=config)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    before_cases()
+    _write_cases(volume, cases, first, seed=seed, size=args.size, config=config, force=args.force)
+    record = _run_record(
+        command,
+        inputs=inputs,
+        seed=seed,
+        args=args,
+        config=config,
+        overrides=overrides,
+        cases=cases,
+    )
+    _write_run_record(args.output_dir / RUN_RECORD, record, force=args.force)
+    seconds = time.perf_counter() - started
+    line = _summary_line(cases, args.output_dir, seed=seed, seconds=seconds, extra=extra)
+    print(f"{PROG}: {line}")
+    return EXIT_OK
+
+
+def _planned_outputs(args: argparse.Namespace, extra: Iterable[Path] = ()) -> list[Path]:
+    """Every file the run will write, checked before any work."""
+    case_paths = [path for files in _case_files(args.output_dir, args) for path in files.paths()]
+    return [*extra, *case_paths, args.output_dir / RUN_RECORD]
 
 
 # --------------------------------------------------------------------------------------------
@@ -480,29 +565,17 @@ def _synthesize_command(args: argparse.Namespace) -> int:
     from synthtumor.io import load_scan
 
     started = time.perf_counter()
-    config, overrides = _config_from_args(args)
+    _config_from_args(args)  # a bad --config fails before the inputs are read
     seed = _resolve_seed(args.seed)
-    folder: Path = args.output_dir
-    cases = _case_files(folder, args)
-    targets = [path for files in cases for path in files.paths()] + [folder / RUN_RECORD]
-    _check_output_folder(folder, targets, force=args.force)
+    _check_output_folder(args.output_dir, _planned_outputs(args), force=args.force)
     scan = load_scan(args.ct, args.liver, liver_label=args.liver_label)
-    folder.mkdir(parents=True, exist_ok=True)
     volume = _Volume(scan.image, scan.liver_mask, scan.spacing, scan.affine, scan.header)
-    _write_cases(volume, cases, seed=seed, size=args.size, config=config, force=args.force)
-    inputs = {"ct": str(args.ct), "liver": str(args.liver), "liver_label": args.liver_label}
-    record = _run_record(
-        "synthesize",
-        inputs=inputs,
-        seed=seed,
-        args=args,
-        config=config,
-        overrides=overrides,
-        cases=cases,
-    )
-    _write_run_record(folder / RUN_RECORD, record, force=args.force)
-    print(f"{PROG}: {_summary_line(cases, folder, seed, time.perf_counter() - started)}")
-    return EXIT_OK
+    inputs = {
+        "ct": str(args.ct.resolve()),
+        "liver": str(args.liver.resolve()),
+        "liver_label": args.liver_label,
+    }
+    return _produce(volume, args, command="synthesize", seed=seed, inputs=inputs, started=started)
 
 
 # --------------------------------------------------------------------------------------------
@@ -528,43 +601,31 @@ def _demo_command(args: argparse.Namespace) -> int:
     from synthtumor.phantom import make_phantom
 
     started = time.perf_counter()
-    config, overrides = _config_from_args(args)
-    seed = args.seed
-    folder: Path = args.output_dir
-    cases = _case_files(folder, args)
-    phantom_paths = [folder / name for name in PHANTOM_FILES]
-    targets = phantom_paths + [path for files in cases for path in files.paths()]
-    _check_output_folder(folder, [*targets, folder / RUN_RECORD], force=args.force)
-    phantom = make_phantom(rng=seed, dtype=np.int16)
+    _config_from_args(args)
+    phantom_paths = [args.output_dir / name for name in PHANTOM_FILES]
+    _check_output_folder(args.output_dir, _planned_outputs(args, phantom_paths), force=args.force)
+    phantom = make_phantom(rng=args.seed, dtype=np.int16)
     header = nib.Nifti1Header()
     header.set_xyzt_units("mm", "sec")
-    folder.mkdir(parents=True, exist_ok=True)
-    save_nifti(
-        phantom_paths[0], phantom.image, affine=phantom.affine, header=header, overwrite=args.force
-    )
-    save_nifti(
-        phantom_paths[1],
-        phantom.liver_mask.astype(np.uint8),
-        affine=phantom.affine,
-        header=header,
-        overwrite=args.force,
-    )
     volume = _Volume(phantom.image, phantom.liver_mask, phantom.spacing, phantom.affine, header)
-    _write_cases(volume, cases, seed=seed, size=args.size, config=config, force=args.force)
-    inputs = {"phantom": {"rng": seed, "dtype": "int16"}, "files": list(PHANTOM_FILES)}
-    record = _run_record(
-        "demo",
+
+    def write_phantom() -> None:
+        for path, array in zip(
+            phantom_paths, (phantom.image, phantom.liver_mask.astype(np.uint8)), strict=True
+        ):
+            save_nifti(path, array, affine=phantom.affine, header=header, overwrite=args.force)
+
+    inputs = {"phantom": {"rng": args.seed, "dtype": "int16"}, "files": list(PHANTOM_FILES)}
+    return _produce(
+        volume,
+        args,
+        command="demo",
+        seed=args.seed,
         inputs=inputs,
-        seed=seed,
-        args=args,
-        config=config,
-        overrides=overrides,
-        cases=cases,
+        started=started,
+        before_cases=write_phantom,
+        extra=f", the phantom ({', '.join(PHANTOM_FILES)})",
     )
-    _write_run_record(folder / RUN_RECORD, record, force=args.force)
-    line = _summary_line(cases, folder, seed, time.perf_counter() - started)
-    print(f"{PROG}: {line.replace(') to', ') and the phantom to', 1)}")
-    return EXIT_OK
 
 
 # --------------------------------------------------------------------------------------------
@@ -589,10 +650,18 @@ def _add_evaluate(subparsers: Any) -> None:
         metavar="REPORT_DIR",
         help="report folder (created if missing)",
     )
-    parser.add_argument("--liver-label", type=int, default=1, help="liver value (default: 1)")
-    parser.add_argument("--tumor-label", type=int, default=2, help="tumour value (default: 2)")
     parser.add_argument(
-        "--tolerance-mm", type=float, default=2.0, help="NSD tolerance in mm (default: 2)"
+        "--liver-label", type=int, default=1, metavar="V", help="liver value (default: 1)"
+    )
+    parser.add_argument(
+        "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
+    )
+    parser.add_argument(
+        "--tolerance-mm",
+        type=float,
+        default=2.0,
+        metavar="MM",
+        help="NSD tolerance in mm (default: 2)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing report files")
     parser.set_defaults(handler=_evaluate_command)

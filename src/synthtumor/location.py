@@ -19,6 +19,7 @@ __all__ = [
     "LiverSampler",
     "LiverStatistics",
     "VesselMap",
+    "liver_bounding_box",
     "liver_statistics",
     "sample_center",
     "vessel_mask",
@@ -267,8 +268,9 @@ class VesselMap:
     of a few candidates are gathered into one stack, smoothed and thresholded together, and the
     first vessel-free one wins, so the usual early success costs a few small cubes. When the
     cubes of all allowed tries would add up to more than the liver itself (medium and large
-    tumours, which collide often), the vessel mask of the liver's bounding box is computed once
-    and kept for the rest of the call.
+    tumours, which collide often), the vessel mask of the liver's bounding box is computed once,
+    on 2-voxel blocks, to rank the candidates; a candidate it calls vessel-free is confirmed at
+    full resolution.
 
     Parameters
     ----------
@@ -300,39 +302,40 @@ class VesselMap:
         self._sigmas = [smoothing_mm / s for s in spacing]
         self._halo = np.array(_smoothing_radius_voxels(smoothing_mm, spacing))
         self._liver_voxels = liver_voxels
-        self._liver_lower: np.ndarray | None = None
-        self._liver_vessels: np.ndarray | None = None
+        self._spacing = spacing
+        self._coarse: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def counts(self, centres: np.ndarray, half_extent: tuple[int, int, int]) -> np.ndarray:
         """Vessel voxels in the cube of each centre, in order, until the first vessel-free one.
 
         Returns the counts of the centres examined: its last entry is 0 when a vessel-free
-        centre was found, and it covers every centre otherwise.
+        centre was found (always confirmed on the full-resolution mask), and it covers every
+        centre otherwise (for big cubes, counts estimated on the coarse mask).
         """
         half = np.asarray(half_extent)
         cube_voxels = int(np.prod(2 * (half + self._halo) + 1))
-        if self._liver_vessels is None and cube_voxels * len(centres) < 2 * self._liver_voxels:
-            return self._counts_in_batches(centres, half)
-        self._compute_whole_liver()
-        counts = []
-        for centre in centres:
-            counts.append(self._count_in_liver_box(centre, half))
-            if counts[-1] == 0:
-                break
-        return np.array(counts)
-
-    def _counts_in_batches(self, centres: np.ndarray, half: np.ndarray) -> np.ndarray:
-        counts: list[np.ndarray] = []
-        start, batch = 0, self._FIRST_BATCH
-        while start < len(centres):
+        # Checking cubes one by one is worth it while it costs less than the coarse map would.
+        budget = self._liver_voxels // 16
+        examined: list[np.ndarray] = []
+        start, batch, spent = 0, self._FIRST_BATCH, 0
+        while start < len(centres) and spent + batch * cube_voxels <= budget:
             found = self._count_patches(centres[start : start + batch], half)
             free = np.flatnonzero(found == 0)
             if free.size:
-                counts.append(found[: free[0] + 1])
-                break
-            counts.append(found)
-            start, batch = start + batch, batch * 2
-        return np.concatenate(counts)
+                return np.concatenate([*examined, found[: free[0] + 1]])
+            examined.append(found)
+            spent += len(found) * cube_voxels
+            start, batch = start + len(found), batch * 2
+        rest = centres[start:]
+        if len(rest) == 0:
+            return np.concatenate(examined)
+        estimates = np.array([self._coarse_count(centre, half) for centre in rest])
+        for index in np.flatnonzero(estimates == 0):
+            exact = int(self._count_patches(rest[index : index + 1], half)[0])
+            if exact == 0:
+                return np.concatenate([*examined, estimates[:index], [0]])
+            estimates[index] = exact
+        return np.concatenate([*examined, estimates])
 
     def _count_patches(self, centres: np.ndarray, half: np.ndarray) -> np.ndarray:
         """Eq. 1 on the cubes of several centres at once (smoothed with their margins)."""
@@ -374,38 +377,77 @@ class VesselMap:
         vessels &= in_volume[2][:, None, None, :]
         return vessels.sum(axis=(1, 2, 3))
 
-    def _compute_whole_liver(self) -> None:
-        if self._liver_vessels is not None:
-            return
-        lower, upper = [], []
-        for axis in range(3):
-            others = tuple(a for a in range(3) if a != axis)
-            present = np.flatnonzero(self._liver.any(axis=others))
-            lower.append(int(present[0]))
-            upper.append(int(present[-1]) + 1)
-        self._liver_lower = np.array(lower)
-        self._liver_vessels = self._vessels_in(tuple(lower), tuple(upper))
-
-    def _vessels_in(self, lower: tuple[int, ...], upper: tuple[int, ...]) -> np.ndarray:
-        """Eq. 1 on the box ``lower:upper``, smoothing it with its margin."""
-        outer_low = np.maximum(np.array(lower) - self._halo, 0)
-        outer_high = np.minimum(np.array(upper) + self._halo, self._image.shape)
-        outer = tuple(slice(a, b) for a, b in zip(outer_low, outer_high, strict=True))
-        raw = np.asarray(self._image[outer], dtype=np.float32)
-        check_finite(raw, name="image", where="in the liver")
-        smoothed = ndimage.gaussian_filter(
-            raw, self._sigmas, mode="nearest", truncate=_SMOOTHING_TRUNCATE
-        )
-        inner = tuple(slice(a - o, b - o) for a, b, o in zip(lower, upper, outer_low, strict=True))
-        box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
-        return (smoothed[inner] > self._threshold) & self._liver[box]
-
-    def _count_in_liver_box(self, centre: np.ndarray, half: np.ndarray) -> int:
-        assert self._liver_vessels is not None and self._liver_lower is not None
-        low = np.maximum(centre - half - self._liver_lower, 0)
-        high = np.maximum(centre + half + 1 - self._liver_lower, 0)
+    def _coarse_count(self, centre: np.ndarray, half: np.ndarray) -> int:
+        """Estimated vessel voxels in a cube, from the vessel mask of the liver at about 2 mm."""
+        if self._coarse is None:
+            self._coarse = self._coarse_liver_vessels()
+        vessels, lower, factors = self._coarse
+        low = np.maximum((centre - half - lower) // factors, 0)
+        high = np.maximum(-((lower - centre - half - 1) // factors), 0)
         box = tuple(slice(a, b) for a, b in zip(low, high, strict=True))
-        return int(np.count_nonzero(self._liver_vessels[box]))
+        return int(np.count_nonzero(vessels[box])) * int(np.prod(factors))
+
+    def _coarse_liver_vessels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Eq. 1 on the liver's bounding box averaged over 2-voxel blocks along fine axes.
+
+        Big tumours collide in almost every real liver, and then only a ranking of the tried
+        centres is needed: an eighth of the work gives it. A centre the estimate calls
+        vessel-free is confirmed at full resolution before it is accepted.
+        """
+        bounds_lower, bounds_upper = liver_bounding_box(self._liver)
+        lower, upper, factors = [], [], []
+        for axis, size in enumerate(self._image.shape):
+            low, high = bounds_lower[axis], bounds_upper[axis]
+            factor = 2 if self._spacing[axis] < 1.5 and size >= 2 else 1
+            high = min(high + (-(high - low)) % factor, size)
+            low = max(high - -(-(high - low) // factor) * factor, 0)
+            if (high - low) % factor:
+                factor = 1
+            lower.append(low)
+            upper.append(high)
+            factors.append(factor)
+        box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
+        raw = np.asarray(self._image[box], dtype=np.float32)
+        check_finite(raw, name="image", where="in the liver")
+        coarse = _pairwise_blocks(raw, factors, np.add) * np.float32(1.0 / np.prod(factors))
+        liver = _pairwise_blocks(self._liver[box], factors, np.logical_or)
+        sigmas = [sigma / f for sigma, f in zip(self._sigmas, factors, strict=True)]
+        smoothed = ndimage.gaussian_filter(
+            coarse, sigmas, mode="nearest", truncate=_SMOOTHING_TRUNCATE
+        )
+        vessels = (smoothed > self._threshold) & liver
+        return vessels, np.array(lower), np.array(factors)
+
+
+def liver_bounding_box(liver_mask: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``(lower, upper)`` of a non-empty mask's bounding box, in two contiguous passes.
+
+    Examples
+    --------
+    >>> mask = np.zeros((4, 5, 6), bool); mask[1:3, 2, 3:5] = True
+    >>> liver_bounding_box(mask)
+    ((1, 2, 3), (3, 3, 5))
+    """
+    rows = liver_mask.reshape(liver_mask.shape[0], -1).any(axis=1)
+    plane = liver_mask.any(axis=0)
+    lower, upper = [], []
+    for present in (rows, plane.any(axis=1), plane.any(axis=0)):
+        index = np.flatnonzero(present)
+        lower.append(int(index[0]))
+        upper.append(int(index[-1]) + 1)
+    return tuple(lower), tuple(upper)
+
+
+def _pairwise_blocks(values: np.ndarray, factors, combine) -> np.ndarray:
+    """Combine 2-voxel blocks along the axes whose factor is 2 (far faster than a 6-D reduce)."""
+    for axis, factor in enumerate(factors):
+        if factor == 2:
+            first = [slice(None)] * 3
+            second = [slice(None)] * 3
+            first[axis] = slice(0, None, 2)
+            second[axis] = slice(1, None, 2)
+            values = combine(values[tuple(first)], values[tuple(second)])
+    return values
 
 
 def sample_center(

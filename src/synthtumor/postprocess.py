@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
 from synthtumor.shape import blur_mask
 
 __all__ = [
@@ -53,17 +54,15 @@ class MassEffect(NamedTuple):
     scale: np.ndarray
     gamma: np.ndarray
 
-    def source(
-        self, shape: tuple[int, ...], center_in_box: tuple[int, ...]
-    ) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        """The moving voxels' box indices and the ``(3, n)`` coordinates each samples from."""
-        index = np.unravel_index(self.flat_index, shape)
-        source = np.empty((3, self.flat_index.size), dtype=np.float64)
+    def source(self, shape: tuple[int, ...], center_in_box: tuple[int, ...]) -> np.ndarray:
+        """``(3, n)`` float32 box-index coordinates each moving voxel samples from."""
+        index = np.unravel_index(self.flat_index.astype(np.int32), shape)
+        source = np.empty((3, self.flat_index.size), dtype=np.float32)
         for axis in range(3):
-            np.subtract(index[axis], center_in_box[axis], out=source[axis])
+            np.subtract(index[axis], center_in_box[axis], out=source[axis], casting="unsafe")
             source[axis] *= self.scale
-            source[axis] += center_in_box[axis]
-        return index, source
+            source[axis] += np.float32(center_in_box[axis])
+        return source
 
 
 def radial_scale(
@@ -161,22 +160,26 @@ def warp_linear(values: np.ndarray, source: np.ndarray) -> np.ndarray:
     array([3.5], dtype=float32)
     """
     shape = values.shape
-    base = np.floor(source).astype(np.intp)
+    base = np.floor(source).astype(np.int32)
     for axis in range(3):
         np.clip(base[axis], 0, max(shape[axis] - 2, 0), out=base[axis])
-    fraction = (source - base).astype(np.float32)
+    fraction = source - base
     np.clip(fraction, 0.0, 1.0, out=fraction)
+    fraction = fraction.astype(np.float32, copy=False)
     stride_0 = shape[1] * shape[2] if shape[0] > 1 else 0
     stride_1 = shape[2] if shape[1] > 1 else 0
     stride_2 = 1 if shape[2] > 1 else 0
-    corner = (base[0] * (shape[1] * shape[2]) + base[1] * shape[2]) + base[2]
+    corner = base[0] * np.int32(shape[1] * shape[2])
+    corner += base[1] * np.int32(shape[2])
+    corner += base[2]
     flat = np.ascontiguousarray(values, dtype=np.float32).ravel()
     result = None
     for step_0, weight_0 in ((0, 1.0 - fraction[0]), (stride_0, fraction[0])):
         plane = None
         for step_1, weight_1 in ((0, 1.0 - fraction[1]), (stride_1, fraction[1])):
-            row = corner + (step_0 + step_1)
-            line = flat[row] * (1.0 - fraction[2]) + flat[row + stride_2] * fraction[2]
+            row = corner + np.int32(step_0 + step_1)
+            line = flat[row] * (1.0 - fraction[2])
+            line += flat[row + np.int32(stride_2)] * fraction[2]
             line *= weight_1
             plane = line if plane is None else plane + line
         plane *= weight_0
@@ -193,8 +196,10 @@ def warp_nearest(values: np.ndarray, source: np.ndarray) -> np.ndarray:
     >>> warp_nearest(labels, np.array([[0.6], [0.2], [0.9]]))
     array([5], dtype=uint8)
     """
-    index = np.floor(source + 0.5).astype(np.intp)
-    flat = (index[0] * values.shape[1] + index[1]) * values.shape[2] + index[2]
+    index = np.floor(source + np.float32(0.5)).astype(np.int32)
+    flat = index[0] * np.int32(values.shape[1] * values.shape[2])
+    flat += index[1] * np.int32(values.shape[2])
+    flat += index[2]
     return values.ravel()[flat]
 
 

@@ -196,7 +196,7 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
         return
     box_shape = tuple(b - a for a, b in zip(lower, upper, strict=True))
     center_in_box = tuple(c - a for c, a in zip(spec.center_voxel, lower, strict=True))
-    _, source = warp.source(box_shape, center_in_box)
+    source = warp.source(box_shape, center_in_box)
 
     # Contiguous copies of the box make the scattered reads and writes flat and cheap.
     image_box = np.array(output[box])

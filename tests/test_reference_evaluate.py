@@ -1,0 +1,308 @@
+"""Tests of synthtumor.reference.evaluate on tiny synthetic NIfTI cases."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from synthtumor.reference import evaluate as evaluate_module
+from synthtumor.reference.evaluate import (
+    REPORT_FILES,
+    compare_folders,
+    evaluate_cases,
+    evaluate_folder,
+    pair_cases,
+    paired_comparison,
+    read_per_case_csv,
+)
+
+pytest.importorskip("monai")
+pytest.importorskip("matplotlib")
+
+SPACING = (1.5, 1.0, 2.0)
+AFFINE = np.diag([*SPACING, 1.0])
+N_RESAMPLES = 200
+
+
+def liver(shape=(16, 16, 12)) -> np.ndarray:
+    labels = np.zeros(shape, np.uint8)
+    labels[2:14, 2:14, 2:10] = 1
+    return labels
+
+
+def save(path: Path, labels: np.ndarray, affine: np.ndarray = AFFINE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(labels, affine), path)
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """Four cases: perfect hit, missed tumour, false-positive blob on a healthy liver, healthy."""
+    pred_dir, ref_dir = tmp_path / "pred", tmp_path / "ref"
+
+    hit = liver()
+    hit[4:8, 4:8, 4:7] = 2
+    save(ref_dir / "case_hit.nii.gz", hit)
+    save(pred_dir / "case_hit.nii.gz", hit)
+
+    missed_ref = liver()
+    missed_ref[4:7, 4:7, 3:5] = 2
+    missed_ref[10:12, 10:12, 6:8] = 2  # a second lesion
+    save(ref_dir / "case_missed.nii.gz", missed_ref)
+    save(pred_dir / "case_missed.nii", liver())  # .nii pairs with .nii.gz
+
+    fp_pred = liver()
+    fp_pred[9:11, 9:11, 5:7] = 2
+    save(ref_dir / "case_fp.nii.gz", liver())
+    save(pred_dir / "case_fp.nii.gz", fp_pred)
+
+    save(ref_dir / "case_healthy.nii.gz", liver())
+    save(pred_dir / "case_healthy.nii.gz", liver())
+    return pred_dir, ref_dir, tmp_path / "report"
+
+
+def run(folders, **kwargs):
+    pred_dir, ref_dir, out_dir = folders
+    return evaluate_folder(pred_dir, ref_dir, out_dir, n_resamples=N_RESAMPLES, **kwargs)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_report_files_and_per_case_rows(folders):
+    summary = run(folders)
+    out_dir = folders[2]
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(REPORT_FILES)
+    assert summary.files == {name: out_dir / name for name in REPORT_FILES}
+
+    rows = {row["case"]: row for row in read_csv(out_dir / "per_case.csv")}
+    assert list(rows) == ["case_fp", "case_healthy", "case_hit", "case_missed"]
+    header = list(next(iter(rows.values())))
+    assert header[:9] == [
+        "case",
+        "tumour_dsc",
+        "tumour_nsd",
+        "liver_dsc",
+        "tumour_in_reference",
+        "tumour_predicted",
+        "n_lesions",
+        "n_detected",
+        "n_false_positives",
+    ]
+    expected = {
+        #               dsc  nsd  in_ref   predicted lesions detected fps
+        "case_hit": (1.0, 1.0, "True", "True", 1, 1, 0),
+        "case_missed": (0.0, 0.0, "True", "False", 2, 0, 0),
+        "case_fp": (0.0, 0.0, "False", "True", 0, 0, 1),
+        "case_healthy": (1.0, 1.0, "False", "False", 0, 0, 0),
+    }
+    for case, (dsc, nsd, in_ref, predicted, n_lesions, n_detected, n_fp) in expected.items():
+        row = rows[case]
+        assert float(row["tumour_dsc"]) == dsc
+        assert float(row["tumour_nsd"]) == pytest.approx(nsd)
+        assert float(row["liver_dsc"]) == 1.0
+        assert (row["tumour_in_reference"], row["tumour_predicted"]) == (in_ref, predicted)
+        assert int(row["n_lesions"]) == n_lesions
+        assert int(row["n_detected"]) == n_detected
+        assert int(row["n_false_positives"]) == n_fp
+
+    lesions = read_csv(out_dir / "lesions.csv")
+    assert [(row["case"], row["detected"]) for row in lesions] == [
+        ("case_hit", "True"),
+        ("case_missed", "False"),
+        ("case_missed", "False"),
+    ]
+    # Spacing comes from the header: voxel volume 1.5 * 1.0 * 2.0 mm^3.
+    voxel_mm3 = math.prod(SPACING)
+    assert float(lesions[0]["volume_mm3"]) == pytest.approx(4 * 4 * 3 * voxel_mm3)
+    assert int(lesions[0]["n_voxels"]) == 48
+    assert lesions[0]["radius_bin"] == "0-5"
+
+    assert (out_dir / "detection_by_radius.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = (out_dir / "summary.md").read_text()
+    assert "Sensitivity" in markdown and "Tumour NSD" in markdown and ">=20" in markdown
+
+
+def test_summary_json_fields(folders):
+    run(folders)
+    data = json.loads((folders[2] / "summary.json").read_text())
+    assert data["n_cases"] == 4
+    assert data["cases"] == ["case_fp", "case_healthy", "case_hit", "case_missed"]
+    assert data["settings"]["tolerance_mm"] == 2.0
+    for name, mean in [("tumour_dsc", 0.5), ("liver_dsc", 1.0), ("tumour_dsc_tumour_cases", 0.5)]:
+        metric = data["metrics"][name]
+        assert metric["mean"] == pytest.approx(mean)
+        assert metric["ci_low"] <= metric["mean"] <= metric["ci_high"]
+    assert data["metrics"]["tumour_nsd"]["n"] == 4
+    assert data["metrics"]["tumour_nsd_tumour_cases"]["n"] == 2
+
+    case_level = data["case_level_detection"]
+    assert case_level["ci_method"] == "wilson"
+    assert (case_level["tp"], case_level["fn"], case_level["tn"], case_level["fp"]) == (1, 1, 1, 1)
+    assert case_level["sensitivity"]["value"] == 0.5
+    assert case_level["specificity"]["value"] == 0.5
+    assert 0.0 < case_level["sensitivity"]["ci_low"] < 0.5 < case_level["sensitivity"]["ci_high"]
+
+    by_radius = data["detection_by_radius"]
+    assert list(by_radius) == ["0-5", "5-10", "10-15", "15-20", ">=20"]
+    assert by_radius["0-5"] == {"detected": 1, "total": 3, "rate": pytest.approx(1 / 3)}
+    assert by_radius["5-10"] == {"detected": 0, "total": 0, "rate": None}  # NaN -> null
+
+    false_positives = data["false_positives"]
+    assert false_positives["total"] == 1
+    assert false_positives["per_scan"]["mean"] == 0.25
+    assert sum(false_positives["by_radius"].values()) == 1
+
+
+def test_evaluation_is_deterministic(folders, tmp_path):
+    pred_dir, ref_dir, out_dir = folders
+    run(folders)
+    evaluate_folder(pred_dir, ref_dir, tmp_path / "again", n_resamples=N_RESAMPLES)
+    first = json.loads((out_dir / "summary.json").read_text())
+    second = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert first == second
+
+
+def test_refuses_to_overwrite_without_flag(folders):
+    run(folders)
+    out_dir = folders[2]
+    before = {name: (out_dir / name).read_bytes() for name in REPORT_FILES}
+    with pytest.raises(FileExistsError, match=r"per_case\.csv"):
+        run(folders, tolerance_mm=1.0)
+    assert {name: (out_dir / name).read_bytes() for name in REPORT_FILES} == before
+
+    run(folders, tolerance_mm=1.0, overwrite=True)
+    data = json.loads((out_dir / "summary.json").read_text())
+    assert data["settings"]["tolerance_mm"] == 1.0
+    assert not list(out_dir.glob(".*.tmp"))
+
+
+def test_refuses_when_any_single_report_file_exists(folders):
+    out_dir = folders[2]
+    out_dir.mkdir()
+    (out_dir / "summary.md").write_text("keep me")
+    with pytest.raises(FileExistsError, match=r"summary\.md"):
+        run(folders)
+    assert [p.name for p in out_dir.iterdir()] == ["summary.md"]
+    assert (out_dir / "summary.md").read_text() == "keep me"
+
+
+def test_failure_while_rendering_leaves_no_files(folders, monkeypatch):
+    def broken_plot(_):
+        raise RuntimeError("plot failed")
+
+    monkeypatch.setattr(evaluate_module, "_detection_plot_png", broken_plot)
+    with pytest.raises(RuntimeError, match="plot failed"):
+        run(folders)
+    out_dir = folders[2]
+    assert not out_dir.exists() or not list(out_dir.iterdir())
+
+
+def test_failure_while_writing_leaves_no_partial_file(folders, monkeypatch):
+    calls = []
+
+    def failing_replace(source, destination):
+        calls.append((Path(source), Path(destination)))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(evaluate_module.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        run(folders)
+    out_dir = folders[2]
+    # The temporary file sits next to its target (same file system, so os.replace is atomic) ...
+    assert [(src.parent, dst.parent) for src, dst in calls] == [(out_dir, out_dir)]
+    # ... and neither the target nor the temporary file is left behind.
+    assert list(out_dir.iterdir()) == []
+
+
+def test_mismatched_case_names_raise(folders):
+    pred_dir, _, out_dir = folders
+    (pred_dir / "case_healthy.nii.gz").rename(pred_dir / "case_other.nii.gz")
+    with pytest.raises(ValueError, match="no prediction for case_healthy") as error:
+        run(folders)
+    assert "no reference for case_other" in str(error.value)
+    assert not out_dir.exists()
+
+
+def test_duplicate_and_missing_inputs_raise(folders, tmp_path):
+    pred_dir, ref_dir, _ = folders
+    save(pred_dir / "case_hit.nii", liver())
+    with pytest.raises(ValueError, match="case_hit"):
+        pair_cases(pred_dir, ref_dir)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no NIfTI files"):
+        pair_cases(empty, ref_dir)
+    with pytest.raises(ValueError, match="not a directory"):
+        pair_cases(tmp_path / "absent", ref_dir)
+
+
+def test_mismatched_affine_raises(folders):
+    pred_dir, _, out_dir = folders
+    shifted = AFFINE.copy()
+    shifted[0, 3] = 0.01  # 10 micrometres: far above the 1e-3 tolerance
+    save(pred_dir / "case_fp.nii.gz", liver(), shifted)
+    with pytest.raises(ValueError, match="case case_fp: prediction and reference affines differ"):
+        run(folders)
+    assert not out_dir.exists()
+
+
+def test_affine_within_tolerance_is_accepted(folders):
+    pred_dir, _, _ = folders
+    nudged = AFFINE.copy()
+    nudged[0, 3] = 5e-4
+    save(pred_dir / "case_fp.nii.gz", liver(), nudged)
+    assert run(folders).n_cases == 4
+
+
+def test_mismatched_shape_raises(folders):
+    pred_dir, _, _ = folders
+    save(pred_dir / "case_hit.nii.gz", liver((16, 16, 13)))
+    with pytest.raises(ValueError, match="case case_hit: prediction shape"):
+        run(folders)
+
+
+def test_per_case_csv_round_trip_and_paired_comparison(folders):
+    pred_dir, ref_dir, out_dir = folders
+    run(folders)
+    from_csv = read_per_case_csv(out_dir / "per_case.csv")
+    records = evaluate_cases(pred_dir, ref_dir)
+    assert [r["case"] for r in from_csv] == [r["case"] for r in records]
+    for row, record in zip(from_csv, records, strict=True):
+        assert row["tumour_dsc"] == record["tumour_dsc"]
+        assert row["tumour_in_reference"] is record["tumour_in_reference"]
+        assert row["n_lesions"] == record["n_lesions"]
+
+    same = paired_comparison(from_csv, records, metric="tumour_dsc")
+    assert same["p_value"] == 1.0 and same["mean_difference"] == 0.0
+    with pytest.raises(ValueError, match="different cases"):
+        paired_comparison(from_csv[1:], records)
+
+
+def test_compare_folders_writes_markdown(folders, tmp_path):
+    pred_dir, ref_dir, _ = folders
+    worse = tmp_path / "worse"
+    for path in sorted(pred_dir.iterdir()):
+        save(worse / path.name, liver())  # predicts no tumour anywhere
+    out_file = tmp_path / "comparison.md"
+    results = compare_folders(
+        pred_dir, worse, ref_dir, out_file=out_file, method="permutation", name_a="model"
+    )
+    assert [r["metric"] for r in results] == ["tumour_dsc", "tumour_nsd", "liver_dsc"]
+    dsc = results[0]
+    # Per case (fp, healthy, hit, missed): model 0, 1, 1, 0 vs no-tumour 1, 1, 0, 0.
+    assert (dsc["mean_a"], dsc["mean_b"], dsc["mean_difference"]) == (0.5, 0.5, 0.0)
+    assert results[2]["p_value"] == 1.0
+    text = out_file.read_text()
+    assert text.startswith("| Metric | model | worse |")
+    assert "| Tumour DSC |" in text
+    with pytest.raises(FileExistsError, match=r"comparison\.md"):
+        compare_folders(pred_dir, worse, ref_dir, out_file=out_file)

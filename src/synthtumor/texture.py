@@ -34,7 +34,7 @@ def upscale_matrix(n_out: int, step: float) -> np.ndarray:
     --------
     >>> matrix = upscale_matrix(5, 0.5)
     >>> matrix.shape
-    (5, 5)
+    (5, 6)
     >>> bool(np.allclose(matrix.sum(axis=1), 1.0))
     True
     """

@@ -222,7 +222,9 @@ def synthesize_label_map(
                 stacklevel=2,
             )
         return None
-    new_image, core_label, _ = apply(image, liver, params)
+    # `liver` and the copy of `image` are ours: the core may write into them, which saves it
+    # a full-volume label map; `liver` then holds the core's label map (0/1/2 by default).
+    new_image, core_label, _ = apply(image.copy(), liver.view(np.uint8), params, inplace=True)
     return SynthesizedPair(
         new_image, _write_tumors(label, core_label, params, tumor_label, output_dtype), params
     )

@@ -1,0 +1,357 @@
+"""Tests for the MONAI adapter (synthtumor.adapters.monai)."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from monai.data import CacheDataset, DataLoader, Dataset, MetaTensor
+from monai.transforms import (
+    Compose,
+    CropForegroundd,
+    EnsureChannelFirstd,
+    LoadImaged,
+    Orientationd,
+    RandCropByPosNegLabeld,
+    RandFlipd,
+    ScaleIntensityRanged,
+    Spacingd,
+    SpatialPadd,
+)
+from monai.utils import set_determinism
+from scipy import ndimage
+
+from synthtumor import LiverTooSmallError
+from synthtumor.adapters.monai import (
+    LiverTooSmallWarning,
+    RandLiverTumor,
+    RandLiverTumorD,
+    RandLiverTumord,
+    RandLiverTumorDict,
+)
+from synthtumor.phantom import Phantom, make_phantom
+
+SPACING = (1.5, 1.5, 2.0)
+KEYS = ["image", "label"]
+
+
+@pytest.fixture(scope="module")
+def small_phantom() -> Phantom:
+    return make_phantom(shape=(64, 64, 48), spacing=SPACING, rng=0)
+
+
+def _affine(spacing: tuple[float, float, float]) -> torch.Tensor:
+    affine = torch.diag(torch.tensor([*spacing, 1.0], dtype=torch.float64))
+    affine[:3, 3] = torch.tensor([-40.0, 12.0, 7.5], dtype=torch.float64)
+    return affine
+
+
+def _meta_sample(phantom: Phantom) -> dict[str, MetaTensor]:
+    affine = _affine(phantom.spacing)
+    return {
+        "image": MetaTensor(phantom.image[None].copy(), affine=affine),
+        "label": MetaTensor(phantom.liver_mask[None].astype(np.float32), affine=affine),
+    }
+
+
+def _as_array(value: object) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.as_subclass(torch.Tensor).detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _assert_consistent(before: dict, after: dict, spacing, *, tumor_label: int = 2) -> None:
+    """Tumour voxels are where the image changed; the label changed only to tumour."""
+    image_before, image_after = _as_array(before["image"])[0], _as_array(after["image"])[0]
+    label_before, label_after = _as_array(before["label"])[0], _as_array(after["label"])[0]
+    tumour = label_after == tumor_label
+    assert tumour.any()
+    relabelled = label_after != label_before
+    assert np.array_equal(relabelled, tumour & (label_before != tumor_label))
+    changed = image_after != image_before
+    assert changed[tumour].mean() > 0.9  # integer scans may round a voxel back to its value
+    # Everything the synthesis changed lies near a tumour (mass effect reaches 1.3 radii).
+    distance_mm = ndimage.distance_transform_edt(~tumour, sampling=spacing)
+    assert distance_mm[changed].max() < 30.0
+
+
+# --- construction ----------------------------------------------------------------------------
+
+
+def test_missing_framework_names_the_extra(monkeypatch):
+    for name in [name for name in sys.modules if name.split(".")[0] == "monai"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "synthtumor.adapters.monai")
+    with pytest.raises(ImportError, match=r"pip install synthtumor\[monai\]"):
+        importlib.import_module("synthtumor.adapters.monai")
+
+
+def test_aliases_are_the_dictionary_transform():
+    assert RandLiverTumorD is RandLiverTumord
+    assert RandLiverTumorDict is RandLiverTumord
+
+
+@pytest.mark.parametrize("prob", [-0.1, 1.5, math.nan])
+def test_prob_outside_unit_interval_raises(prob):
+    with pytest.raises(ValueError, match="prob"):
+        RandLiverTumord(KEYS, prob=prob)
+    with pytest.raises(ValueError, match="prob"):
+        RandLiverTumor(prob)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="keys"):
+        RandLiverTumord(["image", "label", "extra"])
+    with pytest.raises(ValueError, match="image_key"):
+        RandLiverTumord(["ct", "seg"], image_key="image")
+    with pytest.raises(ValueError, match="on_small_liver"):
+        RandLiverTumord(KEYS, on_small_liver="skip")
+    with pytest.raises(ValueError, match="tumor_label"):
+        RandLiverTumord(KEYS, liver_label=2, tumor_label=2)
+    with pytest.raises(ValueError, match="size"):
+        RandLiverTumord(KEYS, size="huge")
+
+
+def test_keys_default_to_image_key_and_label_key(small_phantom):
+    sample = _meta_sample(small_phantom)
+    data = {"ct": sample["image"], "seg": sample["label"]}
+    out = RandLiverTumord(image_key="ct", label_key="seg").set_random_state(0)(data)
+    assert (out["seg"] == 2).any()
+
+
+# --- types, metadata and the caller's data ---------------------------------------------------
+
+
+@pytest.mark.parametrize("container", ["numpy", "tensor", "metatensor"])
+@pytest.mark.parametrize("image_dtype", [np.float32, np.int16])
+def test_types_dtypes_and_affine_are_kept(small_phantom, container, image_dtype):
+    image = small_phantom.image[None].astype(image_dtype)
+    label = small_phantom.liver_mask[None].astype(np.uint8)
+    affine = _affine(small_phantom.spacing)
+    if container == "numpy":
+        data, spacing = {"image": image, "label": label}, small_phantom.spacing
+    elif container == "tensor":
+        data = {"image": torch.from_numpy(image), "label": torch.from_numpy(label)}
+        spacing = small_phantom.spacing
+    else:
+        data = {
+            "image": MetaTensor(image, affine=affine),
+            "label": MetaTensor(label, affine=affine),
+        }
+        spacing = None
+    transform = RandLiverTumord(KEYS, spacing=spacing).set_random_state(1)
+    out = transform(data)
+    for key in KEYS:
+        assert type(out[key]) is type(data[key])
+        assert out[key].dtype == data[key].dtype
+        assert out[key].shape == data[key].shape
+        assert out[key] is not data[key]
+    if container == "metatensor":
+        for key in KEYS:
+            assert torch.equal(out[key].affine, affine)
+            assert out[key].meta.keys() >= data[key].meta.keys()
+    _assert_consistent(data, out, small_phantom.spacing)
+
+
+def test_callers_tensors_are_not_modified(small_phantom):
+    data = _meta_sample(small_phantom)
+    originals = {key: value.clone() for key, value in data.items()}
+    out = RandLiverTumord(KEYS).set_random_state(2)(data)
+    assert set(data) == set(KEYS)
+    for key in KEYS:
+        assert torch.equal(data[key], originals[key])
+        assert torch.equal(data[key].affine, originals[key].affine)
+        assert out[key].data_ptr() != data[key].data_ptr()
+
+
+def test_spacing_comes_from_pixdim_or_argument(small_phantom):
+    data = _meta_sample(small_phantom)
+    from_pixdim = RandLiverTumord(KEYS).set_random_state(3)(data)
+    given = RandLiverTumord(KEYS, spacing=small_phantom.spacing).set_random_state(3)(data)
+    assert torch.equal(from_pixdim["image"], given["image"])
+    coarser = RandLiverTumord(KEYS, spacing=(3.0, 3.0, 4.0)).set_random_state(3)(data)
+    assert not torch.equal(from_pixdim["image"], coarser["image"])
+
+
+def test_unknown_spacing_raises(small_phantom):
+    data = {"image": small_phantom.image[None], "label": small_phantom.liver_mask[None]}
+    with pytest.raises(ValueError, match="spacing"):
+        RandLiverTumord(KEYS)(data)
+
+
+def test_channel_last_or_missing_channel_is_refused(small_phantom):
+    data = {"image": small_phantom.image, "label": small_phantom.liver_mask}
+    with pytest.raises(ValueError, match="EnsureChannelFirstd"):
+        RandLiverTumord(KEYS, spacing=SPACING)(data)
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+def test_other_organs_keep_their_labels(small_phantom):
+    data = _meta_sample(small_phantom)
+    organs = data["label"].clone()
+    organs[0, :8] = 7  # an "organ" outside the liver
+    organs[organs == 1] = 5  # TotalSegmentator's liver value
+    data["label"] = organs
+    out = RandLiverTumord(KEYS, liver_label=5, tumor_label=9).set_random_state(4)(data)
+    tumour = out["label"] == 9
+    assert tumour.any()
+    assert torch.equal(out["label"][~tumour], organs[~tumour])
+    assert set(torch.unique(out["label"]).tolist()) <= {0, 5, 7, 9}
+
+
+def test_scan_with_real_tumour_passes_through(small_phantom):
+    data = _meta_sample(small_phantom)
+    data["label"][0, 30:33, 30:33, 20:23] = 2
+    out = RandLiverTumord(KEYS).set_random_state(5)(data)
+    assert out["image"] is data["image"] and out["label"] is data["label"]
+    forced = RandLiverTumord(KEYS, skip_if_tumor_present=False).set_random_state(5)(data)
+    assert not torch.equal(forced["image"], data["image"])
+
+
+def test_binary_bool_mask_becomes_uint8_label(small_phantom):
+    data = {"image": small_phantom.image[None], "label": small_phantom.liver_mask[None]}
+    out = RandLiverTumord(KEYS, spacing=SPACING).set_random_state(6)(data)
+    assert out["label"].dtype == np.uint8
+    assert set(np.unique(out["label"]).tolist()) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("liver", ["tiny", "absent"])
+def test_small_or_absent_liver_passes_through_with_a_warning(small_phantom, liver):
+    data = _meta_sample(small_phantom)
+    data["label"] = torch.zeros_like(data["label"])
+    if liver == "tiny":
+        data["label"][0, 30:33, 30:33, 20:23] = 1
+    with pytest.warns(LiverTooSmallWarning, match="passing the sample through"):
+        out = RandLiverTumord(KEYS).set_random_state(7)(data)
+    assert out["image"] is data["image"] and out["label"] is data["label"]
+    with pytest.raises(LiverTooSmallError):
+        RandLiverTumord(KEYS, on_small_liver="raise").set_random_state(7)(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RandLiverTumord(KEYS, on_small_liver="ignore").set_random_state(7)(data)
+
+
+def test_other_errors_are_not_swallowed(small_phantom):
+    data = _meta_sample(small_phantom)
+    data["image"][0, 32, 32, 24] = math.nan
+    with pytest.raises(ValueError, match="NaN"):
+        RandLiverTumord(KEYS).set_random_state(8)(data)
+
+
+# --- randomness ------------------------------------------------------------------------------
+
+
+def test_prob_zero_changes_nothing(small_phantom):
+    data = _meta_sample(small_phantom)
+    out = RandLiverTumord(KEYS, prob=0.0).set_random_state(9)(data)
+    assert out["image"] is data["image"] and out["label"] is data["label"]
+
+
+def test_missing_keys(small_phantom):
+    data = {"image": _meta_sample(small_phantom)["image"]}
+    with pytest.raises(KeyError, match="label"):
+        RandLiverTumord(KEYS)(data)
+    out = RandLiverTumord(KEYS, allow_missing_keys=True)(data)
+    assert out["image"] is data["image"] and "label" not in out
+
+
+def test_compose_seeding_reproduces_and_calls_differ(small_phantom):
+    data = _meta_sample(small_phantom)
+    pipeline = Compose([RandLiverTumord(KEYS), RandFlipd(KEYS, prob=0.5, spatial_axis=0)])
+    pipeline.set_random_state(10)
+    first = [pipeline(data)["image"] for _ in range(2)]
+    pipeline.set_random_state(10)
+    second = [pipeline(data)["image"] for _ in range(2)]
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
+    assert not torch.equal(first[0], first[1])
+    pipeline.set_random_state(11)
+    assert not torch.equal(pipeline(data)["image"], first[0])
+
+
+def test_array_transform_matches_the_dictionary_transform(small_phantom):
+    data = _meta_sample(small_phantom)
+    image, label = RandLiverTumor(prob=1.0).set_random_state(12)(data["image"], data["label"])
+    assert isinstance(image, MetaTensor) and isinstance(label, MetaTensor)
+    _assert_consistent(data, {"image": image, "label": label}, small_phantom.spacing)
+    dictionary = RandLiverTumord(KEYS)
+    dictionary.randomize()
+    seed = dictionary._seed
+    by_seed = RandLiverTumor().synthesize(data["image"], data["label"], seed=seed)
+    dictionary_out = dictionary.liver_tumor.synthesize(data["image"], data["label"], seed=seed)
+    assert torch.equal(by_seed[0], dictionary_out[0])
+
+
+def _epoch_images(loader: DataLoader) -> list[torch.Tensor]:
+    return [image for batch in loader for image in batch["image"]]
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_dataloader_is_reproducible_with_set_determinism(small_phantom, num_workers):
+    items = [_meta_sample(small_phantom) for _ in range(4)]
+    transform = Compose([RandLiverTumord(KEYS, size="small")])
+    runs = []
+    try:
+        for _ in range(2):
+            set_determinism(seed=0)
+            loader = DataLoader(Dataset(items, transform), batch_size=2, num_workers=num_workers)
+            runs.append([_epoch_images(loader), _epoch_images(loader)])
+    finally:
+        set_determinism(seed=None)
+    (first_epoch, second_epoch), (again_first, again_second) = runs
+    for a, b in zip(first_epoch + second_epoch, again_first + again_second, strict=True):
+        assert torch.equal(a, b)
+    # The same scan gets different tumours in every sample and every epoch.
+    assert not torch.equal(first_epoch[0], first_epoch[1])
+    assert not torch.equal(first_epoch[0], first_epoch[2])  # another batch (another worker)
+    assert not torch.equal(first_epoch[0], second_epoch[0])
+
+
+def test_cache_dataset_caches_before_the_transform_and_epochs_differ(small_phantom):
+    items = [_meta_sample(small_phantom)]
+    pristine = items[0]["image"].clone()
+    transform = Compose([ScaleIntensityRanged("label", 0, 1, 0, 1), RandLiverTumord(KEYS)])
+    transform.set_random_state(13)
+    dataset = CacheDataset(items, transform, progress=False)
+    epochs = [dataset[0] for _ in range(2)]
+    assert (epochs[0]["label"] == 2).any() and (epochs[1]["label"] == 2).any()
+    assert not torch.equal(epochs[0]["image"], epochs[1]["image"])
+    assert torch.equal(dataset._cache[0]["image"], pristine)
+    assert not (dataset._cache[0]["label"] == 2).any()
+
+
+# --- a real scan -----------------------------------------------------------------------------
+
+
+def test_end_to_end_pipeline_on_the_real_slab(shared_data):
+    folder = shared_data / "portal-venous-slab"
+    pipeline = Compose(
+        [
+            LoadImaged(KEYS),
+            EnsureChannelFirstd(KEYS),
+            Orientationd(KEYS, axcodes="RAS", labels=None),
+            Spacingd(KEYS, pixdim=(1.0, 1.0, 1.0), mode=("bilinear", "nearest")),
+            CropForegroundd(KEYS, source_key="label", margin=8),
+            RandLiverTumord(KEYS, prob=1.0),
+            ScaleIntensityRanged("image", a_min=-21, a_max=189, b_min=0, b_max=1, clip=True),
+            SpatialPadd(KEYS, spatial_size=(96, 96, 96)),
+            RandCropByPosNegLabeld(
+                KEYS, label_key="label", spatial_size=(96, 96, 96), pos=1, neg=1, num_samples=2
+            ),
+        ]
+    ).set_random_state(0)
+    crops = pipeline({"image": str(folder / "ct.nii.gz"), "label": str(folder / "liver.nii.gz")})
+    assert len(crops) == 2
+    labels_seen = set()
+    for crop in crops:
+        assert crop["image"].shape == (1, 96, 96, 96)
+        assert float(crop["image"].min()) >= 0.0 and float(crop["image"].max()) <= 1.0
+        assert np.allclose(crop["image"].pixdim, 1.0)
+        labels_seen |= set(torch.unique(crop["label"]).tolist())
+    assert labels_seen <= {0.0, 1.0, 2.0}

@@ -206,7 +206,7 @@ class TumorConfig:
     capsule: bool = True
     max_location_tries: int = 30
     location_fallback: Literal["least_vessels", "raise"] = "least_vessels"
-    stats_patches: int = 64
+    stats_patches: int = 32
     label_threshold: float = 0.5
     background_label: int = 0
     liver_label: int = 1

@@ -164,7 +164,7 @@ def liver_statistics(
     spacing: tuple[float, float, float],
     threshold_offset_hu: float = 15.0,
     vessel_smoothing_mm: float | None = None,
-    patches: int = 64,
+    patches: int = 32,
     rng: np.random.Generator | int | None = None,
     sampler: LiverSampler | None = None,
 ) -> LiverStatistics:

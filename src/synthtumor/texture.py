@@ -129,12 +129,16 @@ def gaussian_texture(
     if scale < 1.0:
         raise ValueError(f"scale (eta) must be >= 1, got {scale}")
     rng = np.random.default_rng(rng)
-    axis_matrices = [
-        _flush_tiny(
-            gaussian_blur_matrix(n, blur_mm / voxel_mm) @ upscale_matrix(n, voxel_mm / scale)
-        )
-        for n, voxel_mm in zip(shape, spacing, strict=True)
-    ]
+    # Axes of equal length and spacing (a cubic box on an isotropic scan) share one matrix.
+    built: dict[tuple[int, float], np.ndarray] = {}
+    axis_matrices = []
+    for n, voxel_mm in zip(shape, spacing, strict=True):
+        key = (n, voxel_mm)
+        if key not in built:
+            built[key] = _flush_tiny(
+                gaussian_blur_matrix(n, blur_mm / voxel_mm) @ upscale_matrix(n, voxel_mm / scale)
+            )
+        axis_matrices.append(built[key])
     coarse_shape = tuple(matrix.shape[1] for matrix in axis_matrices)
     noise = rng.standard_normal(coarse_shape, dtype=np.float32)
     # Contract the last axis first, then the middle (batched), then the first: three GEMMs.

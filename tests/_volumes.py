@@ -22,7 +22,7 @@ def coarse_phantom(dtype: str = "float32", seed: int = 0) -> Phantom:
 def phantom_at(spacing: tuple[float, float, float], seed: int = 0) -> Phantom:
     """The same anatomy (same field of view in mm) sampled at another spacing."""
     field_of_view_mm = np.array(COARSE_SHAPE) * np.array(COARSE_SPACING)
-    shape = tuple(int(round(n)) for n in field_of_view_mm / np.array(spacing))
+    shape = tuple(round(n) for n in field_of_view_mm / np.array(spacing))
     return make_phantom(shape, spacing, rng=seed)
 
 

@@ -1,4 +1,4 @@
-"""The generator on the two real CT scans of ../shared/data (3 mm non-contrast, 0.98 mm contrast)."""
+"""The generator on the two real CT scans of ../shared/data (3 mm plain, 0.98 mm contrast)."""
 
 from __future__ import annotations
 

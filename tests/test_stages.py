@@ -333,7 +333,7 @@ def test_without_edge_blur_only_tumour_voxels_change(one_mm):
 
 
 def test_switching_mass_effect_off_leaves_tissue_outside_the_tumour_in_place():
-    image, liver, center = _radial_ramp_scan()
+    image, liver, _center = _radial_ramp_scan()
     config = TumorConfig(large=ONE_LARGE, capsule=False, mass_effect=False, vessel_avoidance=False)
     params = sample(image, liver, spacing=(1.0, 1.0, 1.0), size="large", config=config, rng=0)
     assert all(spec.mass_effect_intensity == 0 for spec in params.tumors)

@@ -145,7 +145,7 @@ def test_tumour_extent_in_voxels_scales_with_one_over_spacing(factor):
     )
     spec = params.tumors[0]
     ratio = np.array(other.image.shape) / np.array(coarse.image.shape)
-    center = tuple(int(round(c * r)) for c, r in zip(spec.center_voxel, ratio, strict=True))
+    center = tuple(round(c * r) for c, r in zip(spec.center_voxel, ratio, strict=True))
     moved = spec.__class__(**{**spec.__dict__, "center_voxel": center})
     scaled = params.__class__(
         **{**params.__dict__, "shape": other.image.shape, "spacing": spacing, "tumors": (moved,)}

@@ -145,6 +145,9 @@ _EXAMPLES = """examples:
   synthtumor demo -o demo_out
   synthtumor synthesize ct.nii.gz liver.nii.gz -o out --count 10 --seed 1
   synthtumor synthesize ct.nii.gz organs.nii.gz --liver-label 5 -o out --size small
+  synthtumor prepare data/ -o prepared/
+  synthtumor train configs/unet_synthetic.toml -o runs/unet
+  synthtumor predict runs/unet/best.pt ct.nii.gz -o predictions/
   synthtumor evaluate predictions/ labels/ -o report
 
 Run 'synthtumor COMMAND --help' for the options of a command."""
@@ -708,6 +711,20 @@ def _headline(summary: Any) -> str:
     return "; ".join(parts)
 
 
-SUBCOMMANDS.extend(
-    [("synthesize", _add_synthesize), ("demo", _add_demo), ("evaluate", _add_evaluate)]
-)
+def _reference_subcommands() -> list[tuple[str, AddParser]]:
+    """The training and evaluation commands of ``synthtumor.reference`` (argparse only here;
+    torch and MONAI are imported when one of them runs)."""
+    from synthtumor.reference import cli_commands
+
+    return [
+        ("prepare", cli_commands.add_prepare_parser),
+        ("train", cli_commands.add_train_parser),
+        ("predict", cli_commands.add_predict_parser),
+        ("evaluate", _add_evaluate),
+        ("robustness", cli_commands.add_robustness_parser),
+        ("turing", cli_commands.add_turing_parser),
+    ]
+
+
+SUBCOMMANDS.extend([("synthesize", _add_synthesize), ("demo", _add_demo)])
+SUBCOMMANDS.extend(_reference_subcommands())

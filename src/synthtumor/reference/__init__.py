@@ -7,10 +7,29 @@ lesion-level detection rate by equivalent tumour radius, and 95 % confidence int
 * :mod:`synthtumor.reference.stats` -- bootstrap and Wilson intervals, paired tests.
 * :mod:`synthtumor.reference.evaluate` -- folder evaluation and report files.
 
+Training and inference (MONAI; ``docs/training.md``, ``docs/inference.md``):
+
+* :mod:`synthtumor.reference.prepare` -- scans and masks -> 0/1/2 label maps and a k-fold
+  datalist (``synthtumor prepare``).
+* :mod:`synthtumor.reference.config` -- the training config (TOML/JSON, ``--set`` overrides).
+* :mod:`synthtumor.reference.train` -- training with checkpoints, resume, DDP and AMP
+  (``synthtumor train``).
+* :mod:`synthtumor.reference.predict` -- sliding-window inference on the scan's own grid and
+  the paper's post-processing (``synthtumor predict``).
+* :mod:`synthtumor.reference.robustness` -- the controllable robustness benchmark (section 5.5).
+* :mod:`synthtumor.reference.visual_turing` -- Visual Turing Test material and scoring (5.1).
+
 Importing this package does not import torch or MONAI; :func:`normalized_surface_dice` (and
-everything that calls it) imports them on first use. See ``docs/evaluation.md``.
+everything that calls it), training and inference import them on first use. See
+``docs/evaluation.md``.
 """
 
+from synthtumor.reference.config import (
+    TrainingConfig,
+    apply_overrides,
+    load_config,
+    profile_config,
+)
 from synthtumor.reference.evaluate import (
     REPORT_FILES,
     Summary,
@@ -38,12 +57,17 @@ from synthtumor.reference.metrics import (
     radius_bin_label,
     radius_bin_labels,
 )
+from synthtumor.reference.predict import Predictor, postprocess_labels, predict_files
+from synthtumor.reference.prepare import fold_split, load_datalist, prepare_dataset
+from synthtumor.reference.robustness import run_benchmark
 from synthtumor.reference.stats import (
     ConfidenceInterval,
     bootstrap_ci,
     paired_test,
     wilson_interval,
 )
+from synthtumor.reference.train import train
+from synthtumor.reference.visual_turing import build_turing_set, score_ratings
 
 __all__ = [
     "RADIUS_BINS_MM",
@@ -52,8 +76,12 @@ __all__ = [
     "ConfidenceInterval",
     "Lesion",
     "LesionDetection",
+    "Predictor",
     "Summary",
+    "TrainingConfig",
+    "apply_overrides",
     "bootstrap_ci",
+    "build_turing_set",
     "case_level_detection",
     "case_metrics",
     "compare_folders",
@@ -63,14 +91,24 @@ __all__ = [
     "equivalent_radius_mm",
     "evaluate_cases",
     "evaluate_folder",
+    "fold_split",
     "lesion_detection",
+    "load_config",
+    "load_datalist",
     "normalized_surface_dice",
     "pair_cases",
     "paired_comparison",
     "paired_test",
+    "postprocess_labels",
+    "predict_files",
+    "prepare_dataset",
+    "profile_config",
     "radius_bin_label",
     "radius_bin_labels",
     "read_per_case_csv",
+    "run_benchmark",
+    "score_ratings",
     "summarise",
+    "train",
     "wilson_interval",
 ]

@@ -51,6 +51,7 @@ __all__ = [
     "case_name",
     "find_cases",
     "fold_split",
+    "link_part",
     "load_datalist",
     "make_demo_dataset",
     "make_folds",
@@ -439,7 +440,7 @@ def _tumour_far_from_liver(mapped: np.ndarray) -> float:
     if not tumour.any():
         return 0.0
     liver = ndimage.binary_dilation(mapped == 1, iterations=2)
-    components, count = ndimage.label(tumour)
+    components, _ = ndimage.label(tumour)
     touching = np.unique(components[liver & tumour])
     far = ~np.isin(components, touching) & tumour
     return float(far.sum() / tumour.sum())
@@ -778,6 +779,50 @@ def fold_split(datalist: dict[str, Any], fold: int) -> dict[str, list[dict[str, 
         raise ValueError(f"fold {fold} is not in the datalist (it has {len(splits)} fold(s))")
     entries = {entry["case"]: entry for entry in datalist["training"]}
     return {part: [entries[c] for c in chosen[0][part]] for part in ("train", "validation", "test")}
+
+
+def link_part(
+    datalist_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    fold: int = 0,
+    part: str = "test",
+    key: str = "label",
+    copy: bool = False,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Gather the label maps (or images) of one fold's part into a folder, as ``<case>.nii.gz``.
+
+    Gives ``evaluate_folder`` a reference folder holding exactly the cases that were predicted.
+    Files are symbolic links unless ``copy`` (or where links are not supported).
+
+    Returns
+    -------
+    list of Path
+        The created files.
+    """
+    entries = fold_split(load_datalist(datalist_path), fold)[part]
+    if not entries:
+        raise ValueError(f"fold {fold} has no {part} case")
+    out_dir = Path(out_dir)
+    targets = [out_dir / f"{entry['case']}.nii.gz" for entry in entries]
+    existing = [str(t) for t in targets if t.exists() or t.is_symlink()]
+    if existing and not overwrite:
+        raise FileExistsError(f"outputs exist: {existing[:3]}; pass overwrite=True to replace")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for entry, target in zip(entries, targets, strict=True):
+        source = Path(entry[key])
+        if not source.name.lower().endswith(".nii.gz"):
+            raise ValueError(f"{source} is not a .nii.gz file")
+        target.unlink(missing_ok=True)
+        if copy:
+            shutil.copyfile(source, target)
+        else:
+            try:
+                target.symlink_to(source.resolve())
+            except OSError:
+                shutil.copyfile(source, target)
+    return targets
 
 
 # --------------------------------------------------------------------------------------------

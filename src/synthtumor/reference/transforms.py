@@ -4,12 +4,14 @@ Training (paper recipe)::
 
     LoadImaged -> EnsureChannelFirstd -> Orientationd(RAS) -> Spacingd(1 mm)
       [-> CropForegroundd] -> SpatialPadd(roi) [-> FgBgToIndicesd]          (cached)
-      -> RandLiverTumord(p=0.9, healthy scans only) -> window [-21, 189] + scaling
-      -> RandCropByPosNegLabeld(96^3) -> RandFlipd x3 -> RandRotate90d
+      -> RandLiverTumord(p=0.9, healthy scans only) -> RandCropByPosNegLabeld(96^3)
+      -> window [-21, 189] + scaling -> RandFlipd x3 -> RandRotate90d
       -> RandScaleIntensityd -> RandShiftIntensityd
 
-Synthesis runs on the whole scan in HU at the training spacing, before windowing and cropping,
-as in the paper's code. Validation and inference use the deterministic part and the intensity
+Synthesis runs on the whole scan in HU at the training spacing, before cropping, as in the
+paper's code. The "minmax" window is voxel-wise, so it is applied to the crops (the same result
+as on the whole scan, cheaper); "zscore" needs the whole scan's statistics and is applied before
+cropping. Validation and inference use the deterministic part and the intensity
 scaling; inference adds :func:`inverse_to_native` (``Invertd``) to go back to the scan's grid.
 """
 
@@ -38,6 +40,7 @@ FG_INDICES_KEY = "label_fg_indices"
 BG_INDICES_KEY = "label_bg_indices"
 _BODY_THRESHOLD_HU = -500.0
 _PAD_HU = -1024.0
+_AXIS_LABELS = (("L", "R"), ("P", "A"), ("I", "S"))
 
 
 def _above_body_threshold(image: Any) -> Any:
@@ -50,7 +53,12 @@ def _margin_voxels(data: DataConfig) -> list[int]:
 
 
 def preprocessing_transforms(
-    config: TrainingConfig, *, with_label: bool = True, pad_to_roi: bool = False
+    config: TrainingConfig,
+    *,
+    with_label: bool = True,
+    pad_to_roi: bool = False,
+    load: bool = True,
+    label_crop: bool = True,
 ) -> list[Any]:
     """The deterministic part: load, channel first, orientation, spacing, foreground crop.
 
@@ -62,27 +70,37 @@ def preprocessing_transforms(
         foreground crop falls back to "body".
     pad_to_roi : bool
         Pad to at least ``data.roi_size`` (image with -1024 HU, label with 0).
+    load : bool
+        Start with ``LoadImaged`` and ``EnsureChannelFirstd`` (file paths in); False for
+        channel-first ``MetaTensor`` inputs.
+    label_crop : bool
+        Allow the "liver" foreground crop, which reads the label. False (validation, inference)
+        crops to the body instead, so what the model is scored on does not depend on the label.
     """
     from monai.transforms import (
         CropForegroundd,
         EnsureChannelFirstd,
         LoadImaged,
         Orientationd,
-        SpatialPadd,
         Spacingd,
+        SpatialPadd,
     )
 
     data = config.data
     keys = ["image", "label"] if with_label else ["image"]
     modes = ["bilinear", "nearest"] if with_label else ["bilinear"]
-    transforms: list[Any] = [
-        LoadImaged(keys=keys, image_only=True, dtype=np.float32),
-        EnsureChannelFirstd(keys=keys),
-        Orientationd(keys=keys, axcodes=data.orientation),
+    transforms: list[Any] = []
+    if load:
+        transforms += [
+            LoadImaged(keys=keys, image_only=True, dtype=np.float32),
+            EnsureChannelFirstd(keys=keys),
+        ]
+    transforms += [
+        Orientationd(keys=keys, axcodes=data.orientation, labels=_AXIS_LABELS),
         Spacingd(keys=keys, pixdim=data.spacing_mm, mode=modes),
     ]
     crop = data.foreground_crop
-    if crop == "liver" and not with_label:
+    if crop == "liver" and not (with_label and label_crop):
         crop = "body"
     if crop == "liver":
         transforms.append(
@@ -119,7 +137,9 @@ def intensity_transform(config: TrainingConfig) -> list[Any]:
             )
         ]
     return [
-        ScaleIntensityRanged(keys=["image"], a_min=low, a_max=high, b_min=low, b_max=high, clip=True),
+        ScaleIntensityRanged(
+            keys=["image"], a_min=low, a_max=high, b_min=low, b_max=high, clip=True
+        ),
         NormalizeIntensityd(keys=["image"]),
     ]
 
@@ -149,7 +169,6 @@ def train_transforms(config: TrainingConfig, *, synthesis: bool) -> Any:
     """
     import torch
     from monai.transforms import (
-        CastToTyped,
         Compose,
         DeleteItemsd,
         EnsureTyped,
@@ -170,9 +189,10 @@ def train_transforms(config: TrainingConfig, *, synthesis: bool) -> Any:
         transforms.append(FgBgToIndicesd(keys="label", fg_postfix="_fg_indices"))
     if synthesis:
         transforms.append(synthesis_transform(config))
+    whole_scan_scaling = data.intensity_scaling != "minmax"
+    if whole_scan_scaling:
+        transforms += intensity_transform(config)
     transforms += [
-        CastToTyped(keys=keys, dtype=(np.float32, np.uint8)),
-        *intensity_transform(config),
         RandCropByPosNegLabeld(
             keys=keys,
             label_key="label",
@@ -186,6 +206,9 @@ def train_transforms(config: TrainingConfig, *, synthesis: bool) -> Any:
     ]
     if data.precompute_crop_indices:
         transforms.append(DeleteItemsd(keys=[FG_INDICES_KEY, BG_INDICES_KEY]))
+    if not whole_scan_scaling:
+        # Voxel-wise windowing: on the crops it costs a fraction of a whole-scan pass.
+        transforms += intensity_transform(config)
     transforms += [
         RandFlipd(keys=keys, prob=augment.flip_prob, spatial_axis=0),
         RandFlipd(keys=keys, prob=augment.flip_prob, spatial_axis=1),

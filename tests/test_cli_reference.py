@@ -1,0 +1,31 @@
+"""The reference pipeline's commands are reachable from the ``synthtumor`` command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from synthtumor.cli import main
+
+COMMANDS = ["prepare", "train", "predict", "evaluate", "robustness", "turing"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_reference_command_has_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    assert f"synthtumor {command}" in capsys.readouterr().out
+
+
+def test_top_level_help_lists_every_command(capsys):
+    assert main(["--help"]) == 0
+    listed = capsys.readouterr().out
+    for command in ["synthesize", "demo", *COMMANDS]:
+        assert command in listed
+
+
+def test_train_with_a_missing_config_is_one_clear_error(tmp_path, capsys):
+    code = main(["train", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "run")])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(error) == 1 and error[0].startswith("synthtumor train: ")
+    assert "missing.toml" in error[0]
+    assert not (tmp_path / "run").exists()

@@ -134,6 +134,27 @@ class LiverSampler:
         return self._all_voxels[self._rng.integers(0, len(self._all_voxels), count)]
 
 
+def _patch_index(
+    centres: np.ndarray, reach: np.ndarray, shape: tuple[int, ...]
+) -> tuple[tuple[np.ndarray, ...], list[np.ndarray]]:
+    """Fancy index of the cubes ``centre +- reach`` as a ``(K, n0, n1, n2)`` stack.
+
+    Positions outside the volume are clipped to its edge (as ``mode="nearest"`` filtering does);
+    the second result flags, per axis, which positions were inside.
+    """
+    index = [centres[:, axis, None] + np.arange(-reach[axis], reach[axis] + 1) for axis in range(3)]
+    inside = [
+        (axis_index >= 0) & (axis_index < n) for axis_index, n in zip(index, shape, strict=True)
+    ]
+    clipped = [np.clip(axis_index, 0, n - 1) for axis_index, n in zip(index, shape, strict=True)]
+    stack = (
+        clipped[0][:, :, None, None],
+        clipped[1][:, None, :, None],
+        clipped[2][:, None, None, :],
+    )
+    return stack, inside
+
+
 @dataclass(frozen=True)
 class LiverStatistics:
     """The liver's intensities, as the generator uses them (all in HU except the sigma).
@@ -222,21 +243,7 @@ def liver_statistics(
 
     core = 2
     margin = [core + radius for radius in _smoothing_radius_voxels(smoothing_mm, spacing)]
-    patch_centres = centres[: max(patches, 1)]
-    index = [
-        np.clip(
-            patch_centres[:, axis].reshape(-1, 1)
-            + np.arange(-margin[axis], margin[axis] + 1).reshape(1, -1),
-            0,
-            image.shape[axis] - 1,
-        )
-        for axis in range(3)
-    ]
-    stack_index = (
-        index[0][:, :, None, None],
-        index[1][:, None, :, None],
-        index[2][:, None, None, :],
-    )
+    stack_index, _ = _patch_index(centres[: max(patches, 1)], np.array(margin), image.shape)
     raw = np.asarray(image[stack_index], dtype=np.float32)
     check_finite(raw, name="image", where="inside the liver")
     liver = liver_mask[stack_index]
@@ -339,24 +346,7 @@ class VesselMap:
 
     def _count_patches(self, centres: np.ndarray, half: np.ndarray) -> np.ndarray:
         """Eq. 1 on the cubes of several centres at once (smoothed with their margins)."""
-        reach = half + self._halo
-        index = []
-        for axis in range(3):
-            offsets = np.arange(-reach[axis], reach[axis] + 1)
-            index.append(centres[:, axis, None] + offsets)
-        inside = [
-            (axis_index >= 0) & (axis_index < size)
-            for axis_index, size in zip(index, self._image.shape, strict=True)
-        ]
-        clipped = [
-            np.clip(axis_index, 0, size - 1)
-            for axis_index, size in zip(index, self._image.shape, strict=True)
-        ]
-        stack = (
-            clipped[0][:, :, None, None],
-            clipped[1][:, None, :, None],
-            clipped[2][:, None, None, :],
-        )
+        stack, inside = _patch_index(centres, half + self._halo, self._image.shape)
         raw = np.asarray(self._image[stack], dtype=np.float32)
         check_finite(raw, name="image", where="near a tumour location")
         smoothed = ndimage.gaussian_filter(

@@ -91,7 +91,8 @@ def test_usage_error_returns_2(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 
 
 def test_subcommands_are_a_registry() -> None:
-    assert [name for name, _ in SUBCOMMANDS][:3] == ["synthesize", "demo", "evaluate"]
+    names = [name for name, _ in SUBCOMMANDS]
+    assert names[:2] == ["synthesize", "demo"] and "evaluate" in names
     with pytest.raises(ValueError, match="already registered"):
         register_subcommand("demo", lambda subparsers: None)
 

@@ -29,3 +29,16 @@ def test_train_with_a_missing_config_is_one_clear_error(tmp_path, capsys):
     assert len(error) == 1 and error[0].startswith("synthtumor train: ")
     assert "missing.toml" in error[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_extra_is_named_with_the_install_command(tmp_path, capsys, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    smoke = Path(__file__).resolve().parents[1] / "configs" / "smoke.toml"
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
+    code = main(["train", str(smoke), "-o", str(tmp_path / "run")])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert "needs torch" in error and "pip install 'synthtumor[reference]'" in error
+    assert not (tmp_path / "run").exists()

@@ -99,6 +99,15 @@ def register_subcommand(name: str, add_parser: AddParser) -> None:
     SUBCOMMANDS.append((name, add_parser))
 
 
+# Modules of the extras, and the extra that brings each.
+_OPTIONAL_MODULES = {
+    "torch": "reference",
+    "monai": "reference",
+    "matplotlib": "reference",
+    "torchio": "torchio",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``synthtumor`` command line and return its exit code.
 
@@ -133,6 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return args.handler(args)
+    except ModuleNotFoundError as error:
+        if error.name not in _OPTIONAL_MODULES:
+            raise
+        print(
+            f"{PROG}: error: this command needs {error.name}, which is not installed; install "
+            f"it with: pip install 'synthtumor[{_OPTIONAL_MODULES[error.name]}]'",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     except _USER_ERRORS as error:
         print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -291,7 +291,7 @@ class VesselMap:
         Number of liver voxels (to choose between the two strategies).
     """
 
-    _FIRST_BATCH = 4
+    _FIRST_BATCH = 8
 
     def __init__(
         self,
@@ -321,8 +321,12 @@ class VesselMap:
         """
         half = np.asarray(half_extent)
         cube_voxels = int(np.prod(2 * (half + self._halo) + 1))
-        # Checking cubes one by one is worth it while it costs less than the coarse map would.
-        budget = self._liver_voxels // 16
+        # Checking cubes one by one is worth it while it costs less than the coarse map would:
+        # small cubes may use every try; bigger ones only a first batch or two.
+        if cube_voxels * len(centres) <= self._liver_voxels // 4:
+            budget = self._liver_voxels // 4
+        else:
+            budget = self._liver_voxels // 16
         examined: list[np.ndarray] = []
         start, batch, spent = 0, self._FIRST_BATCH, 0
         while start < len(centres) and spent + batch * cube_voxels <= budget:

@@ -41,10 +41,9 @@ def upscale_matrix(n_out: int, step: float) -> np.ndarray:
     n_coarse = math.floor((n_out - 1) * step) + 4
     coefficients = ndimage.spline_filter1d(np.eye(n_coarse), order=3, axis=0, mode="mirror")
     positions = 1.0 + np.arange(n_out) * step
-    first = np.floor(positions).astype(int) - 1
+    columns = np.floor(positions).astype(int)[:, None] + np.arange(-1, 3)
     basis = np.zeros((n_out, n_coarse))
-    for shift in range(4):
-        basis[np.arange(n_out), first + shift] = _cubic_bspline(positions - (first + shift))
+    np.put_along_axis(basis, columns, _cubic_bspline(positions[:, None] - columns), axis=1)
     return basis @ coefficients
 
 

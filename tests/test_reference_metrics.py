@@ -42,7 +42,9 @@ def ball(shape, centre, radius_vox) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def monai():
-    return pytest.importorskip("monai")
+    import monai  # the [reference] extra: a missing install must fail, not skip
+
+    return monai
 
 
 # --------------------------------------------------------------------------------------------

@@ -168,3 +168,13 @@ def test_bad_config_types_are_named():
         TumorConfig(texture_blur_mm="0.6")
     with pytest.raises(TypeError, match="large must be a SizePreset"):
         TumorConfig(large=32.0)
+
+
+def test_bounding_box_of_an_empty_mask_is_a_clear_error():
+    from synthtumor.location import liver_bounding_box
+
+    with pytest.raises(ValueError, match="liver_mask is empty"):
+        liver_bounding_box(np.zeros((3, 4, 5), bool))
+    mask = np.zeros((3, 4, 5), bool)
+    mask[1, 2:4, 0] = True
+    assert liver_bounding_box(mask) == ((1, 2, 0), (2, 4, 1))

@@ -423,6 +423,8 @@ def liver_bounding_box(liver_mask: np.ndarray) -> tuple[tuple[int, ...], tuple[i
     ((1, 2, 3), (3, 3, 5))
     """
     rows = liver_mask.reshape(liver_mask.shape[0], -1).any(axis=1)
+    if not rows.any():
+        raise ValueError("liver_mask is empty: it has no bounding box")
     plane = liver_mask.any(axis=0)
     lower, upper = [], []
     for present in (rows, plane.any(axis=1), plane.any(axis=0)):

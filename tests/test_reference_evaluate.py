@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from pathlib import Path
 
 import matplotlib  # noqa: F401  (the [reference] extra: fail, never skip)
@@ -208,16 +209,18 @@ def test_failure_while_rendering_leaves_no_files(folders, monkeypatch):
 def test_failure_while_writing_leaves_no_partial_file(folders, monkeypatch):
     calls = []
 
-    def failing_replace(source, destination):
+    def failing_publish(source, destination):
         calls.append((Path(source), Path(destination)))
         raise OSError("disk full")
 
-    monkeypatch.setattr(evaluate_module.os, "replace", failing_replace)
+    # The report is published by link (no overwrite) or replace (overwrite): make both fail.
+    monkeypatch.setattr(os, "link", failing_publish)
+    monkeypatch.setattr(os, "replace", failing_publish)
     with pytest.raises(OSError, match="disk full"):
         run(folders)
     out_dir = folders[2]
-    # The temporary file sits next to its target (same file system, so os.replace is atomic) ...
-    assert [(src.parent, dst.parent) for src, dst in calls] == [(out_dir, out_dir)]
+    # The temporary file sits next to its target (same file system, so publishing is atomic) ...
+    assert calls and all(src.parent == dst.parent == out_dir for src, dst in calls)
     # ... and neither the target nor the temporary file is left behind.
     assert list(out_dir.iterdir()) == []
 

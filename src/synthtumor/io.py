@@ -30,6 +30,7 @@ from nibabel.spatialimages import HeaderDataError
 __all__ = [
     "NIFTI_SUFFIXES",
     "Scan",
+    "atomic_output",
     "atomic_write_bytes",
     "atomic_write_text",
     "is_nifti_path",
@@ -353,7 +354,7 @@ def save_nifti(
         raise ValueError(f"affine must be a 4 x 4 array, got shape {affine.shape}")
     image = _nifti_image(np.asanyarray(array), affine, header)
     suffix = ".nii.gz" if path.name.lower().endswith(".gz") else ".nii"
-    with _atomic_target(path, overwrite=overwrite, suffix=suffix) as temporary:
+    with atomic_output(path, overwrite=overwrite, suffix=suffix) as temporary:
         nib.save(image, temporary)
     return path
 
@@ -439,7 +440,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
     b'\\x00\\x01'
     """
     path = Path(path)
-    with _atomic_target(path, overwrite=overwrite) as temporary:
+    with atomic_output(path, overwrite=overwrite) as temporary:
         _write_file(temporary, lambda stream: stream.write(data))
     return path
 
@@ -450,12 +451,26 @@ def _write_file(path: Path, write: Callable[[object], object]) -> None:
 
 
 @contextlib.contextmanager
-def _atomic_target(path: Path, *, overwrite: bool, suffix: str = ".tmp") -> Iterator[Path]:
+def atomic_output(
+    path: str | os.PathLike, *, overwrite: bool = False, suffix: str = ".tmp"
+) -> Iterator[Path]:
     """Yield a fresh temporary path beside `path`; on success it becomes `path`, else vanishes.
 
-    The temporary name keeps `suffix` (nibabel picks gzip from ``.gz``) and starts with a dot,
-    so folder listings and case pairing skip it.
+    For writers that want a file name rather than bytes (``nib.save``, ``torch.save``). The
+    temporary name keeps `suffix` (nibabel picks gzip from ``.gz``) and starts with a dot, so
+    folder listings and case pairing skip it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     target = pathlib.Path(tmp) / "model.bin"
+    ...     with atomic_output(target) as temporary:
+    ...         _ = temporary.write_bytes(b"weights")
+    ...     target.read_bytes(), sorted(p.name for p in pathlib.Path(tmp).iterdir())
+    (b'weights', ['model.bin'])
     """
+    path = Path(path)
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} already exists (pass overwrite=True to replace it)")
     folder = path.parent

@@ -11,13 +11,11 @@ only replaced with ``overwrite=True``.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any, Literal
 import nibabel as nib
 import numpy as np
 
+from synthtumor.io import atomic_write_bytes
 from synthtumor.reference.metrics import (
     RADIUS_BINS_MM,
     case_level_detection,
@@ -589,25 +588,6 @@ def _refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
             raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
 
 
-def _write_atomic(path: Path, data: bytes, *, overwrite: bool) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    _refuse_existing([path], overwrite)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600; reports are meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
 def evaluate_folder(
     pred_dir: str | os.PathLike,
     ref_dir: str | os.PathLike,
@@ -718,7 +698,7 @@ def evaluate_folder(
     }
     out_path.mkdir(parents=True, exist_ok=True)
     for name, data in contents.items():
-        _write_atomic(targets[name], data, overwrite=overwrite)
+        atomic_write_bytes(targets[name], data, overwrite=overwrite)
     return replace(summary, files=targets)
 
 
@@ -891,5 +871,5 @@ def compare_folders(
         title_a = name_a or Path(pred_a).name
         title_b = name_b or Path(pred_b).name
         text = comparison_markdown(results, name_a=title_a, name_b=title_b)
-        _write_atomic(target, text.encode(), overwrite=overwrite)
+        atomic_write_bytes(target, text.encode(), overwrite=overwrite)
     return results

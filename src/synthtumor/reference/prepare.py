@@ -43,6 +43,8 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
+from synthtumor.io import atomic_write_text, save_nifti
+
 __all__ = [
     "DATALIST_VERSION",
     "CaseFiles",
@@ -83,42 +85,20 @@ _SPLIT_ALIASES = {
 # --------------------------------------------------------------------------------------------
 
 
-def _file_mode() -> int:
-    """Permissions of a newly created file under the current umask (mkstemp uses 0o600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _refuse_existing(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True (--force) to replace it")
-
-
 def write_text_atomic(path: str | os.PathLike, text: str, *, overwrite: bool = False) -> Path:
-    """Write text to `path` through a temporary file in the same folder and :func:`os.replace`.
+    """:func:`synthtumor.io.atomic_write_text`, creating the parent folders first.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = write_text_atomic(pathlib.Path(tmp) / "a.txt", "hello")
+    ...     path = write_text_atomic(pathlib.Path(tmp) / "new" / "a.txt", "hello")
     ...     path.read_text()
     'hello'
     """
     path = Path(path)
-    _refuse_existing(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.chmod(temporary, _file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, text, overwrite=overwrite)
 
 
 def write_nifti_atomic(
@@ -129,20 +109,7 @@ def write_nifti_atomic(
     header: nib.Nifti1Header | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Save a NIfTI image atomically, in `data`'s dtype, with exactly `affine` (sform and qform).
-
-    Parameters
-    ----------
-    path : path-like
-        Ends in ``.nii.gz`` (compressed) or ``.nii``.
-    data : numpy.ndarray
-        Voxel values; stored as they are (no scaling).
-    affine : (4, 4) array
-        Voxel-to-world matrix.
-    header : nibabel.Nifti1Header, optional
-        Header to start from (e.g. the input scan's); its data type and scaling are reset.
-    overwrite : bool
-        Replace an existing file.
+    """:func:`synthtumor.io.save_nifti` (``data``'s dtype, exactly ``affine``), creating folders.
 
     Examples
     --------
@@ -154,26 +121,8 @@ def write_nifti_atomic(
     (2, 3, 4)
     """
     path = Path(path)
-    _refuse_existing(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".nii.gz" if path.name.lower().endswith(".gz") else ".nii"
-    header = header.copy() if header is not None else nib.Nifti1Header()
-    header.set_data_dtype(data.dtype)
-    image = nib.Nifti1Image(data, np.asarray(affine, dtype=float), header=header)
-    image.header.set_slope_inter(1.0, 0.0)
-    code = int(header["sform_code"]) or 1
-    image.set_sform(np.asarray(affine, dtype=float), code=code)
-    image.set_qform(np.asarray(affine, dtype=float), code=int(header["qform_code"]) or 1)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(handle)
-    try:
-        nib.save(image, temporary)
-        os.chmod(temporary, _file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return save_nifti(path, data, affine=affine, header=header, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from synthtumor.io import atomic_output
 from synthtumor.reference.config import (
     TrainingConfig,
     config_from_dict,
@@ -354,12 +355,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     import torch
 
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_output(path, overwrite=True, suffix=".pt") as temporary:
         torch.save(state, temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------

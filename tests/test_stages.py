@@ -342,6 +342,11 @@ def test_switching_mass_effect_off_leaves_tissue_outside_the_tumour_in_place():
     # Far from the tumour only sliver-thin folds of a deformed ellipsoid, weighing almost
     # nothing, can touch the scan.
     assert np.allclose(result.image[~reach], image[~reach], atol=0.5)
+    # The same check sees a push when there is one.
+    pushed = apply(
+        image, liver, _with(params, mass_effect_intensity=60.0, mass_effect_radius_factor=2.0)
+    )
+    assert not np.allclose(pushed.image[~reach], image[~reach], atol=0.5)
 
 
 def test_without_tiny_tumours_tiny_is_never_drawn():

@@ -296,10 +296,6 @@ class BenchmarkResult:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def _iid_band(distribution: Distribution) -> tuple[float, float]:
-    return level_band(distribution, "iid", "both") or (distribution.mu, distribution.mu)
-
-
 def _draw(rng: np.random.Generator, band: tuple[float, float]) -> float:
     return float(rng.uniform(*band)) if band[1] > band[0] else float(band[0])
 

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from synthtumor._validation import check_finite
+from synthtumor.separable import apply_separable, gaussian_matrix
 
 __all__ = [
     "LiverSampler",
@@ -155,6 +156,56 @@ def _patch_index(
     return stack, inside
 
 
+def _gather_cubes(volume: np.ndarray, centres: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """The cubes ``centre +- reach`` of `volume`, stacked ``(K, n0, n1, n2)``.
+
+    Cubes inside the volume are read as windows (a block copy per row); a cube crossing its
+    border repeats the edge voxels beyond it (as ``mode="nearest"`` filtering does).
+    """
+    lower = centres - reach
+    shape = np.array(volume.shape)
+    inside = np.all((lower >= 0) & (centres + reach < shape), axis=1)
+    windows = np.lib.stride_tricks.sliding_window_view(volume, tuple(2 * reach + 1))
+    if inside.all():
+        return windows[lower[:, 0], lower[:, 1], lower[:, 2]]
+    cubes = np.empty((len(centres), *(2 * reach + 1)), dtype=volume.dtype)
+    if inside.any():
+        cubes[inside] = windows[lower[inside, 0], lower[inside, 1], lower[inside, 2]]
+    for index in np.flatnonzero(~inside):
+        cubes[index] = _edge_padded_cube(volume, lower[index], lower[index] + 2 * reach + 1)
+    return cubes
+
+
+def _edge_padded_cube(volume: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """``volume[lower:upper]`` per axis, positions outside the volume clipped to its edge."""
+    inner_lower = np.maximum(lower, 0)
+    inner_upper = np.minimum(upper, volume.shape)
+    cube = volume[tuple(slice(a, b) for a, b in zip(inner_lower, inner_upper, strict=True))]
+    for axis, size in enumerate(volume.shape):
+        if lower[axis] < 0 or upper[axis] > size:
+            positions = np.clip(np.arange(lower[axis], upper[axis]), 0, size - 1)
+            cube = np.take(cube, positions - inner_lower[axis], axis=axis)
+    return cube
+
+
+def _core_smoothing_matrix(core: int, halo: int, sigma_voxels: float) -> np.ndarray:
+    """``(core, core + 2 halo)`` float32 matrix: a Gaussian along a line, at its core points only.
+
+    `halo` covers the kernel's radius, so the core never sees the line's ends.
+    """
+    line = gaussian_matrix(core + 2 * halo, sigma_voxels, truncate=_SMOOTHING_TRUNCATE)
+    return line[halo : halo + core].astype(np.float32)
+
+
+def _core_smoothing_matrices(
+    cores: np.ndarray, halo: np.ndarray, sigmas: list[float]
+) -> list[np.ndarray]:
+    return [
+        _core_smoothing_matrix(int(core), int(h), sigma)
+        for core, h, sigma in zip(cores, halo, sigmas, strict=True)
+    ]
+
+
 @dataclass(frozen=True)
 class LiverStatistics:
     """The liver's intensities, as the generator uses them (all in HU except the sigma).
@@ -241,21 +292,16 @@ def liver_statistics(
     else:
         smoothing_mm = float(vessel_smoothing_mm)
 
-    core = 2
-    margin = [core + radius for radius in _smoothing_radius_voxels(smoothing_mm, spacing)]
-    stack_index, _ = _patch_index(centres[: max(patches, 1)], np.array(margin), image.shape)
-    raw = np.asarray(image[stack_index], dtype=np.float32)
+    core_half = np.full(3, 2)
+    halo = np.array(_smoothing_radius_voxels(smoothing_mm, spacing))
+    patch_centres = centres[: max(patches, 1)]
+    raw = np.asarray(_gather_cubes(image, patch_centres, core_half + halo), dtype=np.float32)
     check_finite(raw, name="image", where="inside the liver")
-    liver = liver_mask[stack_index]
-    smoothed = ndimage.gaussian_filter(
-        raw,
-        [0.0, *(smoothing_mm / s for s in spacing)],
-        mode="nearest",
-        truncate=_SMOOTHING_TRUNCATE,
-    )
-    cores = tuple(slice(m - core, m + core + 1) for m in margin)
-    core_raw = raw[(slice(None), *cores)]
-    parenchyma = liver[(slice(None), *cores)] & (smoothed[(slice(None), *cores)] <= threshold)
+    sigmas = [smoothing_mm / s for s in spacing]
+    smoothed = apply_separable(raw, _core_smoothing_matrices(2 * core_half + 1, halo, sigmas))
+    cores = (slice(None), *(slice(h, h + 2 * c + 1) for h, c in zip(halo, core_half, strict=True)))
+    core_raw = raw[cores]
+    parenchyma = _gather_cubes(liver_mask, patch_centres, core_half) & (smoothed <= threshold)
     values = core_raw[parenchyma].astype(np.float64)
     if values.size < 2:
         values = centre_values
@@ -311,6 +357,7 @@ class VesselMap:
         self._liver_voxels = liver_voxels
         self._spacing = spacing
         self._coarse: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._matrices: dict[tuple[int, ...], list[np.ndarray]] = {}
 
     def counts(self, centres: np.ndarray, half_extent: tuple[int, int, int]) -> np.ndarray:
         """Vessel voxels in the cube of each centre, in order, until the first vessel-free one.
@@ -350,26 +397,21 @@ class VesselMap:
 
     def _count_patches(self, centres: np.ndarray, half: np.ndarray) -> np.ndarray:
         """Eq. 1 on the cubes of several centres at once (smoothed with their margins)."""
-        stack, inside = _patch_index(centres, half + self._halo, self._image.shape)
-        raw = np.asarray(self._image[stack], dtype=np.float32)
+        raw = np.asarray(_gather_cubes(self._image, centres, half + self._halo), dtype=np.float32)
         check_finite(raw, name="image", where="near a tumour location")
-        smoothed = ndimage.gaussian_filter(
-            raw, [0.0, *self._sigmas], mode="nearest", truncate=_SMOOTHING_TRUNCATE
-        )
-        core = (
-            slice(None),
-            *(slice(h, h + 2 * c + 1) for h, c in zip(self._halo, half, strict=True)),
-        )
-        vessels = smoothed[core] > self._threshold
-        vessels &= self._liver[stack][core]
-        in_volume = [
-            flags[:, h : h + 2 * c + 1]
-            for flags, h, c in zip(inside, self._halo, half, strict=True)
-        ]
-        vessels &= in_volume[0][:, :, None, None]
-        vessels &= in_volume[1][:, None, :, None]
-        vessels &= in_volume[2][:, None, None, :]
-        return vessels.sum(axis=(1, 2, 3))
+        key = tuple(half)
+        if key not in self._matrices:
+            self._matrices[key] = _core_smoothing_matrices(2 * half + 1, self._halo, self._sigmas)
+        vessels = apply_separable(raw, self._matrices[key]) > self._threshold
+        vessels &= _gather_cubes(self._liver, centres, half)
+        lower, upper = centres - half, centres + half
+        if lower.min() < 0 or np.any(upper >= np.array(self._image.shape)):
+            # Clipped positions repeat the edge voxels; only those inside the volume count.
+            _, inside = _patch_index(centres, half, self._image.shape)
+            vessels &= inside[0][:, :, None, None]
+            vessels &= inside[1][:, None, :, None]
+            vessels &= inside[2][:, None, None, :]
+        return np.count_nonzero(vessels, axis=(1, 2, 3))
 
     def _coarse_count(self, centre: np.ndarray, half: np.ndarray) -> int:
         """Estimated vessel voxels in a cube, from the vessel mask of the liver at about 2 mm."""

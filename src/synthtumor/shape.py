@@ -7,7 +7,8 @@ the same tumour has the same physical size at any spacing.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+
+from synthtumor.separable import gaussian_blur
 
 __all__ = [
     "DISPLACEMENT_CLIP",
@@ -211,6 +212,4 @@ def blur_mask(mask: np.ndarray, sigma_mm: float, spacing: tuple[float, float, fl
     if sigma_mm <= 0:
         return mask.astype(np.float32, copy=True)
     sigmas = [sigma_mm / voxel_mm for voxel_mm in spacing]
-    return ndimage.gaussian_filter(
-        mask.astype(np.float32, copy=False), sigmas, mode="constant", truncate=_BLUR_TRUNCATE
-    )
+    return gaussian_blur(mask, sigmas, truncate=_BLUR_TRUNCATE, mode="constant")

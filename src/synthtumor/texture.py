@@ -14,6 +14,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from synthtumor.separable import apply_separable, gaussian_matrix
+
 __all__ = ["gaussian_blur_matrix", "gaussian_texture", "upscale_matrix"]
 
 _BLUR_TRUNCATE = 3.0
@@ -41,18 +43,23 @@ def upscale_matrix(n_out: int, step: float) -> np.ndarray:
     n_coarse = math.floor((n_out - 1) * step) + 4
     coefficients = ndimage.spline_filter1d(np.eye(n_coarse), order=3, axis=0, mode="mirror")
     positions = 1.0 + np.arange(n_out) * step
-    columns = np.floor(positions).astype(int)[:, None] + np.arange(-1, 3)
+    first_column = np.floor(positions).astype(int) - 1
     basis = np.zeros((n_out, n_coarse))
-    np.put_along_axis(basis, columns, _cubic_bspline(positions[:, None] - columns), axis=1)
+    rows = np.arange(n_out)
+    for offset, weights in enumerate(_cubic_bspline_weights(positions - first_column - 1.0)):
+        basis[rows, first_column + offset] = weights
     return basis @ coefficients
 
 
-def _cubic_bspline(distance: np.ndarray) -> np.ndarray:
-    """The centred cubic B-spline at `distance` (|distance| < 2 is its support)."""
-    distance = np.abs(distance)
-    near = (2.0 / 3.0) - distance**2 + 0.5 * distance**3
-    far = (2.0 - distance) ** 3 / 6.0
-    return np.where(distance < 1.0, near, np.where(distance < 2.0, far, 0.0))
+def _cubic_bspline_weights(fraction: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The cubic B-spline's weights on the 4 samples around points `fraction` past a sample."""
+    rest = 1.0 - fraction
+    return (
+        rest**3 / 6.0,
+        2.0 / 3.0 - fraction**2 + 0.5 * fraction**3,
+        2.0 / 3.0 - rest**2 + 0.5 * rest**3,
+        fraction**3 / 6.0,
+    )
 
 
 def gaussian_blur_matrix(n: int, sigma_voxels: float) -> np.ndarray:
@@ -64,11 +71,7 @@ def gaussian_blur_matrix(n: int, sigma_voxels: float) -> np.ndarray:
     >>> bool(np.array_equal(blur, np.eye(4)))
     True
     """
-    if sigma_voxels <= 0:
-        return np.eye(n)
-    return ndimage.gaussian_filter1d(
-        np.eye(n), sigma_voxels, axis=0, mode="nearest", truncate=_BLUR_TRUNCATE
-    )
+    return gaussian_matrix(n, sigma_voxels, truncate=_BLUR_TRUNCATE, mode="nearest")
 
 
 def _flush_tiny(matrix: np.ndarray) -> np.ndarray:
@@ -140,10 +143,7 @@ def gaussian_texture(
         axis_matrices.append(built[key])
     coarse_shape = tuple(matrix.shape[1] for matrix in axis_matrices)
     noise = rng.standard_normal(coarse_shape, dtype=np.float32)
-    # Contract the last axis first, then the middle (batched), then the first: three GEMMs.
-    texture = noise.reshape(-1, coarse_shape[2]) @ axis_matrices[2].T
-    texture = np.matmul(axis_matrices[1], texture.reshape(coarse_shape[0], coarse_shape[1], -1))
-    texture = (axis_matrices[0] @ texture.reshape(coarse_shape[0], -1)).reshape(shape)
+    texture = apply_separable(noise, axis_matrices)
     texture *= np.float32(std_hu)
     texture += np.float32(mean_hu)
     return texture

@@ -165,11 +165,12 @@ def _gather_cubes(volume: np.ndarray, centres: np.ndarray, reach: np.ndarray) ->
     lower = centres - reach
     shape = np.array(volume.shape)
     inside = np.all((lower >= 0) & (centres + reach < shape), axis=1)
-    windows = np.lib.stride_tricks.sliding_window_view(volume, tuple(2 * reach + 1))
     if inside.all():
+        windows = np.lib.stride_tricks.sliding_window_view(volume, tuple(2 * reach + 1))
         return windows[lower[:, 0], lower[:, 1], lower[:, 2]]
     cubes = np.empty((len(centres), *(2 * reach + 1)), dtype=volume.dtype)
     if inside.any():
+        windows = np.lib.stride_tricks.sliding_window_view(volume, tuple(2 * reach + 1))
         cubes[inside] = windows[lower[inside, 0], lower[inside, 1], lower[inside, 2]]
     for index in np.flatnonzero(~inside):
         cubes[index] = _edge_padded_cube(volume, lower[index], lower[index] + 2 * reach + 1)
@@ -356,6 +357,7 @@ class VesselMap:
         self._halo = np.array(_smoothing_radius_voxels(smoothing_mm, spacing))
         self._liver_voxels = liver_voxels
         self._spacing = spacing
+        # The coarse vessel mask of the liver's box, the box's corner and the block sizes.
         self._coarse: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._matrices: dict[tuple[int, ...], list[np.ndarray]] = {}
 
@@ -387,7 +389,7 @@ class VesselMap:
         rest = centres[start:]
         if len(rest) == 0:
             return np.concatenate(examined)
-        estimates = np.array([self._coarse_count(centre, half) for centre in rest])
+        estimates = self._coarse_counts(rest, half)
         for index in np.flatnonzero(estimates == 0):
             exact = int(self._count_patches(rest[index : index + 1], half)[0])
             if exact == 0:
@@ -413,15 +415,18 @@ class VesselMap:
             vessels &= inside[2][:, None, None, :]
         return np.count_nonzero(vessels, axis=(1, 2, 3))
 
-    def _coarse_count(self, centre: np.ndarray, half: np.ndarray) -> int:
-        """Estimated vessel voxels in a cube, from the vessel mask of the liver at about 2 mm."""
+    def _coarse_counts(self, centres: np.ndarray, half: np.ndarray) -> np.ndarray:
+        """Estimated vessel voxels in the cubes, from the vessel mask of the liver at about 2 mm."""
         if self._coarse is None:
             self._coarse = self._coarse_liver_vessels()
         vessels, lower, factors = self._coarse
-        low = np.maximum((centre - half - lower) // factors, 0)
-        high = np.maximum(-((lower - centre - half - 1) // factors), 0)
-        box = tuple(slice(a, b) for a, b in zip(low, high, strict=True))
-        return int(np.count_nonzero(vessels[box])) * int(np.prod(factors))
+        low = np.maximum((centres - half - lower) // factors, 0).tolist()
+        high = np.maximum(-((lower - centres - half - 1) // factors), 0).tolist()
+        counts = [
+            np.count_nonzero(vessels[a0:b0, a1:b1, a2:b2])
+            for (a0, a1, a2), (b0, b1, b2) in zip(low, high, strict=True)
+        ]
+        return np.array(counts, dtype=np.int64) * int(np.prod(factors))
 
     def _coarse_liver_vessels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Eq. 1 on the liver's bounding box averaged over 2-voxel blocks along fine axes.
@@ -444,8 +449,9 @@ class VesselMap:
             factors.append(factor)
         box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
         raw = np.asarray(self._image[box], dtype=np.float32)
-        check_finite(raw, name="image", where="in the liver")
         coarse = _pairwise_blocks(raw, factors, np.add) * np.float32(1.0 / np.prod(factors))
+        if not np.isfinite(coarse).all():  # NaN and inf survive the sums: one check for both
+            check_finite(raw, name="image", where="in the liver")
         liver = _pairwise_blocks(self._liver[box], factors, np.logical_or)
         sigmas = [sigma / f for sigma, f in zip(self._sigmas, factors, strict=True)]
         smoothed = ndimage.gaussian_filter(

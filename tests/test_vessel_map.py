@@ -1,0 +1,104 @@
+"""The lazy collision check counts exactly the vessel voxels of the full eq. 1 mask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from synthtumor import vessel_mask
+from synthtumor.location import VesselMap
+from synthtumor.phantom import make_phantom
+
+
+def _exact_counts(vessels: np.ndarray, centres: np.ndarray, half: np.ndarray) -> list[int]:
+    counts = []
+    for centre in centres:
+        cube = tuple(
+            slice(max(c - h, 0), c + h + 1)
+            for c, h in zip(centre.tolist(), half.tolist(), strict=True)
+        )
+        counts.append(int(vessels[cube].sum()))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def anisotropic():
+    return make_phantom((70, 64, 30), (1.2, 1.2, 2.5), vessel_count=20, rng=4)
+
+
+@pytest.mark.parametrize("half", [(2, 2, 1), (5, 4, 2), (9, 9, 4)])
+def test_cube_counts_equal_the_full_mask_also_across_the_border(anisotropic, half):
+    image, liver, spacing = anisotropic.image, anisotropic.liver_mask, anisotropic.spacing
+    threshold, smoothing = float(image[liver].mean()) + 15.0, 0.9
+    vessels = vessel_mask(
+        image, liver, spacing=spacing, threshold_hu=threshold, smoothing_mm=smoothing
+    )
+    rng = np.random.default_rng(0)
+    # Centres anywhere, the corners included, so that many cubes cross the volume's border.
+    centres = np.stack([rng.integers(0, n, 40) for n in image.shape], axis=1)
+    centres[:3] = [(0, 0, 0), (69, 63, 29), (35, 0, 29)]
+    vessel_map = VesselMap(
+        image,
+        liver,
+        spacing=spacing,
+        threshold_hu=threshold,
+        smoothing_mm=smoothing,
+        liver_voxels=int(liver.sum()),
+    )
+    counts = vessel_map._count_patches(centres, np.array(half))
+    assert counts.tolist() == _exact_counts(vessels, centres, np.array(half))
+    assert counts.sum() > 0
+
+
+def test_cubes_larger_than_the_volume_are_counted_too():
+    phantom = make_phantom((12, 40, 40), (2.0, 2.0, 2.0), rng=1)
+    image, liver = phantom.image, phantom.liver_mask
+    threshold = float(image[liver].mean()) + 15.0
+    vessels = vessel_mask(
+        image, liver, spacing=phantom.spacing, threshold_hu=threshold, smoothing_mm=1.0
+    )
+    vessel_map = VesselMap(
+        image,
+        liver,
+        spacing=phantom.spacing,
+        threshold_hu=threshold,
+        smoothing_mm=1.0,
+        liver_voxels=int(liver.sum()),
+    )
+    centres = np.array([(6, 20, 20), (1, 5, 35)])
+    half = np.array([8, 8, 8])
+    assert vessel_map._count_patches(centres, half).tolist() == _exact_counts(
+        vessels, centres, half
+    )
+
+
+@pytest.mark.parametrize(("half", "coarse"), [((3, 3, 3), False), ((8, 8, 8), True)])
+def test_a_centre_called_vessel_free_has_no_vessel_in_its_cube(half, coarse):
+    # At 1 mm small cubes are all checked exactly; bigger ones are ranked on the coarse map.
+    phantom = make_phantom((120, 120, 90), (1.0, 1.0, 1.0), vessel_count=30, rng=3)
+    image, liver, spacing = phantom.image, phantom.liver_mask, phantom.spacing
+    threshold = float(image[liver].mean()) + 15.0
+    vessels = vessel_mask(image, liver, spacing=spacing, threshold_hu=threshold, smoothing_mm=0.9)
+    vessel_map = VesselMap(
+        image,
+        liver,
+        spacing=spacing,
+        threshold_hu=threshold,
+        smoothing_mm=0.9,
+        liver_voxels=int(liver.sum()),
+    )
+    rng = np.random.default_rng(1)
+    inside = np.argwhere(liver)
+    found_free = 0
+    for _ in range(6):
+        centres = inside[rng.integers(0, len(inside), 30)]
+        counts = vessel_map.counts(centres, tuple(half))
+        exact = _exact_counts(vessels, centres[: len(counts)], np.array(half))
+        if counts[-1] == 0:
+            found_free += 1
+            assert exact[-1] == 0
+        if not coarse:  # exact counts throughout: every centre passed over does collide
+            assert counts[:-1].tolist() == exact[:-1]
+            assert all(count > 0 for count in exact[:-1])
+    assert found_free >= 1
+    assert (vessel_map._coarse is not None) == coarse

@@ -20,6 +20,7 @@ __all__ = [
     "LiverSampler",
     "LiverStatistics",
     "VesselMap",
+    "count_voxels",
     "liver_bounding_box",
     "liver_statistics",
     "sample_center",
@@ -28,6 +29,7 @@ __all__ = [
 
 _SMOOTHING_TRUNCATE = 2.5
 _MAD_TO_STD = 1.4826
+_COUNT_SLAB_VOXELS = 2**18
 
 
 def _smoothing_radius_voxels(smoothing_mm: float, spacing: tuple[float, float, float]) -> list:
@@ -81,6 +83,30 @@ def vessel_mask(
     return (smoothed > threshold_hu) & np.asarray(liver_mask, dtype=bool)
 
 
+def count_voxels(mask: np.ndarray, *, at_least: int | None = None) -> int:
+    """The number of True voxels of a boolean `mask`.
+
+    With `at_least`, counting stops, slab by slab along axis 0, as soon as that many were found,
+    and the count so far (``>= at_least``) is returned: enough to know that a liver is big enough
+    without reading all of a large mask.
+
+    Examples
+    --------
+    >>> mask = np.ones((64, 64, 128), bool)
+    >>> count_voxels(mask), 1000 <= count_voxels(mask, at_least=1000) < mask.size
+    (524288, True)
+    """
+    if at_least is None:
+        return int(np.count_nonzero(mask))
+    rows_per_slab = max(1, _COUNT_SLAB_VOXELS // max(mask[0].size, 1))
+    found = 0
+    for start in range(0, mask.shape[0], rows_per_slab):
+        found += int(np.count_nonzero(mask[start : start + rows_per_slab]))
+        if found >= at_least:
+            break
+    return found
+
+
 class LiverSampler:
     """Uniformly random liver voxels, drawn by rejection sampling of random positions.
 
@@ -119,6 +145,14 @@ class LiverSampler:
             return self._BATCH
         rate = self._hits / self._draws
         return int(min(max(1.5 * missing / rate, self._BATCH), 64 * self._BATCH))
+
+    def estimated_liver_voxels(self) -> int:
+        """The liver's size in voxels, from the hit rate so far (exact once the list is built)."""
+        if self._all_voxels is not None:
+            return len(self._all_voxels)
+        if self._draws == 0:
+            return int(np.count_nonzero(self._mask))
+        return round(self._hits / self._draws * self._mask.size)
 
     def _draw_batch(self, size: int) -> np.ndarray:
         positions = [self._rng.integers(0, n, size) for n in self._mask.shape]

@@ -56,7 +56,9 @@ class MassEffect(NamedTuple):
 
     def source(self, shape: tuple[int, ...], center_in_box: tuple[int, ...]) -> np.ndarray:
         """``(3, n)`` float32 box-index coordinates each moving voxel samples from."""
-        index = np.unravel_index(self.flat_index.astype(np.int32), shape)
+        plane = shape[1] * shape[2]
+        first, rest = np.divmod(self.flat_index, plane)
+        index = (first, *np.divmod(rest, shape[2]))
         source = np.empty((3, self.flat_index.size), dtype=np.float32)
         for axis in range(3):
             np.subtract(index[axis], center_in_box[axis], out=source[axis], casting="unsafe")
@@ -160,26 +162,25 @@ def warp_linear(values: np.ndarray, source: np.ndarray) -> np.ndarray:
     array([3.5], dtype=float32)
     """
     shape = values.shape
-    base = np.floor(source).astype(np.int32)
+    base = np.floor(source).astype(np.intp)
     for axis in range(3):
         np.clip(base[axis], 0, max(shape[axis] - 2, 0), out=base[axis])
-    fraction = source - base
-    np.clip(fraction, 0.0, 1.0, out=fraction)
-    fraction = fraction.astype(np.float32, copy=False)
+    fraction = np.clip(source - base, 0.0, 1.0).astype(np.float32, copy=False)
     stride_0 = shape[1] * shape[2] if shape[0] > 1 else 0
     stride_1 = shape[2] if shape[1] > 1 else 0
     stride_2 = 1 if shape[2] > 1 else 0
-    corner = base[0] * np.int32(shape[1] * shape[2])
-    corner += base[1] * np.int32(shape[2])
+    # Native-width indices: NumPy converts narrower ones on every gather.
+    corner = base[0] * (shape[1] * shape[2])
+    corner += base[1] * shape[2]
     corner += base[2]
     flat = np.ascontiguousarray(values, dtype=np.float32).ravel()
     result = None
     for step_0, weight_0 in ((0, 1.0 - fraction[0]), (stride_0, fraction[0])):
         plane = None
         for step_1, weight_1 in ((0, 1.0 - fraction[1]), (stride_1, fraction[1])):
-            row = corner + np.int32(step_0 + step_1)
-            line = flat[row] * (1.0 - fraction[2])
-            line += flat[row + np.int32(stride_2)] * fraction[2]
+            row = corner + (step_0 + step_1)
+            low = flat.take(row)
+            line = low + (flat.take(row + stride_2) - low) * fraction[2]
             line *= weight_1
             plane = line if plane is None else plane + line
         plane *= weight_0
@@ -196,11 +197,11 @@ def warp_nearest(values: np.ndarray, source: np.ndarray) -> np.ndarray:
     >>> warp_nearest(labels, np.array([[0.6], [0.2], [0.9]]))
     array([5], dtype=uint8)
     """
-    index = np.floor(source + np.float32(0.5)).astype(np.int32)
-    flat = index[0] * np.int32(values.shape[1] * values.shape[2])
-    flat += index[1] * np.int32(values.shape[2])
+    index = np.floor(source + np.float32(0.5)).astype(np.intp)
+    flat = index[0] * (values.shape[1] * values.shape[2])
+    flat += index[1] * values.shape[2]
     flat += index[2]
-    return values.ravel()[flat]
+    return values.ravel().take(flat)
 
 
 def capsule_increment(

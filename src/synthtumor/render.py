@@ -36,6 +36,9 @@ SHAPE_GRID_MM = 1.0
 
 _COARSE_STRIDE = 2
 _COARSE_FROM_VOXELS = 24
+# Boxes up to this many shape-grid points get their mask at full resolution straight away
+# (cheaper than a coarse scan followed by the fine mask on the extent it finds).
+_FINE_SCAN_POINTS = 32**3
 
 
 def tumor_box(
@@ -104,16 +107,28 @@ def _tumour_mask(spec: TumorSpec, axes, controls, spacing) -> np.ndarray:
 
 
 def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | None:
-    """The voxels where the blurred tumour and its capsule can be non-zero, as (lower, upper).
+    """Where the blurred tumour and its capsule can be non-zero: ``(lower, upper, mask)``.
 
-    Large boxes are first scanned on a grid of every second shape-grid point, then the fine mask
-    is built only on what that scan found, grown by the stride and the blur reach.
+    `mask` is t' on the shape grid of that extent when it was computed on the way, else None.
+    A small box gets its mask computed at full resolution and cropped. A large box is first
+    scanned on a grid of every second shape-grid point, and the fine mask is built later only on
+    what that scan found, grown by the stride and the blur reach. None when the tumour is empty.
     """
     subdivisions = _subdivisions(spacing)
     grid_sizes = [(b - a) * k for a, b, k in zip(lower, upper, subdivisions, strict=True)]
+    if math.prod(grid_sizes) <= _FINE_SCAN_POINTS:
+        axes = _box_axes(spec, spacing, lower, upper, subdivisions)
+        mask = _tumour_mask(spec, axes, controls, spacing)
+        bounds = _reach_of(spec, spacing, subdivisions, mask, axes, (1, 1, 1), lower, upper)
+        if bounds is None:
+            return None
+        extent_lower, extent_upper = bounds
+        crop = tuple(
+            slice((a - low) * k, (b - low) * k)
+            for a, b, low, k in zip(extent_lower, extent_upper, lower, subdivisions, strict=True)
+        )
+        return extent_lower, extent_upper, mask[crop]
     strides = [_COARSE_STRIDE if n >= _COARSE_FROM_VOXELS else 1 for n in grid_sizes]
-    if max(strides) == 1:
-        return lower, upper  # a small box is its own extent: no scan needed
     axes = _box_axes(spec, spacing, lower, upper, subdivisions)
     # The coarse samples are placed relative to the centre, not the box's corner, so that the
     # extent found does not depend on how far the box reaches.
@@ -129,17 +144,25 @@ def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | 
         for i, (axis, stride) in enumerate(zip(axes, strides, strict=True))
     )
     coarse = _tumour_mask(spec, coarse_axes, controls, spacing)
+    bounds = _reach_of(spec, spacing, subdivisions, coarse, coarse_axes, strides, lower, upper)
+    return None if bounds is None else (*bounds, None)
+
+
+def _reach_of(spec, spacing, subdivisions, mask, axes, strides, lower, upper) -> tuple | None:
+    """The voxel box around a mask's samples, grown by the blur reach and the sampling gap."""
     # The capsule's reach counts even when it is off, so that the texture (drawn on this
     # extent) is the same with and without it.
     blur_reach_mm = 3.0 * spec.edge_blur_mm + 3.0 * spec.capsule_blur_mm
     extent_lower, extent_upper = [], []
     for axis in range(3):
         others = tuple(a for a in range(3) if a != axis)
-        present = np.flatnonzero(coarse.any(axis=others))
+        present = np.flatnonzero(mask.any(axis=others))
         if present.size == 0:
             return None
-        first_mm = float(coarse_axes[axis].ravel()[present[0]])
-        last_mm = float(coarse_axes[axis].ravel()[present[-1]])
+        first_mm = float(axes[axis].ravel()[present[0]])
+        last_mm = float(axes[axis].ravel()[present[-1]])
+        # One sampling step more covers both the gap between samples and the blur kernels'
+        # rounding to whole grid points.
         step_mm = strides[axis] * spacing[axis] / subdivisions[axis]
         reach_voxels = (blur_reach_mm + step_mm) / spacing[axis]
         centre = spec.center_voxel[axis]
@@ -151,18 +174,21 @@ def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | 
 
 
 def _tumour_weight_and_capsule(
-    spec: TumorSpec, spacing, extent, controls
+    spec: TumorSpec, spacing, extent, controls, mask: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """t'' and the capsule's added HU on the extent, in the scan's voxels.
 
     Both are computed on a grid of at most ``SHAPE_GRID_MM`` (the resolution the paper's sigmas
     were tuned at) and averaged into the scan's voxels, so that on a coarse scan the soft edge
     and the thin capsule show as partial volume instead of vanishing between voxel centres.
+    `mask` is t' on that grid when already known.
     """
     subdivisions = _subdivisions(spacing)
     grid_mm = tuple(s / k for s, k in zip(spacing, subdivisions, strict=True))
-    tumour = _tumour_mask(spec, _box_axes(spec, spacing, *extent, subdivisions), controls, spacing)
-    weight = blur_mask(tumour, spec.edge_blur_mm, grid_mm)
+    if mask is None:
+        axes = _box_axes(spec, spacing, *extent, subdivisions)
+        mask = _tumour_mask(spec, axes, controls, spacing)
+    weight = blur_mask(mask, spec.edge_blur_mm, grid_mm)
     capsule = None
     if spec.capsule_contrast_hu > 0:
         capsule = capsule_increment(
@@ -247,13 +273,14 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
         if spec.deformation_mm > 0
         else None
     )
-    extent = _tumour_extent(spec, spacing, lower, upper, controls)
+    footprint = _tumour_extent(spec, spacing, lower, upper, controls)
     if _pushes_visibly(spec, spacing):
         _push_tissue(output, label, spec, params)
-    if extent is None:
+    if footprint is None:
         return
+    *extent, mask = footprint
     box = _slices(*extent)
-    weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls)
+    weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls, mask)
     liver = label[box] != params.background_label
     weight *= liver
     image_box = np.asarray(output[box], dtype=np.float32)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthtumor.separable import gaussian_blur
+from synthtumor.separable import apply_separable, gaussian_blur
 
 __all__ = [
     "DISPLACEMENT_CLIP",
@@ -150,12 +150,7 @@ def elastic_displacement(
         _control_weights(axis, semi_axis)
         for axis, semi_axis in zip(axes_mm, semi_axes_mm, strict=True)
     ]
-    shape = tuple(w.shape[0] for w in weights)
-    fields = []
-    for component in controls:
-        field = (component.reshape(-1, 3) @ weights[2].T).reshape(3, 3, shape[2])
-        field = np.matmul(weights[1], field)
-        fields.append((weights[0] @ field.reshape(3, -1)).reshape(shape))
+    fields = apply_separable(controls, weights)
     return fields[0], fields[1], fields[2]
 
 

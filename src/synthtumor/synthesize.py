@@ -19,6 +19,7 @@ from synthtumor.location import (
     LiverSampler,
     LiverStatistics,
     VesselMap,
+    count_voxels,
     liver_statistics,
     sample_center,
 )
@@ -43,6 +44,16 @@ class SynthesisResult(NamedTuple):
 
 def _sphere_volume_mm3(radius_mm: float) -> float:
     return 4.0 / 3.0 * math.pi * radius_mm**3
+
+
+def _needed_liver_voxels(
+    size: str | None, config: TumorConfig, spacing: tuple[float, float, float]
+) -> int:
+    """Liver voxels enough for the largest tumour `size` may draw (see :func:`_choose_size`)."""
+    names = config.sizes_in(size) if size in SIZE_NAMES else config.sizes_in("mix")
+    largest = max((config.preset(name).max_radius_mm for name in names), default=0.0)
+    needed_mm3 = _sphere_volume_mm3(largest) * _MIN_LIVER_TO_TUMOR_VOLUME
+    return max(math.ceil(needed_mm3 / math.prod(spacing)), 1)
 
 
 def _choose_size(
@@ -187,7 +198,8 @@ def sample(
     spacing = as_spacing(spacing)
     rng = np.random.default_rng(rng)
 
-    liver_voxels = int(np.count_nonzero(mask))
+    # Counting stops once the liver is known to hold the largest tumour `size` may ask for.
+    liver_voxels = count_voxels(mask, at_least=_needed_liver_voxels(size, config, spacing))
     if liver_voxels == 0:
         raise ValueError("liver_mask is empty: there is no liver voxel to place a tumour in")
     liver_volume_mm3 = liver_voxels * math.prod(spacing)
@@ -211,7 +223,7 @@ def sample(
             spacing=spacing,
             threshold_hu=stats.vessel_threshold_hu,
             smoothing_mm=stats.vessel_smoothing_mm,
-            liver_voxels=liver_voxels,
+            liver_voxels=sampler.estimated_liver_voxels(),
         )
         if config.vessel_avoidance
         else None

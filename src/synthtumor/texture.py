@@ -4,7 +4,8 @@ The texture of a box is ``T'' = G_b * zoom_eta(N(mu_t, sigma_p))``. Zooming with
 and blurring with a Gaussian are both linear and separable, so each axis is one small matrix and
 the whole texture is three matrix products on a coarse noise grid: the same numbers as
 ``scipy.ndimage.zoom(order=3)`` followed by ``gaussian_filter``, without either pass over a
-full-resolution volume.
+full-resolution volume. Axes of equal spacing share the matrix of the longest one, so a box is
+textured as the corner of a cube with its longest side (the same random field, cut).
 """
 
 from __future__ import annotations
@@ -44,22 +45,22 @@ def upscale_matrix(n_out: int, step: float) -> np.ndarray:
     coefficients = ndimage.spline_filter1d(np.eye(n_coarse), order=3, axis=0, mode="mirror")
     positions = 1.0 + np.arange(n_out) * step
     first_column = np.floor(positions).astype(int) - 1
+    fraction = positions - first_column - 1.0
+    weights = np.vander(fraction, 4, increasing=True) @ _CUBIC_BSPLINE_POLYNOMIALS
     basis = np.zeros((n_out, n_coarse))
-    rows = np.arange(n_out)
-    for offset, weights in enumerate(_cubic_bspline_weights(positions - first_column - 1.0)):
-        basis[rows, first_column + offset] = weights
+    flat_index = (np.arange(n_out) * n_coarse + first_column)[:, None] + np.arange(4)
+    basis.ravel()[flat_index] = weights
     return basis @ coefficients
 
 
-def _cubic_bspline_weights(fraction: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The cubic B-spline's weights on the 4 samples around points `fraction` past a sample."""
-    rest = 1.0 - fraction
-    return (
-        rest**3 / 6.0,
-        2.0 / 3.0 - fraction**2 + 0.5 * fraction**3,
-        2.0 / 3.0 - rest**2 + 0.5 * rest**3,
-        fraction**3 / 6.0,
+# The cubic B-spline's weights on the 4 samples around a point a fraction f past the second
+# one, as polynomials in f: row p holds the coefficients of f**p.
+_CUBIC_BSPLINE_POLYNOMIALS = (
+    np.array(
+        [[1.0, 4.0, 1.0, 0.0], [-3.0, 0.0, 3.0, 0.0], [3.0, -6.0, 3.0, 0.0], [-1.0, 3.0, -3.0, 1.0]]
     )
+    / 6.0
+)
 
 
 def gaussian_blur_matrix(n: int, sigma_voxels: float) -> np.ndarray:
@@ -131,16 +132,18 @@ def gaussian_texture(
     if scale < 1.0:
         raise ValueError(f"scale (eta) must be >= 1, got {scale}")
     rng = np.random.default_rng(rng)
-    # Axes of equal length and spacing (a cubic box on an isotropic scan) share one matrix.
-    built: dict[tuple[int, float], np.ndarray] = {}
-    axis_matrices = []
+    # Axes of equal spacing share one matrix, built for the longest of them: a shorter axis
+    # takes its first rows, i.e. the texture of a longer box cut to this one's length.
+    longest: dict[float, int] = {}
     for n, voxel_mm in zip(shape, spacing, strict=True):
-        key = (n, voxel_mm)
-        if key not in built:
-            built[key] = _flush_tiny(
-                gaussian_blur_matrix(n, blur_mm / voxel_mm) @ upscale_matrix(n, voxel_mm / scale)
-            )
-        axis_matrices.append(built[key])
+        longest[voxel_mm] = max(n, longest.get(voxel_mm, 0))
+    built = {
+        voxel_mm: _flush_tiny(
+            gaussian_blur_matrix(n, blur_mm / voxel_mm) @ upscale_matrix(n, voxel_mm / scale)
+        )
+        for voxel_mm, n in longest.items()
+    }
+    axis_matrices = [built[voxel_mm][:n] for n, voxel_mm in zip(shape, spacing, strict=True)]
     coarse_shape = tuple(matrix.shape[1] for matrix in axis_matrices)
     noise = rng.standard_normal(coarse_shape, dtype=np.float32)
     texture = apply_separable(noise, axis_matrices)

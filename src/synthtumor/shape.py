@@ -80,16 +80,26 @@ def average_subdivisions(values: np.ndarray, subdivisions: tuple[int, int, int])
     return values.reshape(n0, k0, n1, k1, n2, k2).mean(axis=(1, 3, 5), dtype=np.float32)
 
 
-def _control_weights(offsets: np.ndarray, semi_axis_mm: float) -> np.ndarray:
-    """Normalised Gaussian weights of 3 control points at -a, 0, +a along one axis."""
-    positions = np.array([-semi_axis_mm, 0.0, semi_axis_mm], dtype=np.float32)
-    width = np.float32(0.6 * semi_axis_mm)
-    exponent = -0.5 * ((offsets.reshape(-1, 1) - positions) / width) ** 2
-    weights = np.exp(np.maximum(exponent, np.float32(-60.0)))
+# The control points sit at -a, 0, +a with Gaussian weights of width 0.6 a: in units of that
+# width the points are fixed.
+_CONTROL_POSITIONS = np.array([-1.0, 0.0, 1.0], dtype=np.float32) / np.float32(0.6)
+_CONTROL_WIDTH_FACTOR = 0.6
+
+
+def _control_weights(axes_mm, semi_axes_mm) -> list[np.ndarray]:
+    """Per axis, normalised Gaussian weights ``(n, 3)`` of the 3 control points at -a, 0, +a."""
+    offsets = [axis.ravel() for axis in axes_mm]
+    lengths = [len(axis) for axis in offsets]
+    inverse_width = np.repeat(
+        [np.float32(1.0 / (_CONTROL_WIDTH_FACTOR * semi)) for semi in semi_axes_mm], lengths
+    )
+    distance = (np.concatenate(offsets) * inverse_width)[:, None] - _CONTROL_POSITIONS
+    weights = np.exp(np.maximum(np.float32(-0.5) * distance**2, np.float32(-60.0)))
     weights /= weights.sum(axis=1, keepdims=True)
     # Products of tiny weights would be denormal floats, which slow matrix products badly.
     weights[weights < 1e-6] = 0.0
-    return weights / weights.sum(axis=1, keepdims=True)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.split(weights, np.cumsum(lengths)[:-1])
 
 
 def elastic_controls(
@@ -146,11 +156,7 @@ def elastic_displacement(
     >>> field[0].shape, bool(np.abs(field[0]).max() <= 2.0)
     ((9, 9, 9), True)
     """
-    weights = [
-        _control_weights(axis, semi_axis)
-        for axis, semi_axis in zip(axes_mm, semi_axes_mm, strict=True)
-    ]
-    fields = apply_separable(controls, weights)
+    fields = apply_separable(controls, _control_weights(axes_mm, semi_axes_mm))
     return fields[0], fields[1], fields[2]
 
 
@@ -179,18 +185,23 @@ def deformed_ellipsoid(
     7
     """
     shape = np.broadcast_shapes(*(axis.shape for axis in axes_mm))
-    squared_radius = np.zeros(shape, dtype=np.float32)
+    squared_radius = np.empty(shape, dtype=np.float32)
     position = np.empty(shape, dtype=np.float32)
     for axis, (offset, semi_axis) in enumerate(zip(axes_mm, semi_axes_mm, strict=True)):
-        if radial_scale is None:
-            position[...] = offset
-        else:
+        if radial_scale is not None:
             np.multiply(radial_scale, offset, out=position)
-        if displacement_mm is not None:
-            position += displacement_mm[axis]
+            if displacement_mm is not None:
+                position += displacement_mm[axis]
+        elif displacement_mm is not None:
+            np.add(displacement_mm[axis], offset, out=position)
+        else:
+            position[...] = offset
         position *= np.float32(1.0 / semi_axis)
-        np.square(position, out=position)
-        squared_radius += position
+        if axis == 0:
+            np.square(position, out=squared_radius)
+        else:
+            np.square(position, out=position)
+            squared_radius += position
     return (squared_radius <= 1.0).astype(np.float32)
 
 

@@ -70,8 +70,9 @@ def _pushes_visibly(spec: TumorSpec, spacing: tuple[float, float, float]) -> boo
 
     Eq. 5 moves tissue at normalised distance gamma by ``gamma (1 - gamma/gamma_max)^2 I/100``
     semi-axes. Outside the tumour (gamma >= 1) that peaks at gamma = max(1, gamma_max / 3): with
-    the paper's values, 1.6 % of the radius, so tiny and small tumours push by less than a tenth
-    of a 1 mm voxel and the warp (and its cost) is skipped; inside, the texture covers it.
+    the paper's values, 1.6 % of the largest semi-axis, so at 1 mm every tiny tumour (semi-axes
+    up to 5 mm) pushes by less than a tenth of a voxel and the warp (and its cost) is skipped;
+    inside, the texture covers it. Small tumours push once a semi-axis exceeds 6.25 mm.
     """
     factor = spec.mass_effect_radius_factor
     if spec.mass_effect_intensity <= 0 or factor <= 1.0:

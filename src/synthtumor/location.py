@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from synthtumor._validation import check_finite
-from synthtumor.separable import apply_separable, gaussian_matrix
+from synthtumor.separable import apply_separable, gaussian_blur, gaussian_matrix
 
 __all__ = [
     "LiverSampler",
@@ -488,9 +488,7 @@ class VesselMap:
             check_finite(raw, name="image", where="in the liver")
         liver = _pairwise_blocks(self._liver[box], factors, np.logical_or)
         sigmas = [sigma / f for sigma, f in zip(self._sigmas, factors, strict=True)]
-        smoothed = ndimage.gaussian_filter(
-            coarse, sigmas, mode="nearest", truncate=_SMOOTHING_TRUNCATE
-        )
+        smoothed = gaussian_blur(coarse, sigmas, truncate=_SMOOTHING_TRUNCATE, mode="nearest")
         vessels = (smoothed > self._threshold) & liver
         return vessels, np.array(lower), np.array(factors)
 
@@ -504,12 +502,13 @@ def liver_bounding_box(liver_mask: np.ndarray) -> tuple[tuple[int, ...], tuple[i
     >>> liver_bounding_box(mask)
     ((1, 2, 3), (3, 3, 5))
     """
-    rows = liver_mask.reshape(liver_mask.shape[0], -1).any(axis=1)
-    if not rows.any():
+    rows = np.flatnonzero(liver_mask.reshape(liver_mask.shape[0], -1).any(axis=1))
+    if rows.size == 0:
         raise ValueError("liver_mask is empty: it has no bounding box")
-    plane = liver_mask.any(axis=0)
-    lower, upper = [], []
-    for present in (rows, plane.any(axis=1), plane.any(axis=0)):
+    first_row, last_row = int(rows[0]), int(rows[-1]) + 1
+    plane = liver_mask[first_row:last_row].any(axis=0)
+    lower, upper = [first_row], [last_row]
+    for present in (plane.any(axis=1), plane.any(axis=0)):
         index = np.flatnonzero(present)
         lower.append(int(index[0]))
         upper.append(int(index[-1]) + 1)

@@ -13,7 +13,7 @@ from scipy import ndimage
 __all__ = ["apply_separable", "gaussian_blur", "gaussian_matrix", "gaussian_weights"]
 
 _MODES = ("constant", "nearest")
-_LARGEST_MATRIX = 96
+_LARGEST_MATRIX = 160
 """Beyond this many voxels a side, SciPy's banded filter beats dense matrix products."""
 
 

@@ -169,25 +169,15 @@ class LiverSampler:
         return self._all_voxels[self._rng.integers(0, len(self._all_voxels), count)]
 
 
-def _patch_index(
+def _inside_volume(
     centres: np.ndarray, reach: np.ndarray, shape: tuple[int, ...]
-) -> tuple[tuple[np.ndarray, ...], list[np.ndarray]]:
-    """Fancy index of the cubes ``centre +- reach`` as a ``(K, n0, n1, n2)`` stack.
-
-    Positions outside the volume are clipped to its edge (as ``mode="nearest"`` filtering does);
-    the second result flags, per axis, which positions were inside.
-    """
-    index = [centres[:, axis, None] + np.arange(-reach[axis], reach[axis] + 1) for axis in range(3)]
-    inside = [
-        (axis_index >= 0) & (axis_index < n) for axis_index, n in zip(index, shape, strict=True)
-    ]
-    clipped = [np.clip(axis_index, 0, n - 1) for axis_index, n in zip(index, shape, strict=True)]
-    stack = (
-        clipped[0][:, :, None, None],
-        clipped[1][:, None, :, None],
-        clipped[2][:, None, None, :],
-    )
-    return stack, inside
+) -> list[np.ndarray]:
+    """Per axis, which positions ``centre - reach ... centre + reach`` lie inside the volume."""
+    flags = []
+    for axis, size in enumerate(shape):
+        positions = centres[:, axis, None] + np.arange(-reach[axis], reach[axis] + 1)
+        flags.append((positions >= 0) & (positions < size))
+    return flags
 
 
 def _gather_cubes(volume: np.ndarray, centres: np.ndarray, reach: np.ndarray) -> np.ndarray:
@@ -235,6 +225,7 @@ def _core_smoothing_matrix(core: int, halo: int, sigma_voxels: float) -> np.ndar
 def _core_smoothing_matrices(
     cores: np.ndarray, halo: np.ndarray, sigmas: list[float]
 ) -> list[np.ndarray]:
+    """The three matrices that smooth cubes of ``cores + 2 halo`` voxels and keep the cores."""
     return [
         _core_smoothing_matrix(int(core), int(h), sigma)
         for core, h, sigma in zip(cores, halo, sigmas, strict=True)
@@ -352,13 +343,14 @@ def liver_statistics(
 class VesselMap:
     """Collision counts against the vessel mask of eq. 1, computed only where they are asked for.
 
-    Small tumours test their candidate centres in batches: the cubes (with the smoothing margin)
-    of a few candidates are gathered into one stack, smoothed and thresholded together, and the
-    first vessel-free one wins, so the usual early success costs a few small cubes. When the
-    cubes of all allowed tries would add up to more than the liver itself (medium and large
-    tumours, which collide often), the vessel mask of the liver's bounding box is computed once,
-    on 2-voxel blocks, to rank the candidates; a candidate it calls vessel-free is confirmed at
-    full resolution.
+    Candidate centres are tested in batches: the cubes (with the smoothing margin) of a few
+    candidates are gathered into one stack and smoothed together by three small matrix products
+    that compute only the cubes' cores, and the first vessel-free one wins, so the usual early
+    success of a small tumour costs a few small cubes. Exact checks go on while the voxels they
+    read stay within a budget: a quarter of the liver when every allowed try fits in it, else a
+    sixteenth. Past it (medium and large tumours, and small ones in vessel-dense livers), the
+    vessel mask of the liver's bounding box is computed once, on 2-voxel blocks, to rank the
+    remaining candidates; a candidate it calls vessel-free is confirmed at full resolution.
 
     Parameters
     ----------
@@ -369,7 +361,7 @@ class VesselMap:
     threshold_hu, smoothing_mm : float
         T of eq. 2 and sigma_a of eq. 1.
     liver_voxels : int
-        Number of liver voxels (to choose between the two strategies).
+        Number of liver voxels, or an estimate of it: it only sets the budget.
     """
 
     _FIRST_BATCH = 8
@@ -442,8 +434,8 @@ class VesselMap:
         vessels &= _gather_cubes(self._liver, centres, half)
         lower, upper = centres - half, centres + half
         if lower.min() < 0 or np.any(upper >= np.array(self._image.shape)):
-            # Clipped positions repeat the edge voxels; only those inside the volume count.
-            _, inside = _patch_index(centres, half, self._image.shape)
+            # Cubes crossing the border repeat its voxels; only those inside the volume count.
+            inside = _inside_volume(centres, half, self._image.shape)
             vessels &= inside[0][:, :, None, None]
             vessels &= inside[1][:, None, :, None]
             vessels &= inside[2][:, None, None, :]

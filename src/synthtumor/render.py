@@ -149,8 +149,21 @@ def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | 
     return None if bounds is None else (*bounds, None)
 
 
-def _reach_of(spec, spacing, subdivisions, mask, axes, strides, lower, upper) -> tuple | None:
-    """The voxel box around a mask's samples, grown by the blur reach and the sampling gap."""
+def _reach_of(
+    spec: TumorSpec,
+    spacing: tuple[float, float, float],
+    subdivisions: tuple[int, int, int],
+    mask: np.ndarray,
+    axes: tuple[np.ndarray, np.ndarray, np.ndarray],
+    strides: tuple[int, ...] | list[int],
+    lower: tuple[int, int, int],
+    upper: tuple[int, int, int],
+) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The voxel box around a mask's samples, grown by the blur reach and the sampling gap.
+
+    `mask` holds samples at the offsets `axes`, every `strides` shape-grid points; the box is
+    clipped to ``lower:upper``. None when the mask is empty.
+    """
     # The capsule's reach counts even when it is off, so that the texture (drawn on this
     # extent) is the same with and without it.
     blur_reach_mm = 3.0 * spec.edge_blur_mm + 3.0 * spec.capsule_blur_mm

@@ -82,11 +82,15 @@ def average_subdivisions(values: np.ndarray, subdivisions: tuple[int, int, int])
 
 # The control points sit at -a, 0, +a with Gaussian weights of width 0.6 a: in units of that
 # width the points are fixed.
-_CONTROL_POSITIONS = np.array([-1.0, 0.0, 1.0], dtype=np.float32) / np.float32(0.6)
 _CONTROL_WIDTH_FACTOR = 0.6
+_CONTROL_POSITIONS = np.array([-1.0, 0.0, 1.0], dtype=np.float32) / np.float32(
+    _CONTROL_WIDTH_FACTOR
+)
 
 
-def _control_weights(axes_mm, semi_axes_mm) -> list[np.ndarray]:
+def _control_weights(
+    axes_mm: tuple[np.ndarray, np.ndarray, np.ndarray], semi_axes_mm: tuple[float, float, float]
+) -> list[np.ndarray]:
     """Per axis, normalised Gaussian weights ``(n, 3)`` of the 3 control points at -a, 0, +a."""
     offsets = [axis.ravel() for axis in axes_mm]
     lengths = [len(axis) for axis in offsets]

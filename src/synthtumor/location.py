@@ -29,7 +29,7 @@ __all__ = [
 
 _SMOOTHING_TRUNCATE = 2.5
 _MAD_TO_STD = 1.4826
-_COUNT_SLAB_VOXELS = 2**18
+_COUNT_SLAB_VOXELS = 2**20
 
 
 def _smoothing_radius_voxels(smoothing_mm: float, spacing: tuple[float, float, float]) -> list:
@@ -92,9 +92,9 @@ def count_voxels(mask: np.ndarray, *, at_least: int | None = None) -> int:
 
     Examples
     --------
-    >>> mask = np.ones((64, 64, 128), bool)
+    >>> mask = np.ones((160, 128, 128), bool)
     >>> count_voxels(mask), 1000 <= count_voxels(mask, at_least=1000) < mask.size
-    (524288, True)
+    (2621440, True)
     """
     if at_least is None:
         return int(np.count_nonzero(mask))
@@ -364,7 +364,7 @@ class VesselMap:
         Number of liver voxels, or an estimate of it: it only sets the budget.
     """
 
-    _FIRST_BATCH = 8
+    _FIRST_BATCH = 6
 
     def __init__(
         self,

@@ -195,7 +195,18 @@ def sample(
     config = _check_config(config)
     image = as_volume(image)
     mask = as_binary_mask(liver_mask, shape=image.shape)
-    spacing = as_spacing(spacing)
+    return _sample_checked(image, mask, as_spacing(spacing), size, config, rng)
+
+
+def _sample_checked(
+    image: np.ndarray,
+    mask: np.ndarray,
+    spacing: tuple[float, float, float],
+    size: str | None,
+    config: TumorConfig,
+    rng: RngLike,
+) -> TumorParams:
+    """:func:`sample` on arguments already checked (`mask` boolean)."""
     rng = np.random.default_rng(rng)
 
     # Counting stops once the liver is known to hold the largest tumour `size` may ask for.
@@ -320,6 +331,18 @@ def apply(
         raise TypeError(f"params must be a TumorParams, got {type(params).__name__}")
     image = as_volume(image)
     mask = as_binary_mask(liver_mask, shape=image.shape)
+    return _apply_checked(image, liver_mask, mask, params, inplace=inplace)
+
+
+def _apply_checked(
+    image: np.ndarray,
+    liver_mask: np.ndarray,
+    mask: np.ndarray,
+    params: TumorParams,
+    *,
+    inplace: bool,
+) -> SynthesisResult:
+    """:func:`apply` on arguments already checked (`mask` is `liver_mask` as booleans)."""
     if tuple(image.shape) != tuple(params.shape):
         raise ValueError(
             f"image has shape {image.shape} but params were drawn for shape {params.shape}"
@@ -412,5 +435,9 @@ def synthesize(
     >>> bool(np.array_equal(label == 2, (label == 2) & phantom.liver_mask))
     True
     """
-    params = sample(image, liver_mask, spacing=spacing, size=size, config=config, rng=rng)
-    return apply(image, liver_mask, params, inplace=inplace)
+    # Checked once here: the mask check reads the whole mask, which costs on big volumes.
+    config = _check_config(config)
+    image = as_volume(image)
+    mask = as_binary_mask(liver_mask, shape=image.shape)
+    params = _sample_checked(image, mask, as_spacing(spacing), size, config, rng)
+    return _apply_checked(image, liver_mask, mask, params, inplace=inplace)

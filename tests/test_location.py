@@ -1,12 +1,15 @@
-"""The lazy collision check counts exactly the vessel voxels of the full eq. 1 mask."""
+"""Location helpers: the lazy collision check counts exactly the vessel voxels of the full eq. 1
+mask, and liver voxels are counted only as far as needed."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synthtumor import vessel_mask
-from synthtumor.location import VesselMap
+from synthtumor.location import VesselMap, count_voxels
 from synthtumor.phantom import make_phantom
 
 
@@ -102,3 +105,23 @@ def test_a_centre_called_vessel_free_has_no_vessel_in_its_cube(half, coarse):
             assert all(count > 0 for count in exact[:-1])
     assert found_free >= 1
     assert (vessel_map._coarse is not None) == coarse
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 300),
+    fill=st.floats(0.0, 1.0),
+    at_least=st.integers(1, 3_000_000),
+    seed=st.integers(0, 1000),
+)
+def test_count_voxels_is_exact_below_the_limit_and_at_least_the_limit_above(
+    rows, fill, at_least, seed
+):
+    mask = np.random.default_rng(seed).random((rows, 90, 90)) < fill
+    total = int(mask.sum())
+    counted = count_voxels(mask, at_least=at_least)
+    if total < at_least:
+        assert counted == total
+    else:
+        assert at_least <= counted <= total
+    assert count_voxels(mask) == total

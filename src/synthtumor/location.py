@@ -364,7 +364,7 @@ class VesselMap:
         Number of liver voxels, or an estimate of it: it only sets the budget.
     """
 
-    _FIRST_BATCH = 6
+    _FIRST_BATCH = 8
 
     def __init__(
         self,

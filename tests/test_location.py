@@ -125,3 +125,32 @@ def test_count_voxels_is_exact_below_the_limit_and_at_least_the_limit_above(
     else:
         assert at_least <= counted <= total
     assert count_voxels(mask) == total
+
+
+def test_checking_many_tumours_together_gives_each_its_own_result():
+    phantom = make_phantom((120, 120, 90), (1.0, 1.0, 1.0), vessel_count=30, rng=3)
+    image, liver, spacing = phantom.image, phantom.liver_mask, phantom.spacing
+    threshold = float(image[liver].mean()) + 15.0
+    inside = np.argwhere(liver)
+    rng = np.random.default_rng(7)
+    # Cubes of several sizes: some share a largest half-size and run in one batch.
+    halves = [(4, 5, 4), (5, 4, 5), (5, 5, 5), (3, 3, 4), (8, 9, 8), (4, 4, 4)]
+    searches = [(inside[rng.integers(0, len(inside), 30)], half) for half in halves]
+
+    def fresh_map():
+        return VesselMap(
+            image,
+            liver,
+            spacing=spacing,
+            threshold_hu=threshold,
+            smoothing_mm=0.9,
+            liver_voxels=int(liver.sum()),
+        )
+
+    together = fresh_map().counts_many(searches)
+    one_by_one = [fresh_map().counts(centres, half) for centres, half in searches]
+    assert len(together) == len(searches)
+    for joint, alone in zip(together, one_by_one, strict=True):
+        assert joint.tolist() == alone.tolist()
+    assert any(counts[-1] == 0 for counts in together)
+    assert any(len(counts) > 8 for counts in together)  # some needed a second batch

@@ -8,7 +8,7 @@ computed lazily, block by block, only where a candidate tumour is checked for co
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
@@ -20,6 +20,7 @@ __all__ = [
     "LiverSampler",
     "LiverStatistics",
     "VesselMap",
+    "choose_centers",
     "count_voxels",
     "liver_bounding_box",
     "liver_statistics",
@@ -167,17 +168,6 @@ class LiverSampler:
         if len(self._all_voxels) == 0:
             raise ValueError("liver_mask is empty: there is no liver voxel to place a tumour in")
         return self._all_voxels[self._rng.integers(0, len(self._all_voxels), count)]
-
-
-def _inside_volume(
-    centres: np.ndarray, reach: np.ndarray, shape: tuple[int, ...]
-) -> list[np.ndarray]:
-    """Per axis, which positions ``centre - reach ... centre + reach`` lie inside the volume."""
-    flags = []
-    for axis, size in enumerate(shape):
-        positions = centres[:, axis, None] + np.arange(-reach[axis], reach[axis] + 1)
-        flags.append((positions >= 0) & (positions < size))
-    return flags
 
 
 def _gather_cubes(volume: np.ndarray, centres: np.ndarray, reach: np.ndarray) -> np.ndarray:
@@ -340,6 +330,43 @@ def liver_statistics(
     )
 
 
+@dataclass
+class _Search:
+    """One tumour's exact collision checks, run a batch at a time (see VesselMap.counts_many)."""
+
+    centres: np.ndarray
+    half: np.ndarray
+    cube_voxels: int = 0
+    budget: int = 0
+    start: int = 0
+    batch: int = 8
+    spent: int = 0
+    examined: list = field(default_factory=list)
+    result: np.ndarray | None = None
+
+    def wants_batch(self) -> bool:
+        """Whether another exact batch is due: no free centre yet, and budget left."""
+        return (
+            self.result is None
+            and self.start < len(self.centres)
+            and self.spent + self.batch * self.cube_voxels <= self.budget
+        )
+
+    def next_batch(self) -> np.ndarray:
+        return self.centres[self.start : self.start + self.batch]
+
+    def record(self, found: np.ndarray) -> None:
+        """Take the counts of the batch just checked: stop at its first vessel-free centre."""
+        free = np.flatnonzero(found == 0)
+        if free.size:
+            self.result = np.concatenate([*self.examined, found[: free[0] + 1]])
+            return
+        self.examined.append(found)
+        self.spent += len(found) * self.cube_voxels
+        self.start += len(found)
+        self.batch *= 2
+
+
 class VesselMap:
     """Collision counts against the vessel mask of eq. 1, computed only where they are asked for.
 
@@ -394,37 +421,75 @@ class VesselMap:
         centre was found (always confirmed on the full-resolution mask), and it covers every
         centre otherwise (for big cubes, counts estimated on the coarse mask).
         """
-        half = np.asarray(half_extent)
-        cube_voxels = int(np.prod(2 * (half + self._halo) + 1))
-        # Checking cubes one by one is worth it while it costs less than the coarse map would:
-        # small cubes may use every try; bigger ones only a first batch or two.
-        if cube_voxels * len(centres) <= self._liver_voxels // 4:
-            budget = self._liver_voxels // 4
-        else:
-            budget = self._liver_voxels // 16
-        examined: list[np.ndarray] = []
-        start, batch, spent = 0, self._FIRST_BATCH, 0
-        while start < len(centres) and spent + batch * cube_voxels <= budget:
-            found = self._count_patches(centres[start : start + batch], half)
-            free = np.flatnonzero(found == 0)
-            if free.size:
-                return np.concatenate([*examined, found[: free[0] + 1]])
-            examined.append(found)
-            spent += len(found) * cube_voxels
-            start, batch = start + len(found), batch * 2
-        rest = centres[start:]
+        return self.counts_many([(centres, half_extent)])[0]
+
+    def counts_many(
+        self, searches: list[tuple[np.ndarray, tuple[int, int, int]]]
+    ) -> list[np.ndarray]:
+        """:meth:`counts` for several tumours, each with its own centres and cube.
+
+        The result is the same as calling :meth:`counts` for each; the exact checks of all
+        tumours with cubes of one size run together, a batch of each per round, so that the
+        per-call cost of gathering and smoothing is paid once per round instead of per tumour.
+        """
+        states = [
+            _Search(np.asarray(centres), np.asarray(half), batch=self._FIRST_BATCH)
+            for centres, half in searches
+        ]
+        for state in states:
+            cube_voxels = int(np.prod(2 * (state.half + self._halo) + 1))
+            state.cube_voxels = cube_voxels
+            # Checking cubes one by one is worth it while it costs less than the coarse map
+            # would: small cubes may use every try; bigger ones only a first batch or two.
+            if cube_voxels * len(state.centres) <= self._liver_voxels // 4:
+                state.budget = self._liver_voxels // 4
+            else:
+                state.budget = self._liver_voxels // 16
+        while True:
+            due = [state for state in states if state.wants_batch()]
+            if not due:
+                break
+            groups: dict[int, list[_Search]] = {}
+            for state in due:
+                groups.setdefault(int(state.half.max()), []).append(state)
+            for group in groups.values():
+                batches = [state.next_batch() for state in group]
+                halves = [state.half for state in group]
+                found = self._count_patches_mixed(
+                    np.concatenate(batches),
+                    np.repeat(halves, [len(batch) for batch in batches], axis=0),
+                )
+                sizes = np.cumsum([len(batch) for batch in batches])[:-1]
+                for state, counts in zip(group, np.split(found, sizes), strict=True):
+                    state.record(counts)
+        return [self._finish(state) for state in states]
+
+    def _finish(self, state: _Search) -> np.ndarray:
+        """The counts of a search whose exact checks are over, ranking the rest coarsely."""
+        if state.result is not None:
+            return state.result
+        rest = state.centres[state.start :]
         if len(rest) == 0:
-            return np.concatenate(examined)
-        estimates = self._coarse_counts(rest, half)
+            return np.concatenate(state.examined)
+        estimates = self._coarse_counts(rest, state.half)
         for index in np.flatnonzero(estimates == 0):
-            exact = int(self._count_patches(rest[index : index + 1], half)[0])
+            exact = int(self._count_patches(rest[index : index + 1], state.half)[0])
             if exact == 0:
-                return np.concatenate([*examined, estimates[:index], [0]])
+                return np.concatenate([*state.examined, estimates[:index], [0]])
             estimates[index] = exact
-        return np.concatenate([*examined, estimates])
+        return np.concatenate([*state.examined, estimates])
 
     def _count_patches(self, centres: np.ndarray, half: np.ndarray) -> np.ndarray:
         """Eq. 1 on the cubes of several centres at once (smoothed with their margins)."""
+        return self._count_patches_mixed(centres, np.broadcast_to(half, centres.shape))
+
+    def _count_patches_mixed(self, centres: np.ndarray, halves: np.ndarray) -> np.ndarray:
+        """Eq. 1 on cubes of half-sizes `halves` (one row per centre), smoothed together.
+
+        All cubes are gathered and smoothed at the largest half-size; each is then counted
+        only within its own half-size.
+        """
+        half = halves.max(axis=0)
         raw = np.asarray(_gather_cubes(self._image, centres, half + self._halo), dtype=np.float32)
         check_finite(raw, name="image", where="near a tumour location")
         key = tuple(half)
@@ -432,13 +497,18 @@ class VesselMap:
             self._matrices[key] = _core_smoothing_matrices(2 * half + 1, self._halo, self._sigmas)
         vessels = apply_separable(raw, self._matrices[key]) > self._threshold
         vessels &= _gather_cubes(self._liver, centres, half)
-        lower, upper = centres - half, centres + half
-        if lower.min() < 0 or np.any(upper >= np.array(self._image.shape)):
-            # Cubes crossing the border repeat its voxels; only those inside the volume count.
-            inside = _inside_volume(centres, half, self._image.shape)
-            vessels &= inside[0][:, :, None, None]
-            vessels &= inside[1][:, None, :, None]
-            vessels &= inside[2][:, None, None, :]
+        # Per axis, the positions that count: inside the cube's own half-size and the volume.
+        counted = []
+        for axis, size in enumerate(self._image.shape):
+            offsets = np.arange(-half[axis], half[axis] + 1)
+            positions = centres[:, axis, None] + offsets
+            counted.append(
+                (np.abs(offsets) <= halves[:, axis, None]) & (positions >= 0) & (positions < size)
+            )
+        if not all(flags.all() for flags in counted):
+            vessels &= counted[0][:, :, None, None]
+            vessels &= counted[1][:, None, :, None]
+            vessels &= counted[2][:, None, None, :]
         return np.count_nonzero(vessels, axis=(1, 2, 3))
 
     def _coarse_counts(self, centres: np.ndarray, half: np.ndarray) -> np.ndarray:
@@ -540,16 +610,37 @@ def sample_center(
         Whether the centre passed the collision check (None when `vessels` is None).
     """
     candidates = sampler.take(max_tries if vessels is not None else 1)
+    return choose_centers(
+        [candidates], [half_extent_voxels], vessels=vessels, max_tries=max_tries, fallback=fallback
+    )[0]
+
+
+def choose_centers(
+    candidates: list[np.ndarray],
+    half_extents_voxels: list[tuple[int, int, int]],
+    *,
+    vessels: VesselMap | None,
+    max_tries: int,
+    fallback: str = "least_vessels",
+) -> list[tuple[tuple[int, int, int], bool | None]]:
+    """The centre of each tumour among its candidate liver voxels, as :func:`sample_center`.
+
+    `candidates[i]` are tumour i's tries in order (``(max_tries, 3)``, or one row when
+    `vessels` is None); the collision checks of all tumours run together.
+    """
     if vessels is None:
-        return tuple(int(v) for v in candidates[0]), None  # type: ignore[return-value]
-    counts = vessels.counts(candidates, half_extent_voxels)
-    if counts[-1] == 0:
-        return tuple(int(v) for v in candidates[len(counts) - 1]), True  # type: ignore[return-value]
-    if fallback == "raise":
-        raise ValueError(
-            f"no vessel-free tumour location found in {max_tries} tries (max_location_tries); "
-            "raise max_location_tries, use location_fallback='least_vessels', or switch "
-            "vessel_avoidance off"
-        )
-    best = int(np.argmin(counts))
-    return tuple(int(v) for v in candidates[best]), False  # type: ignore[return-value]
+        return [(tuple(int(v) for v in tries[0]), None) for tries in candidates]  # type: ignore[misc]
+    chosen = []
+    all_counts = vessels.counts_many(list(zip(candidates, half_extents_voxels, strict=True)))
+    for tries, counts in zip(candidates, all_counts, strict=True):
+        if counts[-1] == 0:
+            chosen.append((tuple(int(v) for v in tries[len(counts) - 1]), True))
+            continue
+        if fallback == "raise":
+            raise ValueError(
+                f"no vessel-free tumour location found in {max_tries} tries "
+                "(max_location_tries); raise max_location_tries, use "
+                "location_fallback='least_vessels', or switch vessel_avoidance off"
+            )
+        chosen.append((tuple(int(v) for v in tries[int(np.argmin(counts))]), False))
+    return chosen  # type: ignore[return-value]

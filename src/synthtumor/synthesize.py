@@ -19,9 +19,9 @@ from synthtumor.location import (
     LiverSampler,
     LiverStatistics,
     VesselMap,
+    choose_centers,
     count_voxels,
     liver_statistics,
-    sample_center,
 )
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.render import render_tumor, tumor_box
@@ -239,22 +239,32 @@ def _sample_checked(
         if config.vessel_avoidance
         else None
     )
-    tumors = []
+    # Every tumour's numbers and candidate centres are drawn first, in the order the random
+    # stream has always had; the collision checks of all of them then run together.
+    drawn_tumors, candidates = [], []
+    tries = config.max_location_tries if vessels is not None else 1
     for single_size in config.sizes_in(chosen):
         for _ in range(config.preset(single_size).draw_count(rng)):
-            drawn = _draw_tumor(single_size, config, stats, rng)
-            half_extent = tuple(
-                math.ceil(max(drawn["radius_mm"], semi) / voxel_mm)
-                for semi, voxel_mm in zip(drawn["semi_axes_mm"], spacing, strict=True)
-            )
-            centre, vessel_free = sample_center(
-                sampler,
-                half_extent,
-                vessels=vessels,
-                max_tries=config.max_location_tries,
-                fallback=config.location_fallback,
-            )
-            tumors.append(TumorSpec(center_voxel=centre, vessel_free=vessel_free, **drawn))
+            drawn_tumors.append(_draw_tumor(single_size, config, stats, rng))
+            candidates.append(sampler.take(tries))
+    halves = [
+        tuple(
+            math.ceil(max(drawn["radius_mm"], semi) / voxel_mm)
+            for semi, voxel_mm in zip(drawn["semi_axes_mm"], spacing, strict=True)
+        )
+        for drawn in drawn_tumors
+    ]
+    centres = choose_centers(
+        candidates,
+        halves,
+        vessels=vessels,
+        max_tries=config.max_location_tries,
+        fallback=config.location_fallback,
+    )
+    tumors = [
+        TumorSpec(center_voxel=centre, vessel_free=vessel_free, **drawn)
+        for drawn, (centre, vessel_free) in zip(drawn_tumors, centres, strict=True)
+    ]
     return TumorParams(
         shape=tuple(int(n) for n in image.shape),
         spacing=spacing,

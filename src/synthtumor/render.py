@@ -34,6 +34,9 @@ Box = tuple[slice, slice, slice]
 SHAPE_GRID_MM = 1.0
 """Tumour shapes are drawn on a grid no coarser than this, then averaged into the voxels."""
 
+PUSH_SKIP_VOXELS = 0.2
+"""Mass-effect pushes that move nothing outside the tumour by this many voxels are skipped."""
+
 _COARSE_STRIDE = 2
 _COARSE_FROM_VOXELS = 24
 # Boxes up to this many shape-grid points get their mask at full resolution straight away
@@ -66,20 +69,20 @@ def tumor_box(
 
 
 def _pushes_visibly(spec: TumorSpec, spacing: tuple[float, float, float]) -> bool:
-    """Whether the mass effect moves anything outside the tumour by a tenth of a voxel or more.
+    """Whether the mass effect moves anything outside the tumour by ``PUSH_SKIP_VOXELS`` or more.
 
     Eq. 5 moves tissue at normalised distance gamma by ``gamma (1 - gamma/gamma_max)^2 I/100``
     semi-axes. Outside the tumour (gamma >= 1) that peaks at gamma = max(1, gamma_max / 3): with
-    the paper's values, 1.6 % of the largest semi-axis, so at 1 mm every tiny tumour (semi-axes
-    up to 5 mm) pushes by less than a tenth of a voxel and the warp (and its cost) is skipped;
-    inside, the texture covers it. Small tumours push once a semi-axis exceeds 6.25 mm.
+    the paper's values, 1.6 % of the largest semi-axis. At 1 mm every tiny and small tumour
+    (semi-axes up to 10 mm) pushes by less than a fifth of a voxel (0.16 mm at most), and the
+    warp (and its cost) is skipped; inside, the texture covers it. Medium and large tumours push.
     """
     factor = spec.mass_effect_radius_factor
     if spec.mass_effect_intensity <= 0 or factor <= 1.0:
         return False
     gamma = max(1.0, factor / 3.0)
     shift_mm = gamma * (1.0 - gamma / factor) ** 2 * spec.mass_effect_intensity / 100.0
-    return shift_mm * max(spec.semi_axes_mm) >= 0.1 * min(spacing)
+    return shift_mm * max(spec.semi_axes_mm) >= PUSH_SKIP_VOXELS * min(spacing)
 
 
 def _subdivisions(spacing: tuple[float, float, float]) -> tuple[int, int, int]:

@@ -10,18 +10,35 @@ from hypothesis import strategies as st
 
 from synthtumor import vessel_mask
 from synthtumor.location import VesselMap, count_voxels
-from synthtumor.phantom import make_phantom
+from synthtumor.phantom import Phantom, make_phantom
 
 
-def _exact_counts(vessels: np.ndarray, centres: np.ndarray, half: np.ndarray) -> list[int]:
+def _exact_counts(vessels: np.ndarray, centres: np.ndarray, half) -> list[int]:
     counts = []
     for centre in centres:
         cube = tuple(
-            slice(max(c - h, 0), c + h + 1)
-            for c, h in zip(centre.tolist(), half.tolist(), strict=True)
+            slice(max(c - h, 0), c + h + 1) for c, h in zip(centre.tolist(), half, strict=True)
         )
         counts.append(int(vessels[cube].sum()))
     return counts
+
+
+def _vessels_of(phantom: Phantom, smoothing_mm: float) -> tuple[VesselMap, np.ndarray]:
+    """A fresh lazy VesselMap of a phantom and the full eq. 1 mask it must agree with."""
+    image, liver, spacing = phantom.image, phantom.liver_mask, phantom.spacing
+    threshold = float(image[liver].mean()) + 15.0
+    vessel_map = VesselMap(
+        image,
+        liver,
+        spacing=spacing,
+        threshold_hu=threshold,
+        smoothing_mm=smoothing_mm,
+        liver_voxels=int(liver.sum()),
+    )
+    full = vessel_mask(
+        image, liver, spacing=spacing, threshold_hu=threshold, smoothing_mm=smoothing_mm
+    )
+    return vessel_map, full
 
 
 @pytest.fixture(scope="module")
@@ -29,74 +46,42 @@ def anisotropic():
     return make_phantom((70, 64, 30), (1.2, 1.2, 2.5), vessel_count=20, rng=4)
 
 
+@pytest.fixture(scope="module")
+def dense():
+    """Dense vessels at 1 mm: small cubes are checked exactly, bigger ones go coarse."""
+    return make_phantom((120, 120, 90), (1.0, 1.0, 1.0), vessel_count=30, rng=3)
+
+
 @pytest.mark.parametrize("half", [(2, 2, 1), (5, 4, 2), (9, 9, 4)])
 def test_cube_counts_equal_the_full_mask_also_across_the_border(anisotropic, half):
-    image, liver, spacing = anisotropic.image, anisotropic.liver_mask, anisotropic.spacing
-    threshold, smoothing = float(image[liver].mean()) + 15.0, 0.9
-    vessels = vessel_mask(
-        image, liver, spacing=spacing, threshold_hu=threshold, smoothing_mm=smoothing
-    )
+    vessel_map, vessels = _vessels_of(anisotropic, 0.9)
     rng = np.random.default_rng(0)
     # Centres anywhere, the corners included, so that many cubes cross the volume's border.
-    centres = np.stack([rng.integers(0, n, 40) for n in image.shape], axis=1)
+    centres = np.stack([rng.integers(0, n, 40) for n in anisotropic.image.shape], axis=1)
     centres[:3] = [(0, 0, 0), (69, 63, 29), (35, 0, 29)]
-    vessel_map = VesselMap(
-        image,
-        liver,
-        spacing=spacing,
-        threshold_hu=threshold,
-        smoothing_mm=smoothing,
-        liver_voxels=int(liver.sum()),
-    )
     counts = vessel_map._count_patches(centres, np.array(half))
-    assert counts.tolist() == _exact_counts(vessels, centres, np.array(half))
+    assert counts.tolist() == _exact_counts(vessels, centres, half)
     assert counts.sum() > 0
 
 
 def test_cubes_larger_than_the_volume_are_counted_too():
-    phantom = make_phantom((12, 40, 40), (2.0, 2.0, 2.0), rng=1)
-    image, liver = phantom.image, phantom.liver_mask
-    threshold = float(image[liver].mean()) + 15.0
-    vessels = vessel_mask(
-        image, liver, spacing=phantom.spacing, threshold_hu=threshold, smoothing_mm=1.0
-    )
-    vessel_map = VesselMap(
-        image,
-        liver,
-        spacing=phantom.spacing,
-        threshold_hu=threshold,
-        smoothing_mm=1.0,
-        liver_voxels=int(liver.sum()),
-    )
+    vessel_map, vessels = _vessels_of(make_phantom((12, 40, 40), (2.0, 2.0, 2.0), rng=1), 1.0)
     centres = np.array([(6, 20, 20), (1, 5, 35)])
-    half = np.array([8, 8, 8])
-    assert vessel_map._count_patches(centres, half).tolist() == _exact_counts(
-        vessels, centres, half
-    )
+    half = (8, 8, 8)
+    counts = vessel_map._count_patches(centres, np.array(half))
+    assert counts.tolist() == _exact_counts(vessels, centres, half)
 
 
 @pytest.mark.parametrize(("half", "coarse"), [((3, 3, 3), False), ((8, 8, 8), True)])
-def test_a_centre_called_vessel_free_has_no_vessel_in_its_cube(half, coarse):
-    # At 1 mm small cubes are all checked exactly; bigger ones are ranked on the coarse map.
-    phantom = make_phantom((120, 120, 90), (1.0, 1.0, 1.0), vessel_count=30, rng=3)
-    image, liver, spacing = phantom.image, phantom.liver_mask, phantom.spacing
-    threshold = float(image[liver].mean()) + 15.0
-    vessels = vessel_mask(image, liver, spacing=spacing, threshold_hu=threshold, smoothing_mm=0.9)
-    vessel_map = VesselMap(
-        image,
-        liver,
-        spacing=spacing,
-        threshold_hu=threshold,
-        smoothing_mm=0.9,
-        liver_voxels=int(liver.sum()),
-    )
+def test_a_centre_called_vessel_free_has_no_vessel_in_its_cube(dense, half, coarse):
+    vessel_map, vessels = _vessels_of(dense, 0.9)
     rng = np.random.default_rng(1)
-    inside = np.argwhere(liver)
+    inside = np.argwhere(dense.liver_mask)
     found_free = 0
     for _ in range(6):
         centres = inside[rng.integers(0, len(inside), 30)]
-        counts = vessel_map.counts(centres, tuple(half))
-        exact = _exact_counts(vessels, centres[: len(counts)], np.array(half))
+        counts = vessel_map.counts(centres, half)
+        exact = _exact_counts(vessels, centres[: len(counts)], half)
         if counts[-1] == 0:
             found_free += 1
             assert exact[-1] == 0
@@ -105,6 +90,21 @@ def test_a_centre_called_vessel_free_has_no_vessel_in_its_cube(half, coarse):
             assert all(count > 0 for count in exact[:-1])
     assert found_free >= 1
     assert (vessel_map._coarse is not None) == coarse
+
+
+def test_checking_many_tumours_together_gives_each_its_own_result(dense):
+    inside = np.argwhere(dense.liver_mask)
+    rng = np.random.default_rng(7)
+    # Cubes of several sizes: some share a largest half-size and run in one batch.
+    halves = [(4, 5, 4), (5, 4, 5), (5, 5, 5), (3, 3, 4), (8, 9, 8), (4, 4, 4)]
+    searches = [(inside[rng.integers(0, len(inside), 30)], half) for half in halves]
+    together = _vessels_of(dense, 0.9)[0].counts_many(searches)
+    one_by_one = [_vessels_of(dense, 0.9)[0].counts(*search) for search in searches]
+    assert len(together) == len(searches)
+    for joint, alone in zip(together, one_by_one, strict=True):
+        assert joint.tolist() == alone.tolist()
+    assert any(counts[-1] == 0 for counts in together)
+    assert any(len(counts) > 8 for counts in together)  # some needed a second batch
 
 
 @settings(max_examples=40, deadline=None)
@@ -125,32 +125,3 @@ def test_count_voxels_is_exact_below_the_limit_and_at_least_the_limit_above(
     else:
         assert at_least <= counted <= total
     assert count_voxels(mask) == total
-
-
-def test_checking_many_tumours_together_gives_each_its_own_result():
-    phantom = make_phantom((120, 120, 90), (1.0, 1.0, 1.0), vessel_count=30, rng=3)
-    image, liver, spacing = phantom.image, phantom.liver_mask, phantom.spacing
-    threshold = float(image[liver].mean()) + 15.0
-    inside = np.argwhere(liver)
-    rng = np.random.default_rng(7)
-    # Cubes of several sizes: some share a largest half-size and run in one batch.
-    halves = [(4, 5, 4), (5, 4, 5), (5, 5, 5), (3, 3, 4), (8, 9, 8), (4, 4, 4)]
-    searches = [(inside[rng.integers(0, len(inside), 30)], half) for half in halves]
-
-    def fresh_map():
-        return VesselMap(
-            image,
-            liver,
-            spacing=spacing,
-            threshold_hu=threshold,
-            smoothing_mm=0.9,
-            liver_voxels=int(liver.sum()),
-        )
-
-    together = fresh_map().counts_many(searches)
-    one_by_one = [fresh_map().counts(centres, half) for centres, half in searches]
-    assert len(together) == len(searches)
-    for joint, alone in zip(together, one_by_one, strict=True):
-        assert joint.tolist() == alone.tolist()
-    assert any(counts[-1] == 0 for counts in together)
-    assert any(len(counts) > 8 for counts in together)  # some needed a second batch

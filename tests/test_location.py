@@ -104,7 +104,7 @@ def test_checking_many_tumours_together_gives_each_its_own_result(dense):
     for joint, alone in zip(together, one_by_one, strict=True):
         assert joint.tolist() == alone.tolist()
     assert any(counts[-1] == 0 for counts in together)
-    assert any(len(counts) > 8 for counts in together)  # some needed a second batch
+    assert any(len(counts) > 4 for counts in together)  # some needed more than one batch
 
 
 @settings(max_examples=40, deadline=None)

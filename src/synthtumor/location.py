@@ -330,6 +330,9 @@ def liver_statistics(
     )
 
 
+_BUDGET_GATE = 8
+
+
 @dataclass
 class _Search:
     """One tumour's exact collision checks, run a batch at a time (see VesselMap.counts_many)."""
@@ -345,11 +348,15 @@ class _Search:
     result: np.ndarray | None = None
 
     def wants_batch(self) -> bool:
-        """Whether another exact batch is due: no free centre yet, and budget left."""
+        """Whether another exact batch is due: no free centre yet, and budget left.
+
+        Checking starts only where a batch of ``_BUDGET_GATE`` cubes fits the budget, even when
+        the first batch is smaller.
+        """
         return (
             self.result is None
             and self.start < len(self.centres)
-            and self.spent + self.batch * self.cube_voxels <= self.budget
+            and self.spent + max(self.batch, _BUDGET_GATE) * self.cube_voxels <= self.budget
         )
 
     def next_batch(self) -> np.ndarray:
@@ -391,7 +398,7 @@ class VesselMap:
         Number of liver voxels, or an estimate of it: it only sets the budget.
     """
 
-    _FIRST_BATCH = 8
+    _FIRST_BATCH = 4
 
     def __init__(
         self,

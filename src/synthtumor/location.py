@@ -330,6 +330,9 @@ def liver_statistics(
     )
 
 
+# Exact checks start with a batch of _FIRST_BATCH cubes and double it each round, but only where
+# a batch of _BUDGET_GATE cubes fits the budget: where it does not, the coarse map wins anyway.
+_FIRST_BATCH = 4
 _BUDGET_GATE = 8
 
 
@@ -342,7 +345,7 @@ class _Search:
     cube_voxels: int = 0
     budget: int = 0
     start: int = 0
-    batch: int = 8
+    batch: int = _FIRST_BATCH
     spent: int = 0
     examined: list = field(default_factory=list)
     result: np.ndarray | None = None
@@ -398,8 +401,6 @@ class VesselMap:
         Number of liver voxels, or an estimate of it: it only sets the budget.
     """
 
-    _FIRST_BATCH = 4
-
     def __init__(
         self,
         image: np.ndarray,
@@ -436,13 +437,11 @@ class VesselMap:
         """:meth:`counts` for several tumours, each with its own centres and cube.
 
         The result is the same as calling :meth:`counts` for each; the exact checks of all
-        tumours with cubes of one size run together, a batch of each per round, so that the
-        per-call cost of gathering and smoothing is paid once per round instead of per tumour.
+        tumours whose cubes have the same largest half-size run together, a batch of each per
+        round, so that the per-call cost of gathering and smoothing is paid once per round
+        instead of once per tumour.
         """
-        states = [
-            _Search(np.asarray(centres), np.asarray(half), batch=self._FIRST_BATCH)
-            for centres, half in searches
-        ]
+        states = [_Search(np.asarray(centres), np.asarray(half)) for centres, half in searches]
         for state in states:
             cube_voxels = int(np.prod(2 * (state.half + self._halo) + 1))
             state.cube_voxels = cube_voxels

@@ -79,3 +79,6 @@ def test_apply_separable_handles_a_stack_and_rectangular_matrices():
 def test_unknown_mode_is_named():
     with pytest.raises(ValueError, match=r"mode must be one of .*'reflect'"):
         gaussian_matrix(4, 1.0, truncate=3.0, mode="reflect")
+    big = np.zeros((200, 2, 2), np.float32)  # SciPy's path would take "reflect": refused too
+    with pytest.raises(ValueError, match=r"mode must be one of .*'reflect'"):
+        gaussian_blur(big, [1.0, 1.0, 1.0], truncate=3.0, mode="reflect")

@@ -120,6 +120,8 @@ def gaussian_blur(
     >>> bool(np.allclose(blurred, expected, atol=1e-7))
     True
     """
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     volume = np.asarray(volume, dtype=np.float32)
     if max(volume.shape) > _LARGEST_MATRIX:
         return ndimage.gaussian_filter(volume, sigmas_voxels, mode=mode, truncate=truncate)

@@ -23,8 +23,13 @@ def _exact_counts(vessels: np.ndarray, centres: np.ndarray, half) -> list[int]:
     return counts
 
 
-def _vessels_of(phantom: Phantom, smoothing_mm: float) -> tuple[VesselMap, np.ndarray]:
-    """A fresh lazy VesselMap of a phantom and the full eq. 1 mask it must agree with."""
+def _vessels_of(
+    phantom: Phantom, smoothing_mm: float, liver_voxels: int | None = None
+) -> tuple[VesselMap, np.ndarray]:
+    """A fresh lazy VesselMap of a phantom and the full eq. 1 mask it must agree with.
+
+    `liver_voxels` overrides the liver's size, which sets the budget of exact checks.
+    """
     image, liver, spacing = phantom.image, phantom.liver_mask, phantom.spacing
     threshold = float(image[liver].mean()) + 15.0
     vessel_map = VesselMap(
@@ -33,7 +38,7 @@ def _vessels_of(phantom: Phantom, smoothing_mm: float) -> tuple[VesselMap, np.nd
         spacing=spacing,
         threshold_hu=threshold,
         smoothing_mm=smoothing_mm,
-        liver_voxels=int(liver.sum()),
+        liver_voxels=int(liver.sum()) if liver_voxels is None else liver_voxels,
     )
     full = vessel_mask(
         image, liver, spacing=spacing, threshold_hu=threshold, smoothing_mm=smoothing_mm
@@ -103,6 +108,11 @@ def test_checking_many_tumours_together_gives_each_its_own_result(dense):
     assert len(together) == len(searches)
     for joint, alone in zip(together, one_by_one, strict=True):
         assert joint.tolist() == alone.tolist()
+    # With a budget that keeps every check exact, the joint counts are the full mask's.
+    exact_map, vessels = _vessels_of(dense, 0.9, liver_voxels=10**9)
+    for (centres, half), counts in zip(searches, exact_map.counts_many(searches), strict=True):
+        assert counts.tolist() == _exact_counts(vessels, centres[: len(counts)], half)
+    assert exact_map._coarse is None
     assert any(counts[-1] == 0 for counts in together)
     assert any(len(counts) > 4 for counts in together)  # some needed more than one batch
 

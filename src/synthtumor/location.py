@@ -24,7 +24,6 @@ __all__ = [
     "count_voxels",
     "liver_bounding_box",
     "liver_statistics",
-    "sample_center",
     "vessel_mask",
 ]
 
@@ -152,7 +151,7 @@ class LiverSampler:
         if self._all_voxels is not None:
             return len(self._all_voxels)
         if self._draws == 0:
-            return int(np.count_nonzero(self._mask))
+            return count_voxels(self._mask)
         return round(self._hits / self._draws * self._mask.size)
 
     def _draw_batch(self, size: int) -> np.ndarray:
@@ -595,32 +594,6 @@ def _pairwise_blocks(values: np.ndarray, factors, combine) -> np.ndarray:
     return values
 
 
-def sample_center(
-    sampler: LiverSampler,
-    half_extent_voxels: tuple[int, int, int],
-    *,
-    vessels: VesselMap | None,
-    max_tries: int,
-    fallback: str = "least_vessels",
-) -> tuple[tuple[int, int, int], bool | None]:
-    """Draw a liver voxel whose cube of half-extent `half_extent_voxels` holds no vessel.
-
-    Up to `max_tries` random liver voxels are tried, in order (the paper's re-selection loop,
-    bounded). If all collide, ``fallback="least_vessels"`` keeps the tried centre whose cube
-    holds the fewest vessel voxels and ``fallback="raise"`` raises ``ValueError``.
-
-    Returns
-    -------
-    centre : tuple of 3 int
-    vessel_free : bool or None
-        Whether the centre passed the collision check (None when `vessels` is None).
-    """
-    candidates = sampler.take(max_tries if vessels is not None else 1)
-    return choose_centers(
-        [candidates], [half_extent_voxels], vessels=vessels, max_tries=max_tries, fallback=fallback
-    )[0]
-
-
 def choose_centers(
     candidates: list[np.ndarray],
     half_extents_voxels: list[tuple[int, int, int]],
@@ -629,10 +602,19 @@ def choose_centers(
     max_tries: int,
     fallback: str = "least_vessels",
 ) -> list[tuple[tuple[int, int, int], bool | None]]:
-    """The centre of each tumour among its candidate liver voxels, as :func:`sample_center`.
+    """The centre of each tumour: the first of its candidates whose cube holds no vessel.
 
-    `candidates[i]` are tumour i's tries in order (``(max_tries, 3)``, or one row when
-    `vessels` is None); the collision checks of all tumours run together.
+    `candidates[i]` are tumour i's random liver voxels, tried in order (the paper's re-selection
+    loop, bounded at ``(max_tries, 3)``; one row when `vessels` is None), and
+    `half_extents_voxels[i]` its cube's half-size. The collision checks of all tumours run
+    together. If all of a tumour's candidates collide, ``fallback="least_vessels"`` keeps the
+    one whose cube holds the fewest vessel voxels and ``fallback="raise"`` raises ``ValueError``.
+
+    Returns
+    -------
+    list of (centre, vessel_free)
+        Per tumour, the centre as 3 ints and whether it passed the collision check (None when
+        `vessels` is None).
     """
     if vessels is None:
         return [(tuple(int(v) for v in tries[0]), None) for tries in candidates]  # type: ignore[misc]

@@ -18,6 +18,7 @@ from synthtumor.postprocess import (
     warp_nearest,
 )
 from synthtumor.shape import (
+    DISPLACEMENT_CLIP,
     average_subdivisions,
     blur_mask,
     deformed_ellipsoid,
@@ -57,15 +58,78 @@ def tumor_box(
     >>> tumor_box(spec, (1.0, 1.0, 1.0), (100, 100, 100))
     ((42, 42, 42), (59, 59, 59))
     """
-    half_mm = tumor_half_extent_mm(spec)
     lower, upper = [], []
-    for centre, half, voxel_mm, size in zip(
-        spec.center_voxel, half_mm, spacing, shape, strict=True
+    for centre, half_voxels, size in zip(
+        spec.center_voxel, _half_box_voxels(spec, spacing), shape, strict=True
     ):
-        half_voxels = math.ceil(half / voxel_mm) + 1
         lower.append(max(centre - half_voxels, 0))
         upper.append(min(centre + half_voxels + 1, size))
     return tuple(lower), tuple(upper)  # type: ignore[return-value]
+
+
+def _half_box_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -> tuple[int, ...]:
+    """Half-size in voxels of the tumour's box before it is clipped to the volume."""
+    return tuple(
+        math.ceil(half_mm / voxel_mm) + 1
+        for half_mm, voxel_mm in zip(tumor_half_extent_mm(spec), spacing, strict=True)
+    )
+
+
+def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -> tuple[int, ...]:
+    """Half-size in voxels of a box certain to hold the tumour's footprint, from the params.
+
+    The deformed ellipsoid reaches ``semi + DISPLACEMENT_CLIP * sigma_e``; drawn in the mass
+    effect's warped frame it reaches further, by at most ``1 / s`` where ``s`` is eq. 5's radial
+    scale at that reach (the scale grows with the distance, so this bounds it); then the blurs
+    reach 3 sigma and the footprint search adds up to 4 voxels of rounding and sampling gap.
+    """
+    box = _half_box_voxels(spec, spacing)
+    scale_at_edge = 1.0
+    if _pushes_visibly(spec, spacing):
+        reach = min(
+            1.0 + DISPLACEMENT_CLIP * spec.deformation_mm / semi for semi in spec.semi_axes_mm
+        )
+        gap = max(0.0, 1.0 - reach / spec.mass_effect_radius_factor)
+        scale_at_edge = 1.0 - spec.mass_effect_intensity / 100.0 * gap**2
+        if scale_at_edge <= 0.0:
+            return box
+    blur_mm = 3.0 * spec.edge_blur_mm + 3.0 * spec.capsule_blur_mm
+    return tuple(
+        min(
+            math.ceil(
+                ((semi + DISPLACEMENT_CLIP * spec.deformation_mm) / scale_at_edge + blur_mm)
+                / voxel_mm
+            )
+            + 4,
+            half,
+        )
+        for semi, voxel_mm, half in zip(spec.semi_axes_mm, spacing, box, strict=True)
+    )
+
+
+def _tumour_texture(spec: TumorSpec, spacing, extent, rng: np.random.Generator) -> np.ndarray:
+    """The tumour's texture on `extent`, cut from a field anchored on the tumour itself.
+
+    The random field covers a box around the tumour's centre whose size follows from the params
+    alone (:func:`_texture_half_voxels`), so its value at a voxel depends only on the params:
+    not on how far the footprint search reached, nor on whether the volume's border cuts it.
+    """
+    half = _texture_half_voxels(spec, spacing)
+    field_shape = tuple(2 * h + 1 for h in half)
+    window = tuple(
+        slice(a - (centre - h), b - (centre - h))
+        for a, b, centre, h in zip(*extent, spec.center_voxel, half, strict=True)
+    )
+    return gaussian_texture(
+        field_shape,  # type: ignore[arg-type]
+        spacing=spacing,
+        mean_hu=spec.texture_mean_hu,
+        std_hu=spec.texture_std_hu,
+        scale=spec.texture_scale,
+        blur_mm=spec.texture_blur_mm,
+        window=window,  # type: ignore[arg-type]
+        rng=rng,
+    )
 
 
 def _pushes_visibly(spec: TumorSpec, spacing: tuple[float, float, float]) -> bool:
@@ -302,15 +366,7 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     weight *= liver
     image_box = np.asarray(output[box], dtype=np.float32)
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")
-    texture = gaussian_texture(
-        weight.shape,
-        spacing=spacing,
-        mean_hu=spec.texture_mean_hu,
-        std_hu=spec.texture_std_hu,
-        scale=spec.texture_scale,
-        blur_mm=spec.texture_blur_mm,
-        rng=np.random.default_rng(texture_seed),
-    )
+    texture = _tumour_texture(spec, spacing, extent, np.random.default_rng(texture_seed))
     rendered = blend(image_box, texture, weight)
     if capsule is not None:
         capsule *= liver

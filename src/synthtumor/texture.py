@@ -6,6 +6,11 @@ the whole texture is three matrix products on a coarse noise grid: the same numb
 ``scipy.ndimage.zoom(order=3)`` followed by ``gaussian_filter``, without either pass over a
 full-resolution volume. Axes of equal spacing share the matrix of the longest one, so a box is
 textured as the corner of a cube with its longest side (the same random field, cut).
+
+The random field is a function of the box's shape, the spacing and the draws only. A caller that
+needs only part of it passes ``window``: the product then computes just those rows, and the
+values are those of the whole field cut to the window. This is what keeps a tumour's texture
+independent of how tightly its footprint was found (see :func:`synthtumor.render.render_tumor`).
 """
 
 from __future__ import annotations
@@ -123,6 +128,7 @@ def gaussian_texture(
     std_hu: float,
     scale: float,
     blur_mm: float,
+    window: tuple[slice, slice, slice] | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
     """Gaussian tumour texture of a box (paper eq. 3), float32 HU.
@@ -142,13 +148,16 @@ def gaussian_texture(
         eta >= 1, the up-scaling factor: the noise grid's spacing in mm.
     blur_mm : float
         sigma_b in mm.
+    window : tuple of 3 slice, optional
+        Part of the box to compute (steps of 1, within `shape`). The result equals the whole
+        box's texture cut to `window`, for the same `rng`. Default: the whole box.
     rng : numpy.random.Generator or int or None
         Source of the noise.
 
     Returns
     -------
     numpy.ndarray
-        float32 array of `shape`.
+        float32 array of `shape`, or of the window's shape.
 
     Examples
     --------
@@ -157,6 +166,11 @@ def gaussian_texture(
     >>> texture.shape, texture.dtype
     ((24, 24, 24), dtype('float32'))
     >>> bool(abs(texture.mean() - 40.0) < 3.0)
+    True
+    >>> corner = (slice(0, 5), slice(3, 9), slice(20, 24))
+    >>> part = gaussian_texture((24, 24, 24), spacing=(1.0, 1.0, 1.0), mean_hu=40.0,
+    ...                         std_hu=15.0, scale=1.3, blur_mm=0.6, window=corner, rng=0)
+    >>> bool(np.allclose(part, texture[corner], atol=1e-4))
     True
     """
     if scale < 1.0:
@@ -173,10 +187,29 @@ def gaussian_texture(
         )
         for voxel_mm, n in longest.items()
     }
-    axis_matrices = [built[voxel_mm][:n] for n, voxel_mm in zip(shape, spacing, strict=True)]
+    rows = _window_rows(shape, window)
+    axis_matrices = [
+        built[voxel_mm][:n][part] for n, voxel_mm, part in zip(shape, spacing, rows, strict=True)
+    ]
     coarse_shape = tuple(matrix.shape[1] for matrix in axis_matrices)
     noise = standard_normal(rng, coarse_shape)
     texture = apply_separable(noise, axis_matrices)
     texture *= np.float32(std_hu)
     texture += np.float32(mean_hu)
     return texture
+
+
+def _window_rows(
+    shape: tuple[int, int, int], window: tuple[slice, slice, slice] | None
+) -> tuple[slice, slice, slice]:
+    if window is None:
+        return (slice(None), slice(None), slice(None))
+    expected = f"window must be 3 slices of step 1 with 0 <= start < stop <= {shape}"
+    if len(window) != 3:
+        raise ValueError(f"{expected}, got {window!r}")
+    for part, n in zip(window, shape, strict=True):
+        start, stop = part.start, part.stop
+        bounded = start is not None and stop is not None and 0 <= start < stop <= n
+        if part.step not in (None, 1) or not bounded:
+            raise ValueError(f"{expected}, got {window!r}")
+    return window[0], window[1], window[2]

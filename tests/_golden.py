@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from synthtumor import TumorConfig, TumorParams, synthesize
+from synthtumor import TumorParams, synthesize
+from synthtumor.config_file import config_from_mapping
 from synthtumor.phantom import Phantom, make_phantom
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
@@ -54,7 +55,7 @@ class GoldenCase:
             phantom.liver_mask,
             spacing=phantom.spacing,
             size=self.size,
-            config=TumorConfig(**self.config),
+            config=config_from_mapping(self.config),
             rng=self.seed,
         )
         return phantom, image, label, params
@@ -70,6 +71,30 @@ CASES = (
         3,
         dtype="int16",
         config={"mass_effect": False, "capsule": False},
+    ),
+    GoldenCase(
+        "realistic_portal_lesion_mix_1.5mm",
+        "medium",
+        4,
+        (160, 160, 96),
+        (1.5, 1.5, 2.0),
+        config={
+            "appearance": "realistic",
+            "phase": "portal",
+            "lesion": {"metastasis": 1, "hcc": 1, "cyst": 1, "hemangioma": 1},
+            "capsule_share": 1.0,
+        },
+    ),
+    GoldenCase(
+        "realistic_arterial_satellite_3mm",
+        "large",
+        5,
+        config={
+            "appearance": "realistic",
+            "phase": "arterial",
+            "lesion": "hcc",
+            "pattern": "satellite",
+        },
     ),
 )
 

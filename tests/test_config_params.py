@@ -10,6 +10,7 @@ import pytest
 
 from _volumes import coarse_phantom
 from synthtumor import SizePreset, TumorConfig, TumorParams, apply, sample
+from synthtumor.params import FORMAT_VERSION
 
 
 def test_defaults_are_table_1_and_table_6():
@@ -90,7 +91,7 @@ def test_params_round_trip_through_json_and_replay_exactly():
     params = sample(phantom.image, phantom.liver_mask, spacing=phantom.spacing, size="mix", rng=4)
     text = params.to_json(indent=2)
     data = json.loads(text)
-    assert data["format_version"] == 1 and len(data["tumors"]) == len(params.tumors)
+    assert data["format_version"] == FORMAT_VERSION and len(data["tumors"]) == len(params.tumors)
     again = TumorParams.from_json(text)
     assert again == params
     first = apply(phantom.image, phantom.liver_mask, params)

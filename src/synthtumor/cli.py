@@ -28,6 +28,7 @@ import json
 import secrets
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,9 @@ import numpy as np
 
 import synthtumor
 from synthtumor._validation import LiverTooSmallError
-from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
+from synthtumor.appearance import LESION_NAMES, PHASES
+from synthtumor.config import APPEARANCES, PATTERNS, SIZE_NAMES, TumorConfig
+from synthtumor.config_file import config_from_mapping
 
 __all__ = [
     "CASE_PREFIX",
@@ -254,10 +257,27 @@ def _add_synthesis_options(parser: argparse.ArgumentParser, *, default_seed: int
     )
     parser.add_argument(
         "--config",
-        metavar="JSON",
-        help="TumorConfig overrides: a JSON file, or inline JSON starting with '{' "
+        metavar="FILE",
+        help="TumorConfig fields: a .toml or .json file, or inline JSON starting with '{' "
         "(e.g. '{\"capsule_contrast_hu\": 80}')",
     )
+    looks = parser.add_argument_group("appearance (docs/realism.md)")
+    looks.add_argument(
+        "--appearance",
+        choices=APPEARANCES,
+        default=None,
+        help="'paper' (default) or 'realistic'; --phase or --lesion imply 'realistic'",
+    )
+    looks.add_argument(
+        "--phase", choices=(*PHASES, "auto"), default=None, help="contrast phase (realistic)"
+    )
+    looks.add_argument(
+        "--lesion",
+        metavar="TYPES",
+        default=None,
+        help=f"lesion type ({', '.join(LESION_NAMES)}) or shares, e.g. hcc=0.7,metastasis=0.3",
+    )
+    looks.add_argument("--pattern", choices=PATTERNS, default=None, help="clinical pattern")
     stages = parser.add_argument_group("switch off pipeline stages")
     for flag, field, help_text in STAGE_SWITCHES:
         stages.add_argument(flag, dest=f"no_{field}", action="store_true", help=help_text)
@@ -290,14 +310,29 @@ def _config_from_args(args: argparse.Namespace) -> tuple[TumorConfig, dict[str, 
     for _, field, _ in STAGE_SWITCHES:
         if getattr(args, f"no_{field}"):
             overrides[field] = False
-    known = {field.name for field in dataclasses.fields(TumorConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(
-            f"--config has unknown TumorConfig field(s) {', '.join(unknown)}; "
-            f"known fields: {', '.join(sorted(known))}"
-        )
-    return TumorConfig(**overrides), overrides
+    for option in ("appearance", "phase", "pattern"):
+        if getattr(args, option, None) is not None:
+            overrides[option] = getattr(args, option)
+    if getattr(args, "lesion", None) is not None:
+        overrides.pop("lesion_types", None)
+        overrides["lesion"] = _lesion_shares(args.lesion)
+    if "phase" in overrides or "lesion" in overrides:
+        overrides.setdefault("appearance", "realistic")
+    return config_from_mapping(overrides, where="--config"), overrides
+
+
+def _lesion_shares(text: str) -> dict[str, float]:
+    """``hcc`` or ``hcc=0.7,metastasis=0.3`` as a mapping of lesion types to shares."""
+    shares = {}
+    for part in text.split(","):
+        name, _, share = part.partition("=")
+        try:
+            shares[name.strip()] = float(share) if share else 1.0
+        except ValueError:
+            raise ValueError(
+                f"--lesion share of {name.strip()!r} is not a number: {share!r}"
+            ) from None
+    return shares
 
 
 def _read_config_overrides(source: str) -> dict[str, Any]:
@@ -308,22 +343,18 @@ def _read_config_overrides(source: str) -> dict[str, Any]:
         if not path.is_file():
             raise FileNotFoundError(f"--config file not found: {path}")
         text, where = path.read_text(encoding="utf-8"), f"--config file {path}"
+        if path.suffix.lower() == ".toml":
+            try:
+                return tomllib.loads(text)
+            except tomllib.TOMLDecodeError as error:
+                raise ValueError(f"{where} is not valid TOML: {error}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"{where} is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{where} must hold a JSON object of TumorConfig fields")
-    return {key: _config_value(key, value) for key, value in data.items()}
-
-
-def _config_value(key: str, value: Any) -> Any:
-    """JSON lists become tuples; a size preset given as an object becomes a SizePreset."""
-    if key in TUMOR_SIZES and isinstance(value, dict):
-        return SizePreset(**{name: _config_value(name, item) for name, item in value.items()})
-    if isinstance(value, list):
-        return tuple(_config_value(key, item) for item in value)
-    return value
+    return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -491,10 +522,7 @@ def _run_record(
         "count": args.count,
         "size": args.size,
         "preview": args.preview,
-        "config_overrides": {
-            key: dataclasses.asdict(value) if isinstance(value, SizePreset) else value
-            for key, value in overrides.items()
-        },
+        "config_overrides": dict(overrides),
         "config": dataclasses.asdict(config),
         "cases": [
             {"index": i, **{k: p.name for k, p in vars(files).items() if p is not None}}

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 __all__ = [
+    "APPEARANCES",
+    "PATTERNS",
     "SIZE_NAMES",
     "TUMOR_SIZES",
     "SizePreset",
@@ -22,6 +25,12 @@ __all__ = [
     "Value",
     "draw",
 ]
+
+APPEARANCES: tuple[str, ...] = ("paper", "realistic")
+"""Appearance modes: the paper's, faithful and the default, or the realistic one."""
+
+PATTERNS: tuple[str, ...] = ("solitary", "multifocal", "satellite")
+"""Clinical patterns of the paper's section 3.2 (``TumorConfig(pattern=...)``)."""
 
 Value = float | tuple[float, float]
 """A hyper-parameter: a constant, or a ``(low, high)`` range drawn uniformly."""
@@ -170,6 +179,28 @@ class TumorConfig:
         A voxel is labelled tumour where the blurred (and warped) mask t'' >= this. Default 0.5.
     background_label, liver_label, tumor_label : int
         Values of the output label map. Defaults 0, 1, 2.
+    appearance : {"paper", "realistic"}
+        "paper" (default): the paper's texture, blending and capsule, exactly. "realistic": see
+        :meth:`realistic`; the fields below then apply.
+    phase : {"non_contrast", "arterial", "portal", "delayed", "auto"}
+        Realistic mode: the scan's contrast phase ("auto" estimates it). Default "portal".
+    lesion_types : tuple of (str, float)
+        Realistic mode: lesion types and their shares. Default all "metastasis".
+    pattern : {None, "solitary", "multifocal", "satellite"}
+        Both modes: the clinical pattern (one lesion; scattered small lesions; a large lesion
+        with small satellites around it). None (default): Table 6's counts.
+    texture_std_hu : float or (float, float) or None
+        Std of the tumour's texture. None: the parenchyma's std (paper) or the lesion type's
+        heterogeneity (realistic).
+    capsule_share : float
+        Realistic mode: share of HCC lesions drawn with an enhancing capsule where the phase
+        shows one. Default 0.5.
+    noise_lowpass_mm : float
+        Realistic mode: the lesion replaces the scan's mean smoothed over this sigma and keeps
+        the finer detail (the scanner's noise). Default 2 mm.
+    scanner_blur : bool
+        Realistic mode: blur the tumour's edge with the scanner's PSF as well
+        (:func:`synthtumor.appearance.scanner_blur_mm`). Default True.
 
     Examples
     --------
@@ -187,12 +218,12 @@ class TumorConfig:
     texture_scale: Value = (1.1, 1.5)
     texture_blur_mm: Value = 0.6
     semi_axis_factor: tuple[float, float] = (0.75, 1.25)
-    edge_blur_mm: Value = (0.6, 1.2)
+    edge_blur_mm: Value | None = (0.6, 1.2)
     mass_effect_radius_factor: Value = 1.3
     mass_effect_intensity: Value = 30.0
     capsule_band: tuple[float, float] = (0.4, 0.7)
     capsule_blur_mm: Value = 0.8
-    capsule_contrast_hu: Value = 120.0
+    capsule_contrast_hu: Value | None = 120.0
     tiny: SizePreset = SizePreset(radius_mm=4.0, deformation_mm=(0.5, 1.0), count=(3, 10))
     small: SizePreset = SizePreset(radius_mm=8.0, deformation_mm=(1.0, 2.0), count=(3, 10))
     medium: SizePreset = SizePreset(radius_mm=16.0, deformation_mm=(3.0, 6.0), count=(2, 5))
@@ -211,8 +242,31 @@ class TumorConfig:
     background_label: int = 0
     liver_label: int = 1
     tumor_label: int = 2
+    appearance: Literal["paper", "realistic"] = "paper"
+    phase: str = "portal"
+    lesion_types: tuple[tuple[str, float], ...] = (("metastasis", 1.0),)
+    pattern: str | None = None
+    texture_std_hu: Value | None = None
+    capsule_share: float = 0.5
+    noise_lowpass_mm: float = 2.0
+    scanner_blur: bool = True
 
     def __post_init__(self) -> None:
+        from synthtumor.appearance import check_lesion_types, check_phase
+
+        if self.appearance not in APPEARANCES:
+            raise ValueError(f"appearance must be one of {APPEARANCES}, got {self.appearance!r}")
+        check_phase(self.phase)
+        object.__setattr__(self, "lesion_types", check_lesion_types(self.lesion_types))
+        if self.pattern is not None and self.pattern not in PATTERNS:
+            listed = ", ".join(repr(name) for name in PATTERNS)
+            raise ValueError(f"pattern must be None or one of {listed}; got {self.pattern!r}")
+        optional = ("edge_blur_mm", "capsule_contrast_hu")
+        for name in optional:
+            if getattr(self, name) is None and self.appearance == "paper":
+                raise ValueError(
+                    f"{name}=None (the lesion type's value) needs appearance='realistic'"
+                )
         for name in (
             "vessel_threshold_offset_hu",
             "texture_blur_mm",
@@ -220,8 +274,16 @@ class TumorConfig:
             "mass_effect_radius_factor",
             "capsule_blur_mm",
             "capsule_contrast_hu",
+            "texture_std_hu",
         ):
-            _check_value(getattr(self, name), name)
+            if getattr(self, name) is not None:
+                _check_value(getattr(self, name), name)
+        if not 0.0 <= self.capsule_share <= 1.0:
+            raise ValueError(f"capsule_share must lie in [0, 1], got {self.capsule_share!r}")
+        if not 0.0 < self.noise_lowpass_mm <= 20.0:
+            raise ValueError(
+                f"noise_lowpass_mm must lie in (0, 20] mm, got {self.noise_lowpass_mm!r}"
+            )
         _check_value(self.texture_scale, "texture_scale", minimum=1.0)
         _check_value(self.mass_effect_intensity, "mass_effect_intensity")
         intensity = self.mass_effect_intensity
@@ -259,6 +321,86 @@ class TumorConfig:
                 "background_label, liver_label and tumor_label must be 3 distinct integers in "
                 f"[0, 255], got {labels}"
             )
+
+    @classmethod
+    def realistic(
+        cls,
+        phase: str = "portal",
+        lesion: str | dict[str, float] = "metastasis",
+        *,
+        pattern: str | None = None,
+        **overrides: object,
+    ) -> TumorConfig:
+        """The realistic appearance mode: lesion types by contrast phase, matched to the scanner.
+
+        Tumours keep the scan's own noise grain (the lesion replaces the local mean and adds
+        its own heterogeneity), their edge is blurred by the lesion's transition zone and the
+        scanner's point spread function (from the spacing), and their HU follow the lesion type
+        at the phase, relative to the measured liver. The paper's capsule of +120 HU becomes the
+        enhancing capsule of HCC at portal and delayed phase (+5 to +20 HU, in `capsule_share`
+        of them). Shapes, sizes, location and mass effect are the paper's. See
+        ``docs/realism.md`` for the values and their sources.
+
+        Parameters
+        ----------
+        phase : {"non_contrast", "arterial", "portal", "delayed", "auto"}
+            The scan's contrast phase; "auto" estimates it from the scan when sampling.
+        lesion : str or dict of str to float
+            One of "metastasis", "hcc", "cyst", "hemangioma", or a mapping of them to shares.
+        pattern : {None, "solitary", "multifocal", "satellite"}
+            Clinical pattern (paper section 3.2); None keeps Table 6's counts.
+        **overrides
+            Any other field of :class:`TumorConfig`. ``edge_blur_mm``, ``texture_std_hu`` and
+            ``capsule_contrast_hu`` default to None here, meaning the lesion type's values.
+
+        Examples
+        --------
+        >>> config = TumorConfig.realistic("arterial", {"hcc": 0.7, "metastasis": 0.3})
+        >>> config.appearance, config.phase, config.lesion_types
+        ('realistic', 'arterial', (('hcc', 0.7), ('metastasis', 0.3)))
+        >>> TumorConfig.realistic(lesion="adenoma")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: lesion type must be one of 'metastasis', 'hcc', ...; got 'adenoma'
+        """
+        from synthtumor.appearance import check_lesion_types
+
+        fields: dict[str, object] = {
+            "appearance": "realistic",
+            "phase": phase,
+            "lesion_types": check_lesion_types(lesion),
+            "pattern": pattern,
+            "edge_blur_mm": None,
+            "texture_std_hu": None,
+            "capsule_contrast_hu": None,
+        }
+        unknown = set(overrides) - {field.name for field in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown TumorConfig fields: {sorted(unknown)}")
+        return cls(**{**fields, **overrides})  # type: ignore[arg-type]
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> TumorConfig:
+        """Read a config from a ``.toml`` or ``.json`` file (see :mod:`synthtumor.config_file`).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder) / "tumour.toml"
+        ...     _ = path.write_text('appearance = "realistic"\\nlesion = "hcc"\\n')
+        ...     TumorConfig.from_file(path).lesion_types
+        (('hcc', 1.0),)
+        """
+        from synthtumor.config_file import read_config
+
+        return read_config(path)
+
+    def to_file(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Write the config as TOML (``.toml``) or JSON; :meth:`from_file` reads it back."""
+        from synthtumor.config_file import write_config
+
+        write_config(self, path, overwrite=overwrite)
 
     def replace(self, **changes: object) -> TumorConfig:
         """Return a copy with some fields changed (the dataclass stays frozen)."""

@@ -8,14 +8,28 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["FORMAT_VERSION", "TumorParams", "TumorSpec", "tumor_half_extent_mm"]
+__all__ = [
+    "FORMAT_VERSION",
+    "TumorParams",
+    "TumorSpec",
+    "edge_sigmas_mm",
+    "tumor_half_extent_mm",
+]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)  # 2 added the realistic mode's fields, with defaults
 
-_TUPLE_FIELDS = {"center_voxel", "semi_axes_mm", "capsule_band", "shape", "spacing"}
+_TUPLE_FIELDS = {
+    "center_voxel",
+    "semi_axes_mm",
+    "capsule_band",
+    "shape",
+    "spacing",
+    "scanner_blur_mm",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,15 @@ class TumorSpec:
         sigma_d and d.
     seed : int
         Seed of the tumour's texture noise and deformation field.
+    lesion : str or None
+        Realistic mode: the lesion type drawn ("metastasis", "hcc", "cyst", "hemangioma");
+        None in the paper mode.
+    periphery_hu, fill : float
+        Realistic mode: extra HU of an enhancing periphery over the centre, and the share of
+        the radius it covers from the edge (haemangioma); 0 for none.
+    scanner_blur_mm : tuple of 3 float
+        Realistic mode: sigma per axis of the scanner's PSF, added to the edge blur (its
+        Gaussians add in quadrature with ``edge_blur_mm``); zeros in the paper mode.
     """
 
     size: str
@@ -69,6 +92,26 @@ class TumorSpec:
     capsule_blur_mm: float
     capsule_contrast_hu: float
     seed: int
+    lesion: str | None = None
+    periphery_hu: float = 0.0
+    fill: float = 0.0
+    scanner_blur_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+def edge_sigmas_mm(spec: TumorSpec) -> tuple[float, float, float]:
+    """The Gaussian sigma of a tumour's edge per axis: its own blur and the scanner's.
+
+    Examples
+    --------
+    >>> spec = TumorSpec("tiny", (5, 5, 5), True, 4.0, (4.0, 4.0, 4.0), 0.0, 0.8, 40.0, 10.0,
+    ...                  1.3, 0.6, 1.3, 0.0, (0.4, 0.7), 0.8, 0.0, 0,
+    ...                  scanner_blur_mm=(0.0, 0.0, 0.6))
+    >>> edge_sigmas_mm(spec)
+    (0.8, 0.8, 1.0)
+    """
+    return tuple(  # type: ignore[return-value]
+        math.hypot(spec.edge_blur_mm, scanner) for scanner in spec.scanner_blur_mm
+    )
 
 
 def tumor_half_extent_mm(spec: TumorSpec) -> tuple[float, float, float]:
@@ -79,13 +122,13 @@ def tumor_half_extent_mm(spec: TumorSpec) -> tuple[float, float, float]:
     from synthtumor.shape import DISPLACEMENT_CLIP
 
     extents = []
-    for semi_axis in spec.semi_axes_mm:
+    for semi_axis, edge_mm in zip(spec.semi_axes_mm, edge_sigmas_mm(spec), strict=True):
         # The capsule's reach counts even when it is off: the box, and so the texture drawn in
         # it, stays the same whichever stages are on.
         tumour = (
             semi_axis
             + DISPLACEMENT_CLIP * spec.deformation_mm
-            + 3.0 * spec.edge_blur_mm
+            + 3.0 * edge_mm
             + 3.0 * spec.capsule_blur_mm
         )
         warp = spec.mass_effect_radius_factor * semi_axis if spec.mass_effect_intensity else 0.0
@@ -115,6 +158,18 @@ class TumorParams:
         t'' level from which a voxel is labelled tumour.
     background_label, liver_label, tumor_label : int
         Values of the output label map.
+    appearance : str
+        "paper" or "realistic".
+    phase : str or None
+        Realistic mode: the contrast phase used (resolved when "auto" was asked for).
+    pattern : str or None
+        The clinical pattern drawn, or None for Table 6's counts.
+    noise_lowpass_mm : float
+        Realistic mode: sigma of the scan's local mean that tumours replace (their noise
+        is kept); 0 in the paper mode, whose eq. 4 replaces the scan.
+    vessel_check : str
+        "eq2" (the paper's vessel threshold), "off" (vessel avoidance switched off) or
+        "unenhanced" (skipped: the scan's vessels are not brighter than its liver).
 
     Examples
     --------
@@ -141,6 +196,11 @@ class TumorParams:
     background_label: int = 0
     liver_label: int = 1
     tumor_label: int = 2
+    appearance: str = "paper"
+    phase: str | None = None
+    pattern: str | None = None
+    noise_lowpass_mm: float = 0.0
+    vessel_check: str = "eq2"
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dictionary of JSON types, with a format version."""
@@ -155,7 +215,7 @@ class TumorParams:
             raise TypeError(f"data must be a dict, got {type(data).__name__}")
         data = dict(data)
         version = data.pop("format_version", FORMAT_VERSION)
-        if version != FORMAT_VERSION:
+        if version not in _READABLE_VERSIONS:
             raise ValueError(f"unsupported params format_version {version!r}")
         tumors = tuple(_build(TumorSpec, tumor) for tumor in data.pop("tumors", []))
         return _build(cls, {**data, "tumors": tumors})
@@ -183,11 +243,9 @@ def _lists(value: Any) -> Any:
 def _build(cls: type, data: dict[str, Any]) -> Any:
     names = {field.name for field in fields(cls)}
     unknown = set(data) - names
-    missing = {field.name for field in fields(cls) if field.name not in data} - (
-        {"label_threshold", "background_label", "liver_label", "tumor_label"}
-        if cls is TumorParams
-        else set()
-    )
+    missing = {
+        field.name for field in fields(cls) if field.name not in data and field.default is MISSING
+    }
     if unknown or missing:
         raise ValueError(
             f"{cls.__name__} fields do not match: unknown {sorted(unknown)}, "

@@ -7,10 +7,11 @@ import math
 import numpy as np
 
 from synthtumor._validation import check_finite
-from synthtumor.params import TumorParams, TumorSpec, tumor_half_extent_mm
+from synthtumor.params import TumorParams, TumorSpec, edge_sigmas_mm, tumor_half_extent_mm
 from synthtumor.postprocess import (
     MassEffect,
     blend,
+    blend_keeping_noise,
     capsule_increment,
     mass_effect,
     radial_scale,
@@ -21,10 +22,10 @@ from synthtumor.shape import (
     DISPLACEMENT_CLIP,
     average_subdivisions,
     blur_mask,
-    deformed_ellipsoid,
     elastic_controls,
     elastic_displacement,
     offsets_mm,
+    squared_ellipsoid_radius,
 )
 from synthtumor.texture import gaussian_texture
 
@@ -93,7 +94,6 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
         scale_at_edge = 1.0 - spec.mass_effect_intensity / 100.0 * gap**2
         if scale_at_edge <= 0.0:
             return box
-    blur_mm = 3.0 * spec.edge_blur_mm + 3.0 * spec.capsule_blur_mm
     return tuple(
         min(
             math.ceil(
@@ -103,8 +103,17 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
             + 4,
             half,
         )
-        for semi, voxel_mm, half in zip(spec.semi_axes_mm, spacing, box, strict=True)
+        for semi, voxel_mm, half, blur_mm in zip(
+            spec.semi_axes_mm, spacing, box, _blur_reach_mm(spec), strict=True
+        )
     )
+
+
+def _blur_reach_mm(spec: TumorSpec) -> tuple[float, ...]:
+    """How far, per axis, the edge and capsule blurs carry the tumour beyond its mask."""
+    # The capsule's reach counts even when it is off, so that the texture (drawn on this
+    # extent) is the same with and without it.
+    return tuple(3.0 * edge + 3.0 * spec.capsule_blur_mm for edge in edge_sigmas_mm(spec))
 
 
 def _tumour_texture(spec: TumorSpec, spacing, extent, rng: np.random.Generator) -> np.ndarray:
@@ -160,6 +169,11 @@ def _box_axes(spec: TumorSpec, spacing, lower, upper, subdivisions=(1, 1, 1)):
 
 def _tumour_mask(spec: TumorSpec, axes, controls, spacing) -> np.ndarray:
     """t' on the grid of `axes`: deformed ellipsoid in the mass effect's warped frame."""
+    return (_squared_radius(spec, axes, controls, spacing) <= 1.0).astype(np.float32)
+
+
+def _squared_radius(spec: TumorSpec, axes, controls, spacing) -> np.ndarray:
+    """The deformed ellipsoid's squared normalised radius on `axes` (1 on the tumour's edge)."""
     displacement = (
         None if controls is None else elastic_displacement(axes, spec.semi_axes_mm, controls)
     )
@@ -171,7 +185,7 @@ def _tumour_mask(spec: TumorSpec, axes, controls, spacing) -> np.ndarray:
             radius_factor=spec.mass_effect_radius_factor,
             intensity=spec.mass_effect_intensity,
         )
-    return deformed_ellipsoid(axes, spec.semi_axes_mm, displacement, radial_scale=scale)
+    return squared_ellipsoid_radius(axes, spec.semi_axes_mm, displacement, radial_scale=scale)
 
 
 def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | None:
@@ -231,9 +245,7 @@ def _reach_of(
     `mask` holds samples at the offsets `axes`, every `strides` shape-grid points; the box is
     clipped to ``lower:upper``. None when the mask is empty.
     """
-    # The capsule's reach counts even when it is off, so that the texture (drawn on this
-    # extent) is the same with and without it.
-    blur_reach_mm = 3.0 * spec.edge_blur_mm + 3.0 * spec.capsule_blur_mm
+    blur_reach_mm = _blur_reach_mm(spec)
     extent_lower, extent_upper = [], []
     for axis in range(3):
         others = tuple(a for a in range(3) if a != axis)
@@ -245,7 +257,7 @@ def _reach_of(
         # One sampling step more covers both the gap between samples and the blur kernels'
         # rounding to whole grid points.
         step_mm = strides[axis] * spacing[axis] / subdivisions[axis]
-        reach_voxels = (blur_reach_mm + step_mm) / spacing[axis]
+        reach_voxels = (blur_reach_mm[axis] + step_mm) / spacing[axis]
         centre = spec.center_voxel[axis]
         low = math.floor(centre + first_mm / spacing[axis] - reach_voxels)
         high = math.ceil(centre + last_mm / spacing[axis] + reach_voxels) + 1
@@ -269,7 +281,7 @@ def _tumour_weight_and_capsule(
     if mask is None:
         axes = _box_axes(spec, spacing, *extent, subdivisions)
         mask = _tumour_mask(spec, axes, controls, spacing)
-    weight = blur_mask(mask, spec.edge_blur_mm, grid_mm)
+    weight = blur_mask(mask, edge_sigmas_mm(spec), grid_mm)
     capsule = None
     if spec.capsule_contrast_hu > 0:
         capsule = capsule_increment(
@@ -281,6 +293,28 @@ def _tumour_weight_and_capsule(
         )
         capsule = average_subdivisions(capsule, subdivisions)
     return average_subdivisions(weight, subdivisions), capsule
+
+
+def _enhancing_periphery(
+    spec: TumorSpec, spacing, extent, controls, texture: np.ndarray
+) -> np.ndarray:
+    """The extra HU of an enhancing periphery (haemangioma), 0 where there is none.
+
+    The periphery covers the outer `fill` share of the deformed ellipsoid's normalised radius
+    (so it follows the tumour's real edge), ramping in over a tenth of it; it is nodular:
+    modulated by the tumour's own texture, so that brighter texture reads as brighter nodules.
+    """
+    if spec.periphery_hu == 0 or spec.fill <= 0:
+        return np.zeros(texture.shape, dtype=np.float32)
+    squared = _squared_radius(spec, _box_axes(spec, spacing, *extent), controls, spacing)
+    depth = np.sqrt(squared) - np.float32(1.0 - spec.fill)
+    ramp = np.clip(depth / np.float32(0.1), 0.0, 1.0)
+    if spec.texture_std_hu > 0:
+        nodules = np.clip(
+            0.5 + (texture - spec.texture_mean_hu) / (2.0 * spec.texture_std_hu), 0.0, 1.0
+        )
+        ramp *= nodules
+    return (ramp * np.float32(spec.periphery_hu)).astype(np.float32)
 
 
 def _slices(lower, upper) -> Box:
@@ -367,7 +401,17 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     image_box = np.asarray(output[box], dtype=np.float32)
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")
     texture = _tumour_texture(spec, spacing, extent, np.random.default_rng(texture_seed))
-    rendered = blend(image_box, texture, weight)
+    if params.noise_lowpass_mm > 0:
+        texture += _enhancing_periphery(spec, spacing, extent, controls, texture)
+        rendered = blend_keeping_noise(
+            image_box,
+            texture,
+            weight,
+            inside=liver,
+            lowpass_voxels=tuple(params.noise_lowpass_mm / s for s in spacing),  # type: ignore[arg-type]
+        )
+    else:
+        rendered = blend(image_box, texture, weight)
     if capsule is not None:
         capsule *= liver
         rendered += capsule

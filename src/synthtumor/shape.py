@@ -18,6 +18,7 @@ __all__ = [
     "elastic_controls",
     "elastic_displacement",
     "offsets_mm",
+    "squared_ellipsoid_radius",
 ]
 
 DISPLACEMENT_CLIP = 2.0
@@ -188,6 +189,27 @@ def deformed_ellipsoid(
     >>> int(deformed_ellipsoid(axes, (1.0, 1.0, 1.0)).sum())
     7
     """
+    squared = squared_ellipsoid_radius(
+        axes_mm, semi_axes_mm, displacement_mm, radial_scale=radial_scale
+    )
+    return (squared <= 1.0).astype(np.float32)
+
+
+def squared_ellipsoid_radius(
+    axes_mm: tuple[np.ndarray, np.ndarray, np.ndarray],
+    semi_axes_mm: tuple[float, float, float],
+    displacement_mm: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    *,
+    radial_scale: np.ndarray | None = None,
+) -> np.ndarray:
+    """The squared normalised radius of :func:`deformed_ellipsoid`'s test (1 on the surface).
+
+    Examples
+    --------
+    >>> axes = offsets_mm((0, 0, 0), (5, 5, 5), (2, 2, 2), (1.0, 1.0, 1.0))
+    >>> float(squared_ellipsoid_radius(axes, (2.0, 2.0, 2.0))[4, 2, 2])
+    1.0
+    """
     shape = np.broadcast_shapes(*(axis.shape for axis in axes_mm))
     squared_radius = np.empty(shape, dtype=np.float32)
     position = np.empty(shape, dtype=np.float32)
@@ -206,11 +228,15 @@ def deformed_ellipsoid(
         else:
             np.square(position, out=position)
             squared_radius += position
-    return (squared_radius <= 1.0).astype(np.float32)
+    return squared_radius
 
 
-def blur_mask(mask: np.ndarray, sigma_mm: float, spacing: tuple[float, float, float]) -> np.ndarray:
-    """Gaussian blur of a mask with a sigma in mm (float32 in, float32 out).
+def blur_mask(
+    mask: np.ndarray,
+    sigma_mm: float | tuple[float, float, float],
+    spacing: tuple[float, float, float],
+) -> np.ndarray:
+    """Gaussian blur of a mask with a sigma in mm, one for all axes or one per axis (float32).
 
     Examples
     --------
@@ -219,7 +245,8 @@ def blur_mask(mask: np.ndarray, sigma_mm: float, spacing: tuple[float, float, fl
     >>> bool(np.isclose(blurred.sum(), 1.0, atol=1e-3)), bool(blurred[3, 3, 3] < 1)
     (True, True)
     """
-    if sigma_mm <= 0:
+    per_axis = sigma_mm if isinstance(sigma_mm, tuple) else (sigma_mm,) * 3
+    if max(per_axis) <= 0:
         return mask.astype(np.float32, copy=True)
-    sigmas = [sigma_mm / voxel_mm for voxel_mm in spacing]
+    sigmas = [sigma / voxel_mm for sigma, voxel_mm in zip(per_axis, spacing, strict=True)]
     return gaussian_blur(mask, sigmas, truncate=_BLUR_TRUNCATE, mode="constant")

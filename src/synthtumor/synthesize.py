@@ -14,6 +14,7 @@ from synthtumor._validation import (
     as_volume,
     check_finite,
 )
+from synthtumor.appearance import draw_appearance, scanner_blur_mm
 from synthtumor.config import SIZE_NAMES, TumorConfig, draw
 from synthtumor.location import (
     LiverSampler,
@@ -24,6 +25,7 @@ from synthtumor.location import (
     liver_statistics,
 )
 from synthtumor.params import TumorParams, TumorSpec
+from synthtumor.patterns import pattern_sizes, satellite_candidates
 from synthtumor.render import render_tumor, tumor_box
 
 __all__ = ["SynthesisResult", "apply", "sample", "synthesize", "tumor_box"]
@@ -94,9 +96,49 @@ def _choose_size(
     return fitting[int(rng.choice(len(fitting), p=probabilities))][0]
 
 
-def _draw_texture_mean(config: TumorConfig, stats: LiverStatistics, rng) -> float:
+def _draw_optional(value, rng: np.random.Generator) -> float | None:
+    """:func:`draw`, with None (the lesion type's value, realistic mode) passed through."""
+    return None if value is None else draw(value, rng)
+
+
+def _draw_lesion(
+    config: TumorConfig,
+    stats: LiverStatistics,
+    phase: str,
+    spacing: tuple[float, float, float],
+    drawn: dict,
+    rng: np.random.Generator,
+) -> dict:
+    """The realistic mode's numbers of one tumour: its lesion type's, unless overridden."""
+    lesion = draw_appearance(
+        config.lesion_types,
+        phase,
+        parenchyma_mean_hu=stats.parenchyma_mean_hu,
+        parenchyma_std_hu=stats.parenchyma_std_hu,
+        capsule_share=config.capsule_share,
+        rng=rng,
+    )
+
+    def unless_set(field: str, value: float) -> float:
+        return value if getattr(config, field) is None else drawn[field]
+
+    return {
+        "lesion": lesion.lesion,
+        "texture_mean_hu": unless_set("texture_mean_hu", lesion.mean_hu),
+        "texture_std_hu": unless_set("texture_std_hu", lesion.texture_std_hu),
+        "edge_blur_mm": unless_set("edge_blur_mm", lesion.transition_mm),
+        "capsule_contrast_hu": unless_set("capsule_contrast_hu", lesion.capsule_hu),
+        "periphery_hu": lesion.periphery_hu,
+        "fill": lesion.fill,
+        "scanner_blur_mm": scanner_blur_mm(spacing) if config.scanner_blur else (0.0, 0.0, 0.0),
+    }
+
+
+def _draw_texture_mean(config: TumorConfig, stats: LiverStatistics, rng) -> float | None:
     if config.texture_mean_hu is not None:
         return draw(config.texture_mean_hu, rng)
+    if config.appearance == "realistic":
+        return None
     high = stats.parenchyma_mean_hu - 10.0
     return float(rng.uniform(min(30.0, high), high))
 
@@ -106,11 +148,15 @@ def _draw_tumor(
     config: TumorConfig,
     stats: LiverStatistics,
     rng: np.random.Generator,
+    *,
+    phase: str | None = None,
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> dict:
     """Every random number of one tumour except its location.
 
     Every number is drawn whether or not its stage is on, and a stage that is off has its
-    strength set to zero afterwards: switching one stage off changes nothing else.
+    strength set to zero afterwards: switching one stage off changes nothing else. The
+    realistic mode draws the paper's numbers first, in the paper's order, then the lesion's.
     """
     preset = config.preset(size)
     radius_mm = draw(preset.radius_mm, rng)
@@ -121,18 +167,25 @@ def _draw_tumor(
         "radius_mm": radius_mm,
         "semi_axes_mm": semi_axes,
         "deformation_mm": draw(preset.deformation_mm, rng),
-        "edge_blur_mm": draw(config.edge_blur_mm, rng),
+        "edge_blur_mm": _draw_optional(config.edge_blur_mm, rng),
         "texture_mean_hu": _draw_texture_mean(config, stats, rng),
-        "texture_std_hu": stats.parenchyma_std_hu,
+        "texture_std_hu": (
+            stats.parenchyma_std_hu
+            if config.texture_std_hu is None
+            else draw(config.texture_std_hu, rng)
+        ),
         "texture_scale": draw(config.texture_scale, rng),
         "texture_blur_mm": draw(config.texture_blur_mm, rng),
         "mass_effect_radius_factor": draw(config.mass_effect_radius_factor, rng),
         "mass_effect_intensity": draw(config.mass_effect_intensity, rng),
         "capsule_band": tuple(float(v) for v in config.capsule_band),
         "capsule_blur_mm": draw(config.capsule_blur_mm, rng),
-        "capsule_contrast_hu": draw(config.capsule_contrast_hu, rng),
+        "capsule_contrast_hu": _draw_optional(config.capsule_contrast_hu, rng),
         "seed": int(rng.integers(0, _SEED_BOUND)),
     }
+    if config.appearance == "realistic":
+        assert phase is not None
+        drawn.update(_draw_lesion(config, stats, phase, spacing, drawn, rng))
     switched_off = {
         "deformation_mm": not config.elastic_deformation,
         "edge_blur_mm": not config.edge_blur,
@@ -239,32 +292,8 @@ def _sample_checked(
         if config.vessel_avoidance
         else None
     )
-    # Every tumour's numbers and candidate centres are drawn first, in the order the random
-    # stream has always had; the collision checks of all of them then run together.
-    drawn_tumors, candidates = [], []
-    tries = config.max_location_tries if vessels is not None else 1
-    for single_size in config.sizes_in(chosen):
-        for _ in range(config.preset(single_size).draw_count(rng)):
-            drawn_tumors.append(_draw_tumor(single_size, config, stats, rng))
-            candidates.append(sampler.take(tries))
-    halves = [
-        tuple(
-            math.ceil(max(drawn["radius_mm"], semi) / voxel_mm)
-            for semi, voxel_mm in zip(drawn["semi_axes_mm"], spacing, strict=True)
-        )
-        for drawn in drawn_tumors
-    ]
-    centres = choose_centers(
-        candidates,
-        halves,
-        vessels=vessels,
-        max_tries=config.max_location_tries,
-        fallback=config.location_fallback,
-    )
-    tumors = [
-        TumorSpec(center_voxel=centre, vessel_free=vessel_free, **drawn)
-        for drawn, (centre, vessel_free) in zip(drawn_tumors, centres, strict=True)
-    ]
+    phase = _resolve_phase(config, image, mask, spacing)
+    tumors = _place_tumors(chosen, config, stats, phase, spacing, sampler, vessels, mask, rng)
     return TumorParams(
         shape=tuple(int(n) for n in image.shape),
         spacing=spacing,
@@ -279,7 +308,104 @@ def _sample_checked(
         background_label=config.background_label,
         liver_label=config.liver_label,
         tumor_label=config.tumor_label,
+        appearance=config.appearance,
+        phase=phase,
+        pattern=config.pattern,
+        noise_lowpass_mm=config.noise_lowpass_mm if config.appearance == "realistic" else 0.0,
+        vessel_check="eq2" if vessels is not None else "off",
     )
+
+
+def _resolve_phase(
+    config: TumorConfig, image: np.ndarray, mask: np.ndarray, spacing: tuple[float, float, float]
+) -> str | None:
+    """The contrast phase the realistic mode draws for (estimated for "auto"); None: paper."""
+    if config.appearance != "realistic":
+        return None
+    if config.phase != "auto":
+        return config.phase
+    from synthtumor.phase import estimate_phase
+
+    return estimate_phase(image, mask, spacing=spacing).phase
+
+
+def _collision_half(drawn: dict, spacing: tuple[float, float, float]) -> tuple[int, ...]:
+    """Half-size in voxels of the cube that must be vessel-free around a tumour's centre."""
+    return tuple(
+        math.ceil(max(drawn["radius_mm"], semi) / voxel_mm)
+        for semi, voxel_mm in zip(drawn["semi_axes_mm"], spacing, strict=True)
+    )
+
+
+def _place_tumors(
+    chosen: str,
+    config: TumorConfig,
+    stats: LiverStatistics,
+    phase: str | None,
+    spacing: tuple[float, float, float],
+    sampler: LiverSampler,
+    vessels: VesselMap | None,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+) -> list[TumorSpec]:
+    """Draw every tumour's numbers and candidate centres, then check them all together."""
+    tries = config.max_location_tries if vessels is not None else 1
+
+    def draw_one(size: str) -> dict:
+        return _draw_tumor(size, config, stats, rng, phase=phase, spacing=spacing)
+
+    def locate(drawn_tumors: list[dict], candidates: list[np.ndarray]) -> list[TumorSpec]:
+        centres = choose_centers(
+            candidates,
+            [_collision_half(drawn, spacing) for drawn in drawn_tumors],
+            vessels=vessels,
+            max_tries=config.max_location_tries,
+            fallback=config.location_fallback,
+        )
+        return [
+            TumorSpec(center_voxel=centre, vessel_free=vessel_free, **drawn)
+            for drawn, (centre, vessel_free) in zip(drawn_tumors, centres, strict=True)
+        ]
+
+    drawn_tumors, candidates = [], []
+    if config.pattern is None:
+        # Table 6: per size, its count, then each tumour's numbers and candidates, in the
+        # order the random stream has always had.
+        for single_size in config.sizes_in(chosen):
+            for _ in range(config.preset(single_size).draw_count(rng)):
+                drawn_tumors.append(draw_one(single_size))
+                candidates.append(sampler.take(tries))
+        return locate(drawn_tumors, candidates)
+    main_size, other_sizes = pattern_sizes(config.pattern, chosen, config, rng)
+    if config.pattern != "satellite":
+        for single_size in [main_size, *other_sizes] if main_size else other_sizes:
+            drawn_tumors.append(draw_one(single_size))
+            candidates.append(sampler.take(tries))
+        return locate(drawn_tumors, candidates)
+    # Satellite: the main lesion, irregular (its deformation at the top of its range), is
+    # placed first; its satellites are then looked for in a shell around it.
+    main = draw_one(main_size)
+    deformation = config.preset(main_size).deformation_mm
+    if config.elastic_deformation:
+        main["deformation_mm"] = float(
+            max(deformation) if isinstance(deformation, tuple) else deformation
+        )
+    (main_spec,) = locate([main], [sampler.take(tries)])
+    satellites = [draw_one(single_size) for single_size in other_sizes]
+    satellite_tries = []
+    for _ in satellites:
+        near = satellite_candidates(
+            mask,
+            main_spec.center_voxel,
+            max(main_spec.semi_axes_mm),
+            spacing=spacing,
+            count=tries,
+            rng=rng,
+        )
+        if len(near) < tries:
+            near = np.concatenate([near, sampler.take(tries - len(near))])
+        satellite_tries.append(near)
+    return [main_spec, *locate(satellites, satellite_tries)]
 
 
 def _check_config(config: TumorConfig | None) -> TumorConfig:

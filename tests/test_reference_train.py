@@ -210,6 +210,7 @@ def test_every_config_file_loads():
 
     expected = {
         "unet_synthetic": ("synthetic", "unet", None),
+        "unet_synthetic_realistic": ("synthetic", "unet", None),
         "unet_real": ("real", "unet", None),
         "unet_mixed": ("mixed", "unet", None),
         "swin_tiny_synthetic": ("synthetic", "swin_unetr", 12),
@@ -225,6 +226,43 @@ def test_every_config_file_loads():
             assert config.model.swin_feature_size == feature_size
     smoke = load_config(CONFIG_DIR / "smoke.toml", ["data.datalist="])
     assert smoke == profile_config("smoke")
+
+
+def test_the_synthesis_section_chooses_the_appearance_mode(tmp_path):
+    from synthtumor import TumorConfig
+    from synthtumor.reference.config import load_config
+
+    paper = load_config(CONFIG_DIR / "unet_synthetic.toml").synthesis.tumor_config()
+    assert paper == TumorConfig()
+    realistic = load_config(CONFIG_DIR / "unet_synthetic_realistic.toml").synthesis
+    tumor = realistic.tumor_config(liver_label=1, tumor_label=2)
+    assert (tumor.appearance, tumor.phase, dict(tumor.lesion_types)) == (
+        "realistic",
+        "auto",
+        {"metastasis": 0.4, "hcc": 0.3, "cyst": 0.15, "hemangioma": 0.15},
+    )
+    changed = load_config(
+        CONFIG_DIR / "unet_synthetic.toml",
+        [
+            "synthesis.appearance=realistic",
+            "synthesis.phase=arterial",
+            "synthesis.lesion_types=hcc",
+            "synthesis.pattern=satellite",
+        ],
+    ).synthesis.tumor_config()
+    assert (changed.phase, changed.lesion_types, changed.pattern) == (
+        "arterial",
+        (("hcc", 1.0),),
+        "satellite",
+    )
+    with pytest.raises(ValueError, match="lesion type must be one of"):
+        load_config(CONFIG_DIR / "unet_synthetic.toml", ["synthesis.lesion_types=adenoma"])
+    calibrated = tmp_path / "tumour.toml"
+    TumorConfig.realistic("delayed", "cyst").to_file(calibrated)
+    from_file = load_config(
+        CONFIG_DIR / "unet_synthetic.toml", [f"synthesis.config_file={calibrated}"]
+    ).synthesis.tumor_config()
+    assert from_file == TumorConfig.realistic("delayed", "cyst")
 
 
 def test_overrides_are_type_checked():

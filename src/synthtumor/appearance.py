@@ -34,6 +34,7 @@ __all__ = [
     "check_lesion_types",
     "check_phase",
     "draw_appearance",
+    "parse_lesion_shares",
     "scanner_blur_mm",
 ]
 
@@ -191,6 +192,27 @@ def check_lesion_types(lesion: object) -> tuple[tuple[str, float], ...]:
     if total <= 0:
         raise ValueError(f"lesion shares must have a positive sum, got {lesion!r}")
     return tuple((name, float(share) / total) for name, share in lesion.items())
+
+
+def parse_lesion_shares(text: str, *, name: str = "lesion") -> dict[str, float]:
+    """``"hcc"`` or ``"hcc=0.7,metastasis=0.3"`` as a mapping of lesion types to shares.
+
+    Examples
+    --------
+    >>> parse_lesion_shares("hcc=0.7, metastasis=0.3")
+    {'hcc': 0.7, 'metastasis': 0.3}
+    """
+    shares = {}
+    for part in text.split(","):
+        lesion, _, share = part.partition("=")
+        try:
+            shares[lesion.strip()] = float(share) if share.strip() else 1.0
+        except ValueError:
+            raise ValueError(
+                f"{name} share of {lesion.strip()!r} is not a number: {share.strip()!r}"
+            ) from None
+    check_lesion_types(shares)
+    return shares
 
 
 def scanner_blur_mm(spacing: tuple[float, float, float]) -> tuple[float, float, float]:

@@ -38,7 +38,7 @@ import numpy as np
 
 import synthtumor
 from synthtumor._validation import LiverTooSmallError
-from synthtumor.appearance import LESION_NAMES, PHASES
+from synthtumor.appearance import LESION_NAMES, PHASES, parse_lesion_shares
 from synthtumor.config import APPEARANCES, PATTERNS, SIZE_NAMES, TumorConfig
 from synthtumor.config_file import config_from_mapping
 
@@ -315,24 +315,10 @@ def _config_from_args(args: argparse.Namespace) -> tuple[TumorConfig, dict[str, 
             overrides[option] = getattr(args, option)
     if getattr(args, "lesion", None) is not None:
         overrides.pop("lesion_types", None)
-        overrides["lesion"] = _lesion_shares(args.lesion)
+        overrides["lesion"] = parse_lesion_shares(args.lesion, name="--lesion")
     if "phase" in overrides or "lesion" in overrides:
         overrides.setdefault("appearance", "realistic")
     return config_from_mapping(overrides, where="--config"), overrides
-
-
-def _lesion_shares(text: str) -> dict[str, float]:
-    """``hcc`` or ``hcc=0.7,metastasis=0.3`` as a mapping of lesion types to shares."""
-    shares = {}
-    for part in text.split(","):
-        name, _, share = part.partition("=")
-        try:
-            shares[name.strip()] = float(share) if share else 1.0
-        except ValueError:
-            raise ValueError(
-                f"--lesion share of {name.strip()!r} is not a number: {share!r}"
-            ) from None
-    return shares
 
 
 def _read_config_overrides(source: str) -> dict[str, Any]:

@@ -170,6 +170,18 @@ class SynthesisConfig:
     on_small_liver : {"warn", "raise", "ignore"}
         What the transform does when a liver is too small for the drawn size (or absent):
         pass the sample through with a warning, raise, or pass it through silently.
+    appearance : {"paper", "realistic"}
+        The tumours' appearance mode (``docs/realism.md``). Default "paper".
+    phase : {"non_contrast", "arterial", "portal", "delayed", "auto"}
+        Realistic mode: the training scans' contrast phase ("auto": estimated per scan).
+    lesion_types : str
+        Realistic mode: a lesion type, or shares as ``"hcc=0.7,metastasis=0.3"``.
+    pattern : {"none", "solitary", "multifocal", "satellite"}
+        Clinical pattern ("none": Table 6's counts).
+    config_file : str
+        A TumorConfig file (TOML or JSON, e.g. from ``synthtumor calibrate``); when set it
+        is the whole synthesis config and the fields above but `probability`, `size` and
+        `on_small_liver` are not used.
     """
 
     probability: float = 0.9
@@ -182,17 +194,36 @@ class SynthesisConfig:
     edge_blur: bool = True
     tiny_tumors: bool = True
     on_small_liver: Literal["warn", "raise", "ignore"] = "warn"
+    appearance: Literal["paper", "realistic"] = "paper"
+    phase: Literal["non_contrast", "arterial", "portal", "delayed", "auto"] = "portal"
+    lesion_types: str = "metastasis"
+    pattern: Literal["none", "solitary", "multifocal", "satellite"] = "none"
+    config_file: str = ""
 
     def __post_init__(self) -> None:
+        from synthtumor.appearance import parse_lesion_shares
+
+        parse_lesion_shares(self.lesion_types, name="synthesis.lesion_types")
         _probability(self.probability, "synthesis.probability")
         if min(self.size_probabilities) < 0 or sum(self.size_probabilities) <= 0:
             raise ValueError("synthesis.size_probabilities must be >= 0 with a positive sum")
 
     def tumor_config(self, *, liver_label: int = 1, tumor_label: int = 2) -> Any:
         """The :class:`synthtumor.TumorConfig` these switches stand for."""
+        from synthtumor.appearance import parse_lesion_shares
         from synthtumor.config import TumorConfig
 
-        return TumorConfig(
+        if self.config_file:
+            return TumorConfig.from_file(self.config_file).replace(
+                liver_label=liver_label, tumor_label=tumor_label
+            )
+        base = (
+            TumorConfig.realistic(self.phase, parse_lesion_shares(self.lesion_types))
+            if self.appearance == "realistic"
+            else TumorConfig()
+        )
+        return base.replace(
+            pattern=None if self.pattern == "none" else self.pattern,
             size_probabilities=self.size_probabilities,
             vessel_avoidance=self.vessel_avoidance,
             mass_effect=self.mass_effect,

@@ -64,12 +64,15 @@ def blend_keeping_noise(
     """
     from synthtumor.separable import gaussian_blur
 
-    inside_weight = inside.astype(np.float32)
     sigmas = list(lowpass_voxels)
-    mean = gaussian_blur(image * inside_weight, sigmas, truncate=3.0, mode="nearest")
-    norm = gaussian_blur(inside_weight, sigmas, truncate=3.0, mode="nearest")
-    np.maximum(norm, np.float32(1e-3), out=norm)
-    mean /= norm
+    if inside.all():  # deep in the organ the normalisation is 1: one blur is enough
+        mean = gaussian_blur(image, sigmas, truncate=3.0, mode="nearest")
+    else:
+        inside_weight = inside.astype(np.float32)
+        mean = gaussian_blur(image * inside_weight, sigmas, truncate=3.0, mode="nearest")
+        norm = gaussian_blur(inside_weight, sigmas, truncate=3.0, mode="nearest")
+        np.maximum(norm, np.float32(1e-3), out=norm)
+        mean /= norm
     blended = lesion_hu - mean
     blended *= weight
     blended += image

@@ -30,3 +30,17 @@ def test_notebook_runs(notebook, shared_data, tmp_path, monkeypatch):
     for number, source in enumerate(_code_cells(notebook)):
         code = compile(source, f"{notebook.name}[cell {number}]", "exec")
         exec(code, namespace)
+
+
+def test_realism_gallery_writes_a_picture_per_scan(shared_data, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "realism_gallery", EXAMPLES / "realism_gallery.py"
+    )
+    gallery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gallery)
+    gallery.main(["--data", str(shared_data), "-o", str(tmp_path), "--scans", "abdomen-3mm"])
+    (picture,) = tmp_path.glob("*.png")
+    assert picture.name == "gallery_abdomen-3mm.png"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 50_000

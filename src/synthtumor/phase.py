@@ -59,12 +59,16 @@ _AORTA_MARGIN_MM = 30.0
 _AORTA_PIXEL_MM = 1.5
 _AORTA_SMOOTHING_MM = 1.0
 _AORTA_OPENING_MM = 3.0  # opening radius: cuts bridges and protrusions thinner than 6 mm
-_AORTA_THRESHOLDS_HU = (110.0, 140.0, 170.0, 200.0, 250.0, 300.0)
+_AORTA_THRESHOLDS_HU = (110.0, 140.0, 170.0, 200.0, 250.0)
 _AORTA_DIAMETER_MM = (12.0, 40.0)
 _AORTA_MIN_CIRCULARITY = 0.6
 _AORTA_MAX_HU = 650.0
 _AORTA_MAX_CORE_STD_HU = 20.0  # blood is homogeneous; cancellous bone and cortex are not
 _AORTA_TRACK_MM = 15.0
+_BONE_HU = 500.0  # smoothed HU above which a pixel is taken for cortical bone
+_BONE_MARGIN_MM = 2.0
+_RING_MM = 6.0
+_MAX_RING_BONE_SHARE = 0.5
 _AORTA_MIN_SUPPORT = 0.3  # share of the searched slices in which the aorta must be found
 # Phase rule (HU); see the module docstring and docs/phase.md.
 _ARTERIAL_MIN_AORTA_HU = 200.0
@@ -170,7 +174,7 @@ def estimate_phase(
     parenchyma's smoothed noise (estimated from the lower quartile, so that vessels do not
     inflate it). The aorta is looked for in up to 8 axial slices spread over the liver's
     extent, in the liver's in-plane box grown by 30 mm, block-averaged to about 1.5 mm pixels
-    and smoothed by a 1 mm Gaussian. At thresholds of 110 to 300 HU, holes filled, a component
+    and smoothed by a 1 mm Gaussian. At thresholds of 110, 140, 170, 200 and 250 HU, after a 3 mm grey opening, holes filled, a component
     is a candidate when its equivalent diameter is 12-40 mm, it fills at least 0.6 of its
     circumscribed circle, its centre lies outside the liver mask and the core (the central
     half of its diameter) has a median of at most 650 HU and a standard deviation of at most
@@ -431,6 +435,32 @@ def _find_aorta(
     return _track(detections, len(searched))
 
 
+def _disc(radius_mm: float, pixel: tuple[float, float]) -> np.ndarray:
+    """A disc footprint of `radius_mm` on a grid of `pixel` mm (at least the centre pixel)."""
+    radius = (radius_mm / pixel[0], radius_mm / pixel[1])
+    reach = (int(radius[0]), int(radius[1]))
+    rows, cols = np.ogrid[-reach[0] : reach[0] + 1, -reach[1] : reach[1] + 1]
+    return (rows / max(radius[0], 1.0)) ** 2 + (cols / max(radius[1], 1.0)) ** 2 <= 1
+
+
+def _enclosed_by_bone(
+    blob: np.ndarray, box: tuple[slice, slice], bone: np.ndarray, pixel: tuple[float, float]
+) -> bool:
+    """Whether most of a ring 2-6 mm outside `blob` (placed at `box`) is bone."""
+    pad = (int(math.ceil(_RING_MM / pixel[0])), int(math.ceil(_RING_MM / pixel[1])))
+    rows = slice(max(box[0].start - pad[0], 0), min(box[0].stop + pad[0], bone.shape[0]))
+    cols = slice(max(box[1].start - pad[1], 0), min(box[1].stop + pad[1], bone.shape[1]))
+    inside = np.zeros((rows.stop - rows.start, cols.stop - cols.start), dtype=bool)
+    inside[
+        box[0].start - rows.start : box[0].stop - rows.start,
+        box[1].start - cols.start : box[1].stop - cols.start,
+    ] = blob
+    ring = ndimage.binary_dilation(inside, structure=_disc(_RING_MM, pixel)) & ~inside
+    if not ring.any():
+        return False
+    return bool(bone[rows, cols][ring].mean() > _MAX_RING_BONE_SHARE)
+
+
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """2-D hole filling by labelling the background (faster than iterated dilation)."""
     labels, count = ndimage.label(~mask)
@@ -447,7 +477,11 @@ def _block_mean(array: np.ndarray, factor: tuple[int, int]) -> np.ndarray:
     if factor == (1, 1):
         return array
     rows, cols = array.shape[0] // factor[0], array.shape[1] // factor[1]
-    return array.reshape(rows, factor[0], cols, factor[1]).mean(axis=(1, 3), dtype=np.float32)
+    blocks = array.reshape(rows, factor[0], cols, factor[1])
+    total = blocks[:, 0, :, :].sum(axis=-1, dtype=np.float32)
+    for offset in range(1, factor[0]):
+        total += blocks[:, offset, :, :].sum(axis=-1, dtype=np.float32)
+    return total * np.float32(1.0 / (factor[0] * factor[1]))
 
 
 def _slice_candidates(
@@ -462,27 +496,36 @@ def _slice_candidates(
         math.pi / 4 * _AORTA_DIAMETER_MM[0] ** 2 / pixel_area,
         math.pi / 4 * _AORTA_DIAMETER_MM[1] ** 2 / pixel_area,
     )
-    radius = (_AORTA_OPENING_MM / pixel[0], _AORTA_OPENING_MM / pixel[1])
-    reach_rows, reach_cols = int(radius[0]), int(radius[1])
-    grid_rows, grid_cols = np.ogrid[-reach_rows : reach_rows + 1, -reach_cols : reach_cols + 1]
-    disc = (grid_rows / max(radius[0], 1.0)) ** 2 + (grid_cols / max(radius[1], 1.0)) ** 2 <= 1
+    disc = _disc(_AORTA_OPENING_MM, pixel)
     # A flat opening commutes with thresholding, so one grey opening serves every threshold:
     # it cuts bridges to touching structures (the vertebra, the crus) and thin protrusions.
     opened = ndimage.grey_opening(smooth, footprint=disc, mode="nearest")
+    # Cortical bone and 2 mm round it never belong to a blob: the aorta abuts the vertebra.
+    bone = smooth > _BONE_HU
+    bone_zone = ndimage.maximum_filter(bone, footprint=_disc(_BONE_MARGIN_MM, pixel))
     found: list[tuple[float, float, float, float]] = []
     for threshold in _AORTA_THRESHOLDS_HU:
-        # Holes filled: a calcified wall round a darker lumen counts as one blob.
-        labels, count = ndimage.label(_fill_holes(opened > threshold))
+        labels, count = ndimage.label((opened > threshold) & ~bone_zone)
         if count == 0:
             continue
         sizes = np.bincount(labels.ravel(), minlength=count + 1)
         sizes[0] = 0
-        chosen = np.flatnonzero((sizes >= area_range[0]) & (sizes <= area_range[1]))
+        # Holes are filled below (a calcified wall round a darker lumen is one blob), so a
+        # ring may start smaller than the aorta's area.
+        chosen = np.flatnonzero((sizes >= area_range[0] / 4) & (sizes <= area_range[1]))
         objects = ndimage.find_objects(labels)
         for label in chosen:
             box = objects[label - 1]
             assert box is not None
-            rows, cols = np.nonzero(labels[box] == label)
+            height = (box[0].stop - box[0].start) * pixel[0]
+            width = (box[1].stop - box[1].start) * pixel[1]
+            if min(height, width) < 0.8 * _AORTA_DIAMETER_MM[0]:
+                continue
+            blob = _fill_holes(labels[box] == label)
+            area = int(blob.sum())
+            if not area_range[0] <= area <= area_range[1]:
+                continue
+            rows, cols = np.nonzero(blob)
             rows = rows + box[0].start
             cols = cols + box[1].start
             x = float(rows.mean()) * pixel[0]
@@ -491,7 +534,7 @@ def _slice_candidates(
                 continue
             if liver[int(round(x / pixel[0])), int(round(y / pixel[1]))]:
                 continue
-            area_mm2 = float(sizes[label]) * pixel_area
+            area_mm2 = float(area) * pixel_area
             distance = np.hypot(rows * pixel[0] - x, cols * pixel[1] - y)
             reach = float(distance.max()) + 0.5 * math.sqrt(pixel_area)
             if area_mm2 < _AORTA_MIN_CIRCULARITY * math.pi * reach * reach:
@@ -500,6 +543,9 @@ def _slice_candidates(
             core = smooth[rows, cols][distance <= diameter / 4]
             if core.size == 0:
                 core = smooth[rows, cols]
+            # Cancellous bone is enclosed by cortex; the aorta touches bone on one side only.
+            if _enclosed_by_bone(blob, box, bone, pixel):
+                continue
             core_hu = float(np.median(core))
             if core_hu > _AORTA_MAX_HU or float(core.std()) > _AORTA_MAX_CORE_STD_HU:
                 continue

@@ -170,7 +170,9 @@ def test_deterministic_and_inputs_untouched() -> None:
     first = estimate_phase(image, liver, spacing=spacing)
     assert estimate_phase(image, liver, spacing=spacing) == first
     assert np.array_equal(image, before)
-    as_int = estimate_phase(np.round(image).astype(np.int16), liver.astype(np.uint8), spacing=spacing)
+    as_int = estimate_phase(
+        np.round(image).astype(np.int16), liver.astype(np.uint8), spacing=spacing
+    )
     assert as_int.phase == first.phase
     assert isinstance(first, PhaseEstimate)
     with pytest.raises(AttributeError):

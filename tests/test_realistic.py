@@ -11,8 +11,9 @@ from scipy import ndimage
 
 from _volumes import coarse_phantom
 from synthtumor import TumorConfig, TumorParams, apply, sample, synthesize
-from synthtumor.appearance import LESION_TYPES, PHASES, scanner_blur_mm
+from synthtumor.appearance import LESION_TYPES, scanner_blur_mm
 from synthtumor.phantom import make_phantom
+from synthtumor.phase import PHASES
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def _core(label, depth_voxels=3):
     return ndimage.binary_erosion(label == 2, iterations=depth_voxels)
 
 
+@pytest.mark.filterwarnings("ignore::synthtumor.UnenhancedScanWarning")
 @pytest.mark.parametrize("phase", PHASES)
 @pytest.mark.parametrize("lesion", ["metastasis", "hcc", "cyst"])
 def test_lesion_core_has_the_drawn_mean_within_its_phase_range(quiet_phantom, lesion, phase):
@@ -338,3 +340,38 @@ def test_config_files_round_trip_and_drive_the_cli(tmp_path):
     (params_file,) = (tmp_path / "out2").glob("*params*.json")
     params = TumorParams.from_json(params_file.read_text())
     assert params.appearance == "realistic" and {s.lesion for s in params.tumors} == {"cyst"}
+
+
+def test_a_non_contrast_scan_skips_vessel_avoidance_with_a_warning(shared_data):
+    """On the unenhanced abdomen-3mm scan, 'auto' finds non_contrast and eq. 2 is not used."""
+    from synthtumor.io import load_scan
+    from synthtumor.synthesize import UnenhancedScanWarning
+
+    scan = load_scan(
+        shared_data / "abdomen-3mm" / "ct.nii.gz", shared_data / "abdomen-3mm" / "liver.nii.gz"
+    )
+    config = TumorConfig.realistic("auto", "metastasis")
+    with pytest.warns(UnenhancedScanWarning, match="non-contrast"):
+        params = sample(
+            scan.image, scan.liver_mask, spacing=scan.spacing, size="small", config=config, rng=0
+        )
+    assert (params.phase, params.vessel_check) == ("non_contrast", "unenhanced")
+    assert all(spec.vessel_free is None for spec in params.tumors)
+    paper = sample(scan.image, scan.liver_mask, spacing=scan.spacing, size="small", rng=0)
+    assert paper.vessel_check == "eq2"  # the paper's mode stays as the paper has it
+
+
+def test_auto_phase_on_a_contrast_scan_keeps_eq2(shared_data):
+    from synthtumor.io import load_scan
+
+    folder = shared_data / "portal-venous-slab"
+    scan = load_scan(folder / "ct.nii.gz", folder / "liver.nii.gz")
+    params = sample(
+        scan.image,
+        scan.liver_mask,
+        spacing=scan.spacing,
+        size="small",
+        config=TumorConfig.realistic("auto"),
+        rng=0,
+    )
+    assert (params.phase, params.vessel_check) == ("portal", "eq2")

@@ -17,7 +17,15 @@ from synthtumor._validation import LiverTooSmallError
 from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
 from synthtumor.location import LiverStatistics, liver_statistics, vessel_mask
 from synthtumor.params import TumorParams, TumorSpec
-from synthtumor.synthesize import SynthesisResult, apply, sample, synthesize, tumor_box
+from synthtumor.phase import PhaseEstimate, estimate_phase
+from synthtumor.synthesize import (
+    SynthesisResult,
+    UnenhancedScanWarning,
+    apply,
+    sample,
+    synthesize,
+    tumor_box,
+)
 
 __version__ = "0.1.0"
 
@@ -26,13 +34,16 @@ __all__ = [
     "TUMOR_SIZES",
     "LiverStatistics",
     "LiverTooSmallError",
+    "PhaseEstimate",
     "SizePreset",
     "SynthesisResult",
     "TumorConfig",
     "TumorParams",
     "TumorSpec",
+    "UnenhancedScanWarning",
     "__version__",
     "apply",
+    "estimate_phase",
     "liver_statistics",
     "sample",
     "synthesize",

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthtumor.config import Value, draw
+from synthtumor.phase import PHASES
 
 __all__ = [
     "LESION_NAMES",
@@ -32,14 +33,10 @@ __all__ = [
     "LesionAppearance",
     "PhaseAppearance",
     "check_lesion_types",
-    "check_phase",
     "draw_appearance",
     "parse_lesion_shares",
     "scanner_blur_mm",
 ]
-
-PHASES: tuple[str, ...] = ("non_contrast", "arterial", "portal", "delayed")
-"""Contrast phases a lesion type is described at; ``"auto"`` estimates one from the scan."""
 
 
 @dataclass(frozen=True)
@@ -141,25 +138,6 @@ LESION_TYPES: dict[str, LesionAppearance] = {
 
 LESION_NAMES: tuple[str, ...] = tuple(LESION_TYPES)
 """Names accepted by ``TumorConfig.realistic(lesion=...)``."""
-
-
-def check_phase(phase: object, *, allow_auto: bool = True) -> str:
-    """`phase` if it names a phase (or ``"auto"``), else a ValueError listing the choices.
-
-    Examples
-    --------
-    >>> check_phase("portal")
-    'portal'
-    >>> check_phase("venous")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: phase must be one of 'non_contrast', 'arterial', ..., 'auto'; got 'venous'
-    """
-    choices = (*PHASES, "auto") if allow_auto else PHASES
-    if not isinstance(phase, str) or phase not in choices:
-        listed = ", ".join(repr(choice) for choice in choices)
-        raise ValueError(f"phase must be one of {listed}; got {phase!r}")
-    return phase
 
 
 def check_lesion_types(lesion: object) -> tuple[tuple[str, float], ...]:
@@ -270,7 +248,8 @@ def draw_appearance(
     >>> drawn.lesion, 90.0 <= drawn.mean_hu <= 120.0, drawn.capsule_hu
     ('hcc', True, 0.0)
     """
-    check_phase(phase, allow_auto=False)
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES} (resolved, not 'auto'); got {phase!r}")
     names = [name for name, _ in lesion_types]
     shares = np.array([share for _, share in lesion_types], dtype=float)
     lesion = names[int(rng.choice(len(names), p=shares / shares.sum()))]

@@ -38,9 +38,10 @@ import numpy as np
 
 import synthtumor
 from synthtumor._validation import LiverTooSmallError
-from synthtumor.appearance import LESION_NAMES, PHASES, parse_lesion_shares
+from synthtumor.appearance import LESION_NAMES, parse_lesion_shares
 from synthtumor.config import APPEARANCES, PATTERNS, SIZE_NAMES, TumorConfig
 from synthtumor.config_file import config_from_mapping
+from synthtumor.phase import PHASE_CHOICES
 
 __all__ = [
     "CASE_PREFIX",
@@ -269,7 +270,7 @@ def _add_synthesis_options(parser: argparse.ArgumentParser, *, default_seed: int
         help="'paper' (default) or 'realistic'; --phase or --lesion imply 'realistic'",
     )
     looks.add_argument(
-        "--phase", choices=(*PHASES, "auto"), default=None, help="contrast phase (realistic)"
+        "--phase", choices=PHASE_CHOICES, default=None, help="contrast phase (realistic)"
     )
     looks.add_argument(
         "--lesion",

@@ -252,11 +252,13 @@ class TumorConfig:
     scanner_blur: bool = True
 
     def __post_init__(self) -> None:
-        from synthtumor.appearance import check_lesion_types, check_phase
+        from synthtumor.appearance import check_lesion_types
+        from synthtumor.phase import resolve_phase
 
         if self.appearance not in APPEARANCES:
             raise ValueError(f"appearance must be one of {APPEARANCES}, got {self.appearance!r}")
-        check_phase(self.phase)
+        if self.phase != "auto":  # 'auto' is resolved when sampling, from the scan
+            resolve_phase(self.phase)
         object.__setattr__(self, "lesion_types", check_lesion_types(self.lesion_types))
         if self.pattern is not None and self.pattern not in PATTERNS:
             listed = ", ".join(repr(name) for name in PATTERNS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -26,9 +27,10 @@ from synthtumor.location import (
 )
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.patterns import pattern_sizes, satellite_candidates
+from synthtumor.phase import resolve_phase
 from synthtumor.render import render_tumor, tumor_box
 
-__all__ = ["SynthesisResult", "apply", "sample", "synthesize", "tumor_box"]
+__all__ = ["SynthesisResult", "UnenhancedScanWarning", "apply", "sample", "synthesize", "tumor_box"]
 
 RngLike = np.random.Generator | int | np.random.SeedSequence | None
 
@@ -280,6 +282,8 @@ def _sample_checked(
         sampler=sampler,
     )
     chosen = _choose_size(size, config, liver_volume_mm3, rng)
+    phase = _resolve_phase(config, image, mask, spacing)
+    vessel_check = _vessel_check(config, phase)
     vessels = (
         VesselMap(
             image,
@@ -289,10 +293,9 @@ def _sample_checked(
             smoothing_mm=stats.vessel_smoothing_mm,
             liver_voxels=sampler.estimated_liver_voxels(),
         )
-        if config.vessel_avoidance
+        if vessel_check == "eq2"
         else None
     )
-    phase = _resolve_phase(config, image, mask, spacing)
     tumors = _place_tumors(chosen, config, stats, phase, spacing, sampler, vessels, mask, rng)
     return TumorParams(
         shape=tuple(int(n) for n in image.shape),
@@ -312,7 +315,7 @@ def _sample_checked(
         phase=phase,
         pattern=config.pattern,
         noise_lowpass_mm=config.noise_lowpass_mm if config.appearance == "realistic" else 0.0,
-        vessel_check="eq2" if vessels is not None else "off",
+        vessel_check=vessel_check,
     )
 
 
@@ -322,11 +325,33 @@ def _resolve_phase(
     """The contrast phase the realistic mode draws for (estimated for "auto"); None: paper."""
     if config.appearance != "realistic":
         return None
-    if config.phase != "auto":
-        return config.phase
-    from synthtumor.phase import estimate_phase
+    return resolve_phase(config.phase, image, mask, spacing)
 
-    return estimate_phase(image, mask, spacing=spacing).phase
+
+class UnenhancedScanWarning(UserWarning):
+    """Vessel avoidance was skipped: the scan has no contrast, so eq. 2 cannot find vessels."""
+
+
+def _vessel_check(config: TumorConfig, phase: str | None) -> str:
+    """How tumour centres avoid vessels: "eq2", "off", or "unenhanced" (skipped, warned).
+
+    Eq. 2 takes vessels as liver voxels brighter than the liver; without contrast, blood is
+    no brighter than the parenchyma and the threshold finds only noise (on the unenhanced
+    abdomen-3mm scan two thirds of the tumours then fell back to the least-bad centre). The
+    realistic mode knows the phase, and skips the check on a non-contrast scan.
+    """
+    if not config.vessel_avoidance:
+        return "off"
+    if phase == "non_contrast":
+        warnings.warn(
+            "vessel avoidance skipped: the scan is non-contrast (phase 'non_contrast'), where "
+            "vessels are no brighter than the liver and eq. 2 finds only noise; params record "
+            "vessel_check='unenhanced'",
+            UnenhancedScanWarning,
+            stacklevel=4,
+        )
+        return "unenhanced"
+    return "eq2"
 
 
 def _collision_half(drawn: dict, spacing: tuple[float, float, float]) -> tuple[int, ...]:

@@ -38,6 +38,7 @@ import numpy as np
 import synthtumor
 from synthtumor._validation import LiverTooSmallError
 from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
+from synthtumor.realism.cli import add_realism_parser
 
 __all__ = [
     "CASE_PREFIX",
@@ -746,3 +747,4 @@ def _reference_subcommands() -> list[tuple[str, AddParser]]:
 
 SUBCOMMANDS.extend([("synthesize", _add_synthesize), ("demo", _add_demo)])
 SUBCOMMANDS.extend(_reference_subcommands())
+SUBCOMMANDS.append(("realism", add_realism_parser))

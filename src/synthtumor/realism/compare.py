@@ -203,7 +203,7 @@ def format_records(records: Sequence[LesionStatistics]) -> str:
     ... # doctest: +NORMALIZE_WHITESPACE
     lesion position vol_ml r_mm contrast core std_ratio corr_mm edge_mm edge rim capsule
     spher axes surf_mm
-    1 (14.5, 14.5, 14.5) 1.00 6.20 -40.00 -40.00 nan nan 0.19 ok 0.00 0.00 0.86 1.00 nan
+    1 (14.5, 14.5, 14.5) 1.00 6.20 -40.00 -40.00 nan nan 0.19 - 0.00 0.00 0.86 1.00 nan
     """
     names = [_SHORT_NAMES[name] for name in _TABLE_FIELDS]
     header = ["lesion", "position", *names[:7], "edge", *names[7:]]

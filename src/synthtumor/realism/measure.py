@@ -226,7 +226,10 @@ def lesion_statistics(
       :func:`scipy.optimize.curve_fit`; ``edge_width_mm = 2.563 s``. ``edge_reliable`` requires
       a converged fit with finite covariance, at least 6 bins, ``|b|`` above twice its standard
       error, the standard error of ``s`` below half of ``s``, and the 10-90 % band
-      ``c +- 1.28 s`` strictly inside the range of the bins (a bin beyond each end).
+      ``c +- 1.28 s`` strictly inside the range of the bins (a bin beyond each end) with at
+      least 2 bins inside it: an edge that falls between two bins (sharper than the grid can
+      show, typically below about one voxel) is not reliable, and its width is only an upper
+      bound.
     - *Texture*: ``std_ratio`` and ``correlation_length_mm`` use the core, so that the edge's
       own ramp and any capsule do not count as texture. The autocorrelation of the
       mean-subtracted core (zero outside it) along axis ``a`` at lag ``k`` is the sum of
@@ -541,6 +544,7 @@ def _edge_width(values: np.ndarray, tissue: np.ndarray, distance: np.ndarray) ->
         and float(errors[3]) < 0.5 * sigma
         and float(d.min()) < centre - 0.5 * width
         and float(d.max()) > centre + 0.5 * width
+        and int(np.count_nonzero(np.abs(d - centre) < 0.5 * width)) >= 2
     )
     return width, bool(reliable)
 

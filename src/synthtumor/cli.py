@@ -42,6 +42,7 @@ from synthtumor.appearance import LESION_NAMES, parse_lesion_shares
 from synthtumor.config import APPEARANCES, PATTERNS, SIZE_NAMES, TumorConfig
 from synthtumor.config_file import config_from_mapping
 from synthtumor.phase import PHASE_CHOICES
+from synthtumor.realism.cli import add_realism_parser
 
 __all__ = [
     "CASE_PREFIX",
@@ -761,3 +762,4 @@ def _reference_subcommands() -> list[tuple[str, AddParser]]:
 
 SUBCOMMANDS.extend([("synthesize", _add_synthesize), ("demo", _add_demo)])
 SUBCOMMANDS.extend(_reference_subcommands())
+SUBCOMMANDS.append(("realism", add_realism_parser))

@@ -1,0 +1,126 @@
+"""The ``synthtumor realism`` subcommand (registered in :mod:`synthtumor.cli`).
+
+Two forms::
+
+    synthtumor realism CT LABEL [--json FILE] [--liver-label 1] [--tumor-label 2] [--force]
+    synthtumor realism --compare REAL_DIR SYNTH_DIR -o DIR [--force]
+
+The first prints one row per lesion of a scan (and writes them as JSON with ``--json``); the
+second measures every case of two folders (layouts: :mod:`synthtumor.realism.compare`), prints
+both distributions side by side and writes ``realism_summary.json`` and
+``realism_comparison.png`` into DIR. Outputs are written atomically and never replace an
+existing file without ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from synthtumor.io import atomic_write_text
+from synthtumor.realism.compare import (
+    check_outputs,
+    compare_folders,
+    format_comparison,
+    format_records,
+    load_case,
+    summarise,
+    write_comparison,
+)
+from synthtumor.realism.measure import lesion_statistics
+
+__all__ = ["add_realism_parser"]
+
+
+def add_realism_parser(subparsers: Any) -> None:
+    """Add the ``realism`` parser to `subparsers` (an argparse subparsers action)."""
+    parser = subparsers.add_parser(
+        "realism",
+        help="measure lesion appearance (contrast, texture, edge, rim, shape)",
+        description="Measure every lesion of CT + LABEL, or compare the lesions of two folders "
+        "of cases (--compare REAL_DIR SYNTH_DIR -o DIR). See docs/realism.md.",
+    )
+    parser.add_argument("ct", nargs="?", type=Path, metavar="CT", help="CT NIfTI file")
+    parser.add_argument("label", nargs="?", type=Path, metavar="LABEL", help="label map NIfTI")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("REAL_DIR", "SYNTH_DIR"),
+        help="compare the cases of two folders (needs -o)",
+    )
+    parser.add_argument(
+        "-o", "--output-dir", type=Path, metavar="DIR", help="--compare: folder for the report"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the records as JSON")
+    parser.add_argument(
+        "--liver-label", type=int, default=1, metavar="V", help="liver value (default: 1)"
+    )
+    parser.add_argument(
+        "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.set_defaults(handler=_realism_command)
+
+
+def _realism_command(args: argparse.Namespace) -> int:
+    if args.compare is not None:
+        return _compare_command(args)
+    if args.ct is None or args.label is None:
+        raise ValueError("realism needs CT and LABEL files, or --compare REAL_DIR SYNTH_DIR")
+    if args.output_dir is not None:
+        raise ValueError("-o/--output-dir is for --compare; use --json FILE for one scan")
+    if args.json is not None:
+        check_outputs([args.json], overwrite=args.force)
+        if not args.json.parent.is_dir():
+            raise FileNotFoundError(f"--json folder {args.json.parent} does not exist")
+    image, label, spacing = load_case(args.ct, args.label)
+    records = lesion_statistics(
+        image, label, spacing=spacing, liver_label=args.liver_label, tumor_label=args.tumor_label
+    )
+    print(f"synthtumor: {len(records)} lesion(s) in {args.label} (spacing {spacing} mm)")
+    if records:
+        print(format_records(records))
+    if args.json is not None:
+        summary = {k: v.to_dict() for k, v in summarise(records).items()}
+        payload = {
+            "ct": str(args.ct),
+            "label": str(args.label),
+            "spacing": list(spacing),
+            "liver_label": args.liver_label,
+            "tumor_label": args.tumor_label,
+            "lesions": [r.to_dict() for r in records],
+            "summary": summary,
+        }
+        text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+        atomic_write_text(args.json, text, overwrite=args.force)
+        print(f"synthtumor: wrote {args.json}")
+    return 0
+
+
+def _compare_command(args: argparse.Namespace) -> int:
+    if args.ct is not None:
+        raise ValueError("give either CT LABEL or --compare REAL_DIR SYNTH_DIR, not both")
+    if args.output_dir is None:
+        raise ValueError("--compare needs -o/--output-dir DIR for the report")
+    if args.json is not None:
+        raise ValueError("--json is for one scan; --compare writes realism_summary.json")
+    from synthtumor.realism.compare import COMPARISON_FILES
+
+    check_outputs([args.output_dir / n for n in COMPARISON_FILES], overwrite=args.force)
+    real_dir, synthetic_dir = args.compare
+    comparison = compare_folders(
+        real_dir, synthetic_dir, liver_label=args.liver_label, tumor_label=args.tumor_label
+    )
+    real, synthetic = comparison.summaries()
+    print(
+        f"synthtumor: {sum(map(len, comparison.real.values()))} real lesion(s) in "
+        f"{len(comparison.real)} case(s), {sum(map(len, comparison.synthetic.values()))} "
+        f"synthetic in {len(comparison.synthetic)}; median [IQR] (n):"
+    )
+    print(format_comparison(real, synthetic))
+    written = write_comparison(comparison, args.output_dir, overwrite=args.force)
+    print(f"synthtumor: wrote {', '.join(str(p) for p in written)}")
+    return 0

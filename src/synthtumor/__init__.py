@@ -15,9 +15,16 @@ Importing this package imports neither torch, MONAI nor TorchIO; the adapters in
 
 from synthtumor._validation import LiverTooSmallError
 from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
-from synthtumor.location import LiverStatistics, liver_statistics, vessel_mask
+from synthtumor.location import LiverStatistics, vessel_mask
 from synthtumor.params import TumorParams, TumorSpec
-from synthtumor.synthesize import SynthesisResult, apply, sample, synthesize, tumor_box
+from synthtumor.synthesize import (
+    SynthesisResult,
+    apply,
+    liver_statistics,
+    sample,
+    synthesize,
+    tumor_box,
+)
 
 __version__ = "0.1.0"
 

@@ -15,13 +15,14 @@ Importing this package imports neither torch, MONAI nor TorchIO; the adapters in
 
 from synthtumor._validation import LiverTooSmallError
 from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
-from synthtumor.location import LiverStatistics, liver_statistics, vessel_mask
+from synthtumor.location import LiverStatistics, vessel_mask
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.phase import PhaseEstimate, estimate_phase
 from synthtumor.synthesize import (
     SynthesisResult,
     UnenhancedScanWarning,
     apply,
+    liver_statistics,
     sample,
     synthesize,
     tumor_box,

@@ -7,8 +7,11 @@ computed lazily, block by block, only where a candidate tumour is checked for co
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -221,9 +224,18 @@ def _core_smoothing_matrices(
     ]
 
 
+_STATISTICS_FORMAT_VERSION = 1
+
+
 @dataclass(frozen=True)
 class LiverStatistics:
-    """The liver's intensities, as the generator uses them (all in HU except the sigma).
+    """The liver's intensities and size, as the generator uses them.
+
+    Measured once per scan with :func:`synthtumor.liver_statistics`, they let
+    ``synthesize(crop, crop_liver_mask, spacing=..., statistics=stats)`` work on a crop of that
+    scan as if it saw the whole liver. Plain numbers only: picklable, and
+    :meth:`to_dict` / :meth:`from_dict` (JSON types) and :meth:`to_json` / :meth:`from_json`
+    round-trip exactly.
 
     Attributes
     ----------
@@ -235,6 +247,19 @@ class LiverStatistics:
         sigma_a used for the vessel mask.
     vessel_threshold_hu : float
         T of eq. 2.
+    liver_volume_mm3 : float or None
+        Volume of the whole liver in mm^3: the size presets are fitted to it. None (statistics
+        from :func:`synthtumor.location.liver_statistics`): the liver mask at hand is measured.
+    spacing : tuple of 3 float or None
+        The voxel spacing in mm they were measured at. The core does not read it; the adapters
+        use it for data that carries no spacing of its own.
+
+    Examples
+    --------
+    >>> stats = LiverStatistics(60.0, 58.0, 14.0, 0.85, 75.0, liver_volume_mm3=1.5e6,
+    ...                         spacing=(1.0, 1.0, 1.0))
+    >>> LiverStatistics.from_json(stats.to_json()) == stats
+    True
     """
 
     liver_mean_hu: float
@@ -242,6 +267,98 @@ class LiverStatistics:
     parenchyma_std_hu: float
     vessel_smoothing_mm: float
     vessel_threshold_hu: float
+    liver_volume_mm3: float | None = None
+    spacing: tuple[float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        for name in _STATISTICS_NUMBERS:
+            value = getattr(self, name)
+            if value is None and name in _STATISTICS_OPTIONAL:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float | np.floating | np.integer)
+                or not math.isfinite(value)
+            ):
+                raise ValueError(f"LiverStatistics.{name} must be a finite number, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if self.parenchyma_std_hu < 0 or self.vessel_smoothing_mm < 0:
+            raise ValueError(
+                "LiverStatistics.parenchyma_std_hu and vessel_smoothing_mm must be >= 0, got "
+                f"{self.parenchyma_std_hu!r} and {self.vessel_smoothing_mm!r}"
+            )
+        if self.liver_volume_mm3 is not None and self.liver_volume_mm3 <= 0:
+            raise ValueError(
+                f"LiverStatistics.liver_volume_mm3 must be positive, got {self.liver_volume_mm3!r}"
+            )
+        if self.spacing is not None:
+            values = tuple(np.ravel(np.asarray(self.spacing, dtype=float)).tolist())
+            if len(values) != 3 or not all(math.isfinite(v) and v > 0 for v in values):
+                raise ValueError(
+                    f"LiverStatistics.spacing must be 3 positive numbers in mm, got "
+                    f"{self.spacing!r}"
+                )
+            object.__setattr__(self, "spacing", values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dictionary of JSON types (floats, a list, None), with a format version."""
+        data: dict[str, Any] = {"format_version": _STATISTICS_FORMAT_VERSION}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            data[item.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LiverStatistics:
+        """Rebuild statistics from :meth:`to_dict`'s output, checking the field names.
+
+        Numbers may come back as NumPy or 0-d torch scalars (``.item()`` is used), as after a
+        framework's collation or caching.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"data must be a mapping, got {type(data).__name__}")
+        data = dict(data)
+        version = data.pop("format_version", _STATISTICS_FORMAT_VERSION)
+        if _plain(version) != _STATISTICS_FORMAT_VERSION:
+            raise ValueError(f"unsupported LiverStatistics format_version {version!r}")
+        names = {item.name for item in fields(cls)}
+        unknown = set(data) - names
+        missing = names - set(data) - set(_STATISTICS_OPTIONAL) - {"spacing"}
+        if unknown or missing:
+            raise ValueError(
+                f"LiverStatistics fields do not match: unknown {sorted(map(str, unknown))}, "
+                f"missing {sorted(missing)}"
+            )
+        return cls(**{key: _plain(value) for key, value in data.items()})
+
+    def to_json(self, **kwargs: Any) -> str:
+        """JSON text; keyword arguments go to :func:`json.dumps` (e.g. ``indent=2``)."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> LiverStatistics:
+        """Rebuild statistics from :meth:`to_json`'s output."""
+        return cls.from_dict(json.loads(text))
+
+
+_STATISTICS_NUMBERS = (
+    "liver_mean_hu",
+    "parenchyma_mean_hu",
+    "parenchyma_std_hu",
+    "vessel_smoothing_mm",
+    "vessel_threshold_hu",
+    "liver_volume_mm3",
+)
+_STATISTICS_OPTIONAL = ("liver_volume_mm3",)
+
+
+def _plain(value: Any) -> Any:
+    """A Python number or list from NumPy / torch scalars and arrays (anything with tolist)."""
+    if hasattr(value, "tolist") and not isinstance(value, list | tuple):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 def liver_statistics(
@@ -326,6 +443,7 @@ def liver_statistics(
         parenchyma_std_hu=float(values.std()),
         vessel_smoothing_mm=smoothing_mm,
         vessel_threshold_hu=threshold,
+        spacing=tuple(float(v) for v in spacing),  # type: ignore[arg-type]
     )
 
 

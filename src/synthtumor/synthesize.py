@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
+from synthtumor._threads import single_blas_thread
 from synthtumor._validation import (
     LiverTooSmallError,
     as_binary_mask,
@@ -23,14 +26,22 @@ from synthtumor.location import (
     VesselMap,
     choose_centers,
     count_voxels,
-    liver_statistics,
 )
+from synthtumor.location import liver_statistics as _estimate_statistics
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.patterns import pattern_sizes, satellite_candidates
 from synthtumor.phase import resolve_phase
 from synthtumor.render import render_tumor, tumor_box
 
-__all__ = ["SynthesisResult", "UnenhancedScanWarning", "apply", "sample", "synthesize", "tumor_box"]
+__all__ = [
+    "SynthesisResult",
+    "UnenhancedScanWarning",
+    "apply",
+    "liver_statistics",
+    "sample",
+    "synthesize",
+    "tumor_box",
+]
 
 RngLike = np.random.Generator | int | np.random.SeedSequence | None
 
@@ -200,6 +211,7 @@ def _draw_tumor(
     return drawn
 
 
+@single_blas_thread
 def sample(
     image: np.ndarray,
     liver_mask: np.ndarray,
@@ -207,6 +219,7 @@ def sample(
     spacing: tuple[float, float, float],
     size: str | None = None,
     config: TumorConfig | None = None,
+    statistics: LiverStatistics | None = None,
     rng: RngLike = None,
 ) -> TumorParams:
     """Draw every random choice of a synthesis, without touching the image.
@@ -224,6 +237,10 @@ def sample(
         liver can hold.
     config : TumorConfig or None
         Hyper-parameters; None uses the paper's.
+    statistics : LiverStatistics or None
+        The whole scan's liver statistics from :func:`liver_statistics`, for an `image` that
+        is a crop of that scan: they are used instead of measuring `image`, and the sizes
+        are fitted to their ``liver_volume_mm3``. None (default): `image` is measured.
     rng : numpy.random.Generator or int or None
         Seed or generator; the same seed gives the same params.
 
@@ -248,9 +265,10 @@ def sample(
     ('medium', True)
     """
     config = _check_config(config)
+    statistics = _check_statistics(statistics)
     image = as_volume(image)
     mask = as_binary_mask(liver_mask, shape=image.shape)
-    return _sample_checked(image, mask, as_spacing(spacing), size, config, rng)
+    return _sample_checked(image, mask, as_spacing(spacing), size, config, rng, statistics)
 
 
 def _sample_checked(
@@ -260,43 +278,60 @@ def _sample_checked(
     size: str | None,
     config: TumorConfig,
     rng: RngLike,
+    statistics: LiverStatistics | None = None,
 ) -> TumorParams:
-    """:func:`sample` on arguments already checked (`mask` boolean)."""
+    """:func:`sample` on arguments already checked (`mask` boolean).
+
+    With `statistics` (a crop of a measured scan) nothing is measured here and the random
+    stream skips the measurement's draws; without, the stream is what it has always been.
+    """
     rng = np.random.default_rng(rng)
 
-    # Counting stops once the liver is known to hold the largest tumour `size` may ask for.
-    liver_voxels = count_voxels(mask, at_least=_needed_liver_voxels(size, config, spacing))
+    # Counting stops once the liver is known to hold the largest tumour `size` may ask for
+    # (with whole-scan statistics, once the crop is known to hold some liver).
+    needed = _needed_liver_voxels(size, config, spacing)
+    if statistics is not None and statistics.liver_volume_mm3 is not None:
+        needed = 1
+    liver_voxels = count_voxels(mask, at_least=needed)
     if liver_voxels == 0:
         raise ValueError("liver_mask is empty: there is no liver voxel to place a tumour in")
     liver_volume_mm3 = liver_voxels * math.prod(spacing)
     sampler = LiverSampler(mask, rng)
-    stats = liver_statistics(
-        image,
-        mask,
-        spacing=spacing,
-        threshold_offset_hu=draw(config.vessel_threshold_offset_hu, rng),
-        vessel_smoothing_mm=(
-            None if config.vessel_smoothing_mm is None else draw(config.vessel_smoothing_mm, rng)
-        ),
-        patches=config.stats_patches,
-        sampler=sampler,
-    )
+    if statistics is None:
+        stats = _measure(image, mask, spacing, config, sampler, rng)
+    else:
+        stats = statistics
+        if statistics.liver_volume_mm3 is not None:
+            liver_volume_mm3 = statistics.liver_volume_mm3
     chosen = _choose_size(size, config, liver_volume_mm3, rng)
     phase = _resolve_phase(config, image, mask, spacing)
     vessel_check = _vessel_check(config, phase)
-    vessels = (
-        VesselMap(
-            image,
-            mask,
-            spacing=spacing,
-            threshold_hu=stats.vessel_threshold_hu,
-            smoothing_mm=stats.vessel_smoothing_mm,
-            liver_voxels=sampler.estimated_liver_voxels(),
-        )
-        if vessel_check == "eq2"
-        else None
+    built: list[VesselMap | None] = []
+
+    def vessel_map() -> VesselMap | None:
+        """The vessel map, built once, when first asked for (None without the eq. 2 check)."""
+        if not built:
+            built.append(
+                None
+                if vessel_check != "eq2"
+                else VesselMap(
+                    image,
+                    mask,
+                    spacing=spacing,
+                    threshold_hu=stats.vessel_threshold_hu,
+                    smoothing_mm=stats.vessel_smoothing_mm,
+                    liver_voxels=sampler.estimated_liver_voxels(),
+                )
+            )
+        return built[0]
+
+    # Measuring drew liver voxels, whose hit rate sizes the vessel map's budget; with given
+    # statistics the candidates drawn next give that rate instead of a count of the whole mask.
+    if statistics is None:
+        vessel_map()
+    tumors = _place_tumors(
+        chosen, config, stats, phase, spacing, sampler, vessel_map, vessel_check, mask, rng
     )
-    tumors = _place_tumors(chosen, config, stats, phase, spacing, sampler, vessels, mask, rng)
     return TumorParams(
         shape=tuple(int(n) for n in image.shape),
         spacing=spacing,
@@ -369,12 +404,13 @@ def _place_tumors(
     phase: str | None,
     spacing: tuple[float, float, float],
     sampler: LiverSampler,
-    vessels: VesselMap | None,
+    vessel_map: Callable[[], VesselMap | None],
+    vessel_check: str,
     mask: np.ndarray,
     rng: np.random.Generator,
 ) -> list[TumorSpec]:
     """Draw every tumour's numbers and candidate centres, then check them all together."""
-    tries = config.max_location_tries if vessels is not None else 1
+    tries = config.max_location_tries if vessel_check == "eq2" else 1
 
     def draw_one(size: str) -> dict:
         return _draw_tumor(size, config, stats, rng, phase=phase, spacing=spacing)
@@ -383,7 +419,7 @@ def _place_tumors(
         centres = choose_centers(
             candidates,
             [_collision_half(drawn, spacing) for drawn in drawn_tumors],
-            vessels=vessels,
+            vessels=vessel_map(),
             max_tries=config.max_location_tries,
             fallback=config.location_fallback,
         )
@@ -433,6 +469,105 @@ def _place_tumors(
     return [main_spec, *locate(satellites, satellite_tries)]
 
 
+def _measure(
+    image: np.ndarray,
+    mask: np.ndarray,
+    spacing: tuple[float, float, float],
+    config: TumorConfig,
+    sampler: LiverSampler,
+    rng: np.random.Generator,
+) -> LiverStatistics:
+    """The liver's statistics with b and sigma_a drawn from `config` (patches from `sampler`)."""
+    return _estimate_statistics(
+        image,
+        mask,
+        spacing=spacing,
+        threshold_offset_hu=draw(config.vessel_threshold_offset_hu, rng),
+        vessel_smoothing_mm=(
+            None if config.vessel_smoothing_mm is None else draw(config.vessel_smoothing_mm, rng)
+        ),
+        patches=config.stats_patches,
+        sampler=sampler,
+    )
+
+
+@single_blas_thread
+def liver_statistics(
+    image: np.ndarray,
+    liver_mask: np.ndarray,
+    *,
+    spacing: tuple[float, float, float],
+    config: TumorConfig | None = None,
+    rng: RngLike = None,
+) -> LiverStatistics:
+    """Measure a whole scan's liver once, for synthesis on crops of it.
+
+    What :func:`sample` would measure (the liver's mean, the parenchyma's mean and std, the
+    vessel threshold T and smoothing sigma_a, with b and sigma_a drawn from `config`, from
+    ``config.stats_patches`` random patches), plus the whole liver's volume, to which the sizes
+    are then fitted. Pass the result as ``statistics=`` to :func:`sample` or
+    :func:`synthesize` with a crop of this scan (same spacing). The same `rng` gives the same
+    statistics as ``sample(image, liver_mask, rng=rng)`` measures.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        3-D CT in Hounsfield units, any real dtype: the whole scan, at the spacing the crops
+        will have.
+    liver_mask : numpy.ndarray
+        3-D binary liver mask (bool or 0/1) of the same shape.
+    spacing : tuple of 3 float
+        Voxel spacing in mm, in array-axis order.
+    config : TumorConfig or None
+        Hyper-parameters (``vessel_threshold_offset_hu``, ``vessel_smoothing_mm``,
+        ``stats_patches``); None uses the paper's.
+    rng : numpy.random.Generator or int or None
+        Seed or generator of the patch positions (and of b and sigma_a when they are ranges).
+
+    Returns
+    -------
+    LiverStatistics
+        Plain numbers: picklable, with a JSON round trip (``to_dict``, ``to_json``).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad input (an empty liver included), named.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synthtumor import synthesize
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(rng=0)
+    >>> stats = liver_statistics(phantom.image, phantom.liver_mask, spacing=phantom.spacing, rng=0)
+    >>> crop = (slice(16, 80), slice(16, 80), slice(8, 56))
+    >>> image, label, params = synthesize(phantom.image[crop], phantom.liver_mask[crop],
+    ...                                   spacing=phantom.spacing, statistics=stats, rng=1)
+    >>> label.shape == image.shape, params.parenchyma_mean_hu == stats.parenchyma_mean_hu
+    (True, True)
+    """
+    config = _check_config(config)
+    image = as_volume(image)
+    mask = as_binary_mask(liver_mask, shape=image.shape)
+    spacing = as_spacing(spacing)
+    rng = np.random.default_rng(rng)
+    liver_voxels = count_voxels(mask)
+    if liver_voxels == 0:
+        raise ValueError("liver_mask is empty: there is no liver to measure")
+    stats = _measure(image, mask, spacing, config, LiverSampler(mask, rng), rng)
+    return dataclasses.replace(stats, liver_volume_mm3=liver_voxels * math.prod(spacing))
+
+
+def _check_statistics(statistics: object) -> LiverStatistics | None:
+    if statistics is None or isinstance(statistics, LiverStatistics):
+        return statistics
+    raise TypeError(
+        "statistics must be a LiverStatistics (from synthtumor.liver_statistics, or "
+        f"LiverStatistics.from_dict) or None, got {type(statistics).__name__}"
+    )
+
+
 def _check_config(config: TumorConfig | None) -> TumorConfig:
     if config is None:
         return TumorConfig()
@@ -449,6 +584,7 @@ def _initial_label(mask: np.ndarray, params: TumorParams) -> np.ndarray:
     return np.where(mask, np.uint8(params.liver_label), np.uint8(params.background_label))
 
 
+@single_blas_thread
 def apply(
     image: np.ndarray,
     liver_mask: np.ndarray,
@@ -544,6 +680,7 @@ def _inplace_targets(
     return image, liver_mask
 
 
+@single_blas_thread
 def synthesize(
     image: np.ndarray,
     liver_mask: np.ndarray,
@@ -551,6 +688,7 @@ def synthesize(
     spacing: tuple[float, float, float],
     size: str | None = None,
     config: TumorConfig | None = None,
+    statistics: LiverStatistics | None = None,
     rng: RngLike = None,
     inplace: bool = False,
 ) -> SynthesisResult:
@@ -572,6 +710,9 @@ def synthesize(
         Table 6 preset; None draws one (probability 0.2 each by default).
     config : TumorConfig or None
         Hyper-parameters and stage switches; None uses the paper's.
+    statistics : LiverStatistics or None
+        The whole scan's statistics from :func:`liver_statistics` when `image` is a crop of
+        it (see :func:`sample`): the cost then follows the crop, not the scan.
     rng : numpy.random.Generator or int or None
         Seed or generator: the same seed gives the same output.
     inplace : bool
@@ -598,7 +739,8 @@ def synthesize(
     """
     # Checked once here: the mask check reads the whole mask, which costs on big volumes.
     config = _check_config(config)
+    statistics = _check_statistics(statistics)
     image = as_volume(image)
     mask = as_binary_mask(liver_mask, shape=image.shape)
-    params = _sample_checked(image, mask, as_spacing(spacing), size, config, rng)
+    params = _sample_checked(image, mask, as_spacing(spacing), size, config, rng, statistics)
     return _apply_checked(image, liver_mask, mask, params, inplace=inplace)

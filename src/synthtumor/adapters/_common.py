@@ -9,13 +9,22 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple, TypeVar
 
 import numpy as np
 import torch
 
-from synthtumor import LiverTooSmallError, TumorConfig, TumorParams, apply, sample, tumor_box
+from synthtumor import (
+    LiverStatistics,
+    LiverTooSmallError,
+    TumorConfig,
+    TumorParams,
+    apply,
+    liver_statistics,
+    sample,
+    tumor_box,
+)
 from synthtumor.config import SIZE_NAMES
 
 __all__ = [
@@ -23,14 +32,18 @@ __all__ = [
     "SmallLiverPolicy",
     "SynthesizedPair",
     "as_numpy",
+    "as_statistics",
     "check_label_values",
     "check_probability",
     "check_seed",
     "check_size_and_config",
     "check_small_liver_policy",
     "check_spacing",
+    "check_statistics_key",
     "like",
+    "measure_liver",
     "single_channel",
+    "statistics_spacing",
     "synthesize_label_map",
 ]
 
@@ -97,6 +110,69 @@ def check_size_and_config(size: object, config: object) -> None:
         raise ValueError(f"size must be one of {SIZE_NAMES} or None, got {size!r}")
     if config is not None and not isinstance(config, TumorConfig):
         raise TypeError(f"config must be a TumorConfig or None, got {type(config).__name__}")
+
+
+def check_statistics_key(key: object, *, name: str = "statistics_key") -> None:
+    """None or a hashable key (where a sample carries its scan's statistics)."""
+    try:
+        hash(key)
+    except TypeError:
+        raise TypeError(f"{name} must be a hashable key or None, got {key!r}") from None
+
+
+# --- liver statistics ------------------------------------------------------------------------
+
+
+def as_statistics(value: object, *, name: str) -> LiverStatistics | None:
+    """Statistics carried by a sample: a LiverStatistics, its ``to_dict()`` form, or None.
+
+    The dictionary may hold NumPy or torch scalars (after a cache or a framework's copy).
+    """
+    if value is None or isinstance(value, LiverStatistics):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return LiverStatistics.from_dict(value)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{name} does not hold liver statistics: {error}") from error
+    raise TypeError(
+        f"{name} must hold a LiverStatistics or its to_dict() dictionary, got "
+        f"{type(value).__name__}"
+    )
+
+
+def statistics_spacing(statistics: LiverStatistics | None) -> tuple[float, float, float] | None:
+    """The spacing the statistics were measured at, if they say."""
+    return None if statistics is None else statistics.spacing
+
+
+def measure_liver(
+    image: np.ndarray,
+    label: np.ndarray,
+    *,
+    spacing: Sequence[float],
+    liver_label: int,
+    config: TumorConfig | None,
+    seed: int,
+    name: str,
+) -> dict:
+    """:func:`synthtumor.liver_statistics` of a whole scan, as a dictionary of JSON types.
+
+    Plain floats, ints and a list: it survives pickling, ``torch.load(weights_only=True)``
+    (MONAI's ``PersistentDataset``) and MONAI's collation.
+    """
+    if image.shape != label.shape:
+        raise ValueError(
+            f"image and label must have the same spatial shape, got {image.shape} and {label.shape}"
+        )
+    liver = label == liver_label
+    if not liver.any():
+        raise ValueError(
+            f"{name}: the label map holds no liver voxel (no voxel equals "
+            f"liver_label={liver_label}), so there is no liver to measure; leave such scans out "
+            "or set liver_label"
+        )
+    return liver_statistics(image, liver, spacing=tuple(spacing), config=config, rng=seed).to_dict()
 
 
 # --- arrays and tensors ----------------------------------------------------------------------
@@ -168,6 +244,7 @@ def synthesize_label_map(
     tumor_label: int,
     skip_if_tumor_present: bool,
     on_small_liver: SmallLiverPolicy,
+    statistics: LiverStatistics | None = None,
 ) -> SynthesizedPair | None:
     """Synthesize tumours into a scan whose liver is ``label == liver_label``.
 
@@ -189,6 +266,9 @@ def synthesize_label_map(
         What to do when the liver is absent or too small for the tumour size: warn with
         :class:`LiverTooSmallWarning` and return None, raise
         :class:`~synthtumor.LiverTooSmallError`, or return None silently.
+    statistics : LiverStatistics or None
+        The whole scan's statistics when `image` is a crop of it (passed to
+        :func:`synthtumor.sample`); None measures `image`.
 
     Returns
     -------
@@ -211,7 +291,15 @@ def synthesize_label_map(
             raise LiverTooSmallError(
                 f"the label map holds no liver voxel (no voxel equals liver_label={liver_label})"
             )
-        params = sample(image, liver, spacing=tuple(spacing), size=size, config=config, rng=seed)
+        params = sample(
+            image,
+            liver,
+            spacing=tuple(spacing),
+            size=size,
+            config=config,
+            statistics=statistics,
+            rng=seed,
+        )
     except LiverTooSmallError as error:
         if on_small_liver == "raise":
             raise

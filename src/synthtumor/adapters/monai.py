@@ -5,13 +5,20 @@ transform to put in a training pipeline, ``RandLiverTumor`` the array transform 
 are MONAI-native random transforms: they draw one seed per call from their own ``self.R``, so
 ``set_random_state``, ``Compose(...).set_random_state``, ``monai.utils.set_determinism`` and
 MONAI's ``DataLoader`` (which seeds every worker) make a pipeline reproducible, and
-``CacheDataset`` caches only the transforms before them.
+``CacheDataset`` caches only the transforms before them. ``LiverStatisticsd`` (aliases
+``LiverStatisticsD``, ``LiverStatisticsDict``) is deterministic: it measures the whole scan's
+liver once, is cached with the scan, and lets ``RandLiverTumord`` work on crops.
 
-Where it goes: after ``Spacingd`` (the scan must be in HU at its final spacing) and before
-intensity scaling (``ScaleIntensityRanged``) and cropping (``RandCropByPosNegLabeld``)::
+Where they go: synthesis needs the scan in HU at its final spacing (after ``Spacingd``, before
+``ScaleIntensityRanged``). On the crop (the cost follows the crop, not the scan)::
 
-    LoadImaged -> EnsureChannelFirstd -> Orientationd -> Spacingd
-        -> RandLiverTumord -> ScaleIntensityRanged -> SpatialPadd -> RandCropByPosNegLabeld
+    LoadImaged -> EnsureChannelFirstd -> Orientationd -> Spacingd -> LiverStatisticsd
+        -> SpatialPadd -> RandCropByPosNegLabeld -> RandLiverTumord -> ScaleIntensityRanged
+
+or on the whole scan, before cropping::
+
+    ... -> Spacingd -> RandLiverTumord -> ScaleIntensityRanged -> SpatialPadd
+        -> RandCropByPosNegLabeld
 
 Needs ``pip install synthtumor[monai]``.
 """
@@ -39,23 +46,35 @@ from synthtumor.adapters._common import (
     LiverTooSmallWarning,
     SmallLiverPolicy,
     as_numpy,
+    as_statistics,
     check_label_values,
     check_probability,
+    check_seed,
     check_size_and_config,
     check_small_liver_policy,
     check_spacing,
+    check_statistics_key,
+    measure_liver,
     single_channel,
+    statistics_spacing,
     synthesize_label_map,
 )
 from synthtumor.config import TumorConfig
+from synthtumor.location import LiverStatistics
 
 __all__ = [
+    "LiverStatisticsD",
+    "LiverStatisticsDict",
+    "LiverStatisticsd",
     "LiverTooSmallWarning",
     "RandLiverTumor",
     "RandLiverTumorD",
     "RandLiverTumorDict",
     "RandLiverTumord",
 ]
+
+STATISTICS_KEY = "liver_statistics"
+"""Where ``LiverStatisticsd`` stores a scan's statistics and ``RandLiverTumord`` looks for them."""
 
 _SEED_BOUND = 2**32
 
@@ -146,6 +165,7 @@ class RandLiverTumor(RandomizableTransform):
         label: NdarrayOrTensor,
         spacing: Sequence[float] | None = None,
         randomize: bool = True,
+        statistics: LiverStatistics | Mapping | None = None,
     ) -> tuple[NdarrayOrTensor, NdarrayOrTensor]:
         """Return ``(image, label)``, with tumours when this call's draw says so.
 
@@ -159,12 +179,15 @@ class RandLiverTumor(RandomizableTransform):
             Overrides the spacing given at construction and the image's ``pixdim``.
         randomize : bool
             Draw anew (default); False reuses the last draw.
+        statistics : LiverStatistics or dict or None
+            The whole scan's statistics (:func:`synthtumor.liver_statistics` or its
+            ``to_dict()``) when `img` is a crop of it; None measures `img`.
         """
         if randomize:
             self.randomize()
         if not self._do_transform:
             return img, label
-        return self.synthesize(img, label, seed=self._seed, spacing=spacing)
+        return self.synthesize(img, label, seed=self._seed, spacing=spacing, statistics=statistics)
 
     def synthesize(
         self,
@@ -173,6 +196,7 @@ class RandLiverTumor(RandomizableTransform):
         *,
         seed: int,
         spacing: Sequence[float] | None = None,
+        statistics: LiverStatistics | Mapping | None = None,
     ) -> tuple[NdarrayOrTensor, NdarrayOrTensor]:
         """Apply the synthesis that `seed` draws, ignoring `prob` (deterministic).
 
@@ -189,10 +213,12 @@ class RandLiverTumor(RandomizableTransform):
         label_volume = single_channel(
             as_numpy(label, name="label"), name="label", channel_first=True
         )
+        stats = as_statistics(statistics, name="statistics")
         result = synthesize_label_map(
             image_volume,
             label_volume,
-            spacing=self._spacing_of(img, spacing),
+            spacing=self._spacing_of(img, spacing, stats),
+            statistics=stats,
             seed=seed,
             size=self.size,
             config=self.config,
@@ -208,20 +234,31 @@ class RandLiverTumor(RandomizableTransform):
         return new_image, new_label
 
     def _spacing_of(
-        self, img: NdarrayOrTensor, spacing: Sequence[float] | None
+        self,
+        img: NdarrayOrTensor,
+        spacing: Sequence[float] | None,
+        statistics: LiverStatistics | None = None,
     ) -> tuple[float, float, float]:
-        if spacing is not None:
-            check_spacing(spacing)
-            return tuple(float(v) for v in spacing)  # type: ignore[return-value]
-        if self.spacing is not None:
-            return self.spacing  # type: ignore[return-value]
-        if isinstance(img, MetaTensor):
-            return tuple(float(v) for v in img.pixdim)  # type: ignore[return-value]
-        raise ValueError(
-            f"the voxel spacing of a {type(img).__name__} image is unknown: pass "
-            "spacing=(di, dj, dk) in mm, or a MetaTensor (e.g. from LoadImaged), whose pixdim "
-            "gives it"
-        )
+        return _spacing_of(img, spacing if spacing is not None else self.spacing, statistics)
+
+
+def _spacing_of(
+    img: NdarrayOrTensor, spacing: Sequence[float] | None, statistics: LiverStatistics | None
+) -> tuple[float, float, float]:
+    """The given spacing, else the MetaTensor's pixdim, else the statistics' spacing."""
+    if spacing is not None:
+        check_spacing(spacing)
+        return tuple(float(v) for v in spacing)  # type: ignore[return-value]
+    if isinstance(img, MetaTensor):
+        return tuple(float(v) for v in img.pixdim)  # type: ignore[return-value]
+    measured = statistics_spacing(statistics)
+    if measured is not None:
+        return measured
+    raise ValueError(
+        f"the voxel spacing of a {type(img).__name__} image is unknown: pass "
+        "spacing=(di, dj, dk) in mm, or a MetaTensor (e.g. from LoadImaged), whose pixdim "
+        "gives it"
+    )
 
 
 class RandLiverTumord(RandomizableTransform, MapTransform):
@@ -261,6 +298,12 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
     on_small_liver : {"warn", "raise", "ignore"}
         A liver too small for the drawn size (or none): pass through with a
         :class:`LiverTooSmallWarning` (default), raise, or pass through silently.
+    statistics_key : hashable or None
+        Where the sample may carry its whole scan's liver statistics (put there by
+        :class:`LiverStatisticsd`, default ``"liver_statistics"``). When the key is present
+        the image is taken as a crop of that scan: tumours are drawn with the scan's
+        statistics and sizes fitted to its whole liver, at a cost that follows the crop. When
+        it is absent, or `statistics_key` is None, the image itself is measured.
     allow_missing_keys : bool
         Pass the sample through when a key is missing instead of raising ``KeyError``.
 
@@ -302,9 +345,12 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
         spacing: Sequence[float] | None = None,
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
+        statistics_key: Hashable | None = STATISTICS_KEY,
         allow_missing_keys: bool = False,
     ) -> None:
         self.image_key, self.label_key = _image_and_label_keys(keys, image_key, label_key)
+        check_statistics_key(statistics_key)
+        self.statistics_key = statistics_key
         MapTransform.__init__(self, (self.image_key, self.label_key), allow_missing_keys)
         RandomizableTransform.__init__(self, check_probability(prob))
         self.liver_tumor = RandLiverTumor(
@@ -337,13 +383,137 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
         present = list(self.key_iterator(d))  # raises KeyError unless allow_missing_keys
         if not self._do_transform or len(present) < 2:
             return d
+        statistics = None
+        if self.statistics_key is not None and self.statistics_key in d:
+            statistics = as_statistics(
+                d[self.statistics_key], name=f"data[{self.statistics_key!r}]"
+            )
         d[self.image_key], d[self.label_key] = self.liver_tumor.synthesize(
-            d[self.image_key], d[self.label_key], seed=self._seed
+            d[self.image_key], d[self.label_key], seed=self._seed, statistics=statistics
         )
         return d
 
 
 RandLiverTumorD = RandLiverTumorDict = RandLiverTumord
+
+
+class LiverStatisticsd(MapTransform):
+    """Measure a scan's liver once and store it in the sample, for synthesis on crops.
+
+    Deterministic (a plain ``MapTransform``, its patches drawn with a fixed `seed`), so
+    ``CacheDataset`` and ``PersistentDataset`` cache its result with the scan. It writes
+    ``data[statistics_key]``: :func:`synthtumor.liver_statistics` as a dictionary of floats, an
+    int and a list (``LiverStatistics.to_dict()``), which crops copy along, MONAI collates and
+    ``PersistentDataset`` saves and reloads with its defaults (``weights_only=True``,
+    ``track_meta=False``; the spacing it holds then stands in for the lost ``pixdim``). A
+    :class:`RandLiverTumord` placed after ``RandCropByPosNegLabeld`` reads it and synthesizes on
+    the crop as if it saw the whole liver. Put it after ``Spacingd``, on HU values.
+
+    Parameters
+    ----------
+    keys : sequence of 2 hashable or None
+        The image key and the label key, in this order. None (default):
+        ``(image_key, label_key)``.
+    image_key, label_key : hashable or None
+        Alternative to `keys`. Defaults "image" and "label".
+    liver_label : int
+        The liver's value in the label map (default 1).
+    statistics_key : hashable
+        Where to store the statistics. Default ``"liver_statistics"``.
+    config : TumorConfig or None
+        Hyper-parameters of the measurement (vessel threshold offset, smoothing, patches);
+        use the config the synthesis uses. None uses the paper's.
+    seed : int
+        Seed of the measurement's random patches (non-negative); the same seed and scan give
+        the same statistics. Default 0.
+    spacing : sequence of 3 float or None
+        Voxel spacing in mm; None reads ``MetaTensor.pixdim``.
+    allow_missing_keys : bool
+        Pass the sample through when a key is missing instead of raising ``KeyError``.
+
+    Raises
+    ------
+    ValueError
+        A scan whose label map holds no liver voxel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from monai.data import MetaTensor
+    >>> from monai.transforms import Compose, RandSpatialCropd
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(shape=(64, 64, 48), rng=0)
+    >>> affine = torch.diag(torch.tensor([*phantom.spacing, 1.0], dtype=torch.float64))
+    >>> data = {
+    ...     "image": MetaTensor(phantom.image[None], affine=affine),
+    ...     "label": MetaTensor(phantom.liver_mask[None].astype(np.uint8), affine=affine),
+    ... }
+    >>> measured = LiverStatisticsd(keys=["image", "label"])(data)
+    >>> sorted(measured["liver_statistics"])[:3]
+    ['format_version', 'liver_mean_hu', 'liver_volume_mm3']
+    >>> crops = Compose([
+    ...     RandSpatialCropd(["image", "label"], roi_size=(32, 32, 24), random_size=False),
+    ...     RandLiverTumord(keys=["image", "label"], on_small_liver="ignore"),
+    ... ]).set_random_state(seed=0)
+    >>> crop = crops(measured)
+    >>> tuple(crop["image"].shape)
+    (1, 32, 32, 24)
+    """
+
+    backend = RandLiverTumor.backend
+
+    def __init__(
+        self,
+        keys: KeysCollection | None = None,
+        *,
+        image_key: Hashable | None = None,
+        label_key: Hashable | None = None,
+        liver_label: int = 1,
+        statistics_key: Hashable = STATISTICS_KEY,
+        config: TumorConfig | None = None,
+        seed: int = 0,
+        spacing: Sequence[float] | None = None,
+        allow_missing_keys: bool = False,
+    ) -> None:
+        self.image_key, self.label_key = _image_and_label_keys(keys, image_key, label_key)
+        MapTransform.__init__(self, (self.image_key, self.label_key), allow_missing_keys)
+        if statistics_key is None:
+            raise ValueError("statistics_key must be a key of the sample, got None")
+        check_statistics_key(statistics_key)
+        self.statistics_key = statistics_key
+        self.liver_label = check_seed(liver_label, name="liver_label")
+        check_size_and_config(None, config)
+        self.config = config
+        self.seed = check_seed(seed)
+        check_spacing(spacing)
+        self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, Any]:
+        d = dict(data)
+        present = list(self.key_iterator(d))  # raises KeyError unless allow_missing_keys
+        if len(present) < 2:
+            return d
+        img, label = d[self.image_key], d[self.label_key]
+        for name, value in (("image", img), ("label", label)):
+            if isinstance(value, MetaTensor) and value.pending_operations:
+                raise ValueError(
+                    f"{name} has pending lazy operations; LiverStatisticsd is not lazy, run it "
+                    "in a Compose (which applies them first) or call ApplyPending before it"
+                )
+        d[self.statistics_key] = measure_liver(
+            single_channel(as_numpy(img, name="image"), name="image", channel_first=True),
+            single_channel(as_numpy(label, name="label"), name="label", channel_first=True),
+            spacing=_spacing_of(img, self.spacing, None),
+            liver_label=self.liver_label,
+            config=self.config,
+            seed=self.seed,
+            name="LiverStatisticsd",
+        )
+        return d
+
+
+LiverStatisticsD = LiverStatisticsDict = LiverStatisticsd
 
 
 def _image_and_label_keys(

@@ -1,13 +1,16 @@
 """A PyTorch ``Dataset`` wrapper that puts synthetic liver tumours into every sample.
 
 ``LiverTumorDataset`` wraps any map-style dataset that yields ``(image, label)``,
-``(image, label, spacing)`` or dictionaries. The random draw of sample ``index`` in epoch
-``epoch`` comes from ``numpy.random.SeedSequence((seed, epoch, index))`` and nothing else: the
-samples are the same whatever the number of ``DataLoader`` workers, their order or the
-sampler, and differ between epochs once :meth:`LiverTumorDataset.set_epoch` is called.
+``(image, label, spacing)``, ``(image, label, spacing, statistics)`` or dictionaries. The
+random draw of sample ``index`` in epoch ``epoch`` comes from
+``numpy.random.SeedSequence((seed, epoch, index))`` and nothing else: the samples are the same
+whatever the number of ``DataLoader`` workers, their order or the sampler, and differ between
+epochs once :meth:`LiverTumorDataset.set_epoch` is called.
 
 Put it around the dataset that loads, orients and resamples the scans (HU at the final
-spacing), and apply intensity windowing and cropping after it.
+spacing), and apply intensity windowing and cropping after it; or around a dataset that yields
+crops together with their whole scan's statistics (:func:`synthtumor.liver_statistics`,
+computed once per scan), and the synthesis works on the crop, at a cost that follows the crop.
 
 Needs ``pip install synthtumor[torch]``.
 """
@@ -31,12 +34,14 @@ from synthtumor.adapters._common import (
     LiverTooSmallWarning,
     SmallLiverPolicy,
     as_numpy,
+    as_statistics,
     check_label_values,
     check_probability,
     check_seed,
     check_size_and_config,
     check_small_liver_policy,
     check_spacing,
+    check_statistics_key,
     like,
     single_channel,
     synthesize_label_map,
@@ -54,10 +59,14 @@ class LiverTumorDataset(Dataset):
     Parameters
     ----------
     dataset : map-style dataset
-        Yields ``(image, label)``, ``(image, label, spacing)`` or a mapping with `image_key`,
-        `label_key` and optionally `spacing_key`. Images are CT in HU and labels are label maps
-        or binary liver masks, as numpy arrays or CPU/GPU tensors of shape ``(i, j, k)`` or
-        ``(1, i, j, k)``; spacing is 3 floats in mm in array-axis order.
+        Yields ``(image, label)``, ``(image, label, spacing)``,
+        ``(image, label, spacing, statistics)`` or a mapping with `image_key`, `label_key` and
+        optionally `spacing_key` and `statistics_key`. Images are CT in HU and labels are label
+        maps or binary liver masks, as numpy arrays or CPU/GPU tensors of shape ``(i, j, k)``
+        or ``(1, i, j, k)``; spacing is 3 floats in mm in array-axis order (or None). A sample
+        that carries statistics (a :class:`~synthtumor.LiverStatistics` or its ``to_dict()``;
+        None counts as absent) is taken as a crop of the scan they were measured on: they are
+        used instead of measuring the sample, and the sizes are fitted to the whole liver.
     seed : int
         Base seed (non-negative). Sample ``index`` of epoch ``e`` draws from
         ``SeedSequence((seed, e, index))``.
@@ -73,8 +82,9 @@ class LiverTumorDataset(Dataset):
         (default 2). Other label values are kept; a boolean mask comes back as ``uint8``.
     spacing : sequence of 3 float or None
         Spacing of samples that carry none.
-    image_key, label_key, spacing_key : hashable
-        Keys of mapping samples. Defaults "image", "label", "spacing".
+    image_key, label_key, spacing_key, statistics_key : hashable
+        Keys of mapping samples. Defaults "image", "label", "spacing", "liver_statistics";
+        `statistics_key` None ignores statistics in mapping samples.
     skip_if_tumor_present : bool
         Return a sample whose label already holds `tumor_label` voxels unchanged. Default True.
     on_small_liver : {"warn", "raise", "ignore"}
@@ -119,6 +129,7 @@ class LiverTumorDataset(Dataset):
         image_key: Hashable = "image",
         label_key: Hashable = "label",
         spacing_key: Hashable = "spacing",
+        statistics_key: Hashable | None = "liver_statistics",
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
     ) -> None:
@@ -137,6 +148,8 @@ class LiverTumorDataset(Dataset):
         check_spacing(spacing)
         self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
         self.image_key, self.label_key, self.spacing_key = image_key, label_key, spacing_key
+        check_statistics_key(statistics_key)
+        self.statistics_key = statistics_key
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
@@ -162,13 +175,15 @@ class LiverTumorDataset(Dataset):
         rng = np.random.default_rng(np.random.SeedSequence((self.seed, self.epoch, index)))
         if not rng.random() < self.prob:
             return item
-        image, label, spacing = self._unpack(item)
+        image, label, spacing, statistics = self._unpack(item)
         image_array = as_numpy(image, name="image")
         label_array = as_numpy(label, name="label")
+        stats = as_statistics(statistics, name="the sample's statistics")
         result = synthesize_label_map(
             single_channel(image_array, name="image", channel_first=False),
             single_channel(label_array, name="label", channel_first=False),
-            spacing=self._spacing_of(spacing),
+            spacing=self._spacing_of(spacing, stats),
+            statistics=stats,
             seed=int(rng.integers(_SEED_BOUND)),
             size=self.size,
             config=self.config,
@@ -190,7 +205,7 @@ class LiverTumorDataset(Dataset):
             raise TypeError(f"index must be an integer, got {type(index).__name__}")
         return index + len(self) if index < 0 else index
 
-    def _unpack(self, item: Any) -> tuple[Any, Any, Any]:
+    def _unpack(self, item: Any) -> tuple[Any, Any, Any, Any]:
         if isinstance(item, Mapping):
             missing = [k for k in (self.image_key, self.label_key) if k not in item]
             if missing:
@@ -198,11 +213,19 @@ class LiverTumorDataset(Dataset):
                     f"sample lacks the key(s) {missing}; its keys are {list(item)} (set "
                     "image_key and label_key)"
                 )
-            return item[self.image_key], item[self.label_key], item.get(self.spacing_key)
-        if isinstance(item, tuple | list) and len(item) in (2, 3):
-            return item[0], item[1], item[2] if len(item) == 3 else None
+            statistics = None if self.statistics_key is None else item.get(self.statistics_key)
+            return (
+                item[self.image_key],
+                item[self.label_key],
+                item.get(self.spacing_key),
+                statistics,
+            )
+        if isinstance(item, tuple | list) and len(item) in (2, 3, 4):
+            padded = [*item, None, None][:4]
+            return padded[0], padded[1], padded[2], padded[3]
         raise TypeError(
-            "the wrapped dataset must yield (image, label), (image, label, spacing) or a "
+            "the wrapped dataset must yield (image, label), (image, label, spacing), "
+            "(image, label, spacing, statistics) or a "
             f"mapping, got {type(item).__name__}"
             + (f" of length {len(item)}" if isinstance(item, tuple | list) else "")
         )
@@ -213,7 +236,9 @@ class LiverTumorDataset(Dataset):
         repacked = [image, label, *item[2:]]
         return tuple(repacked) if isinstance(item, tuple) else repacked
 
-    def _spacing_of(self, spacing: Any) -> tuple[float, ...]:
+    def _spacing_of(self, spacing: Any, statistics: Any = None) -> tuple[float, ...]:
+        if spacing is None and self.spacing is None and statistics is not None:
+            spacing = statistics.spacing
         if spacing is None:
             if self.spacing is None:
                 raise ValueError(

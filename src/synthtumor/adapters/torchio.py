@@ -6,9 +6,17 @@ reproducible) and applies the deterministic ``LiverTumor`` with that seed. ``Liv
 recorded in the subject's history, so ``subject.get_composed_history()`` replays it exactly.
 
 Where it goes: after ``ToCanonical`` and ``Resample`` (the scan must be in HU at its final
-spacing) and before intensity scaling (``Clamp``, ``RescaleIntensity``) and patch sampling::
+spacing) and before intensity scaling (``Clamp``, ``RescaleIntensity``). On the whole subject,
+before patch sampling::
 
     ToCanonical -> Resample(1) -> RandomLiverTumor -> Clamp -> RescaleIntensity -> Queue
+
+or on the patches, at a cost that follows the patch: ``MeasureLiver`` (deterministic) stores the
+whole liver's statistics on the subject, patch samplers copy them into every patch, and
+``RandomLiverTumor`` applied to a patch uses them (see docs/torchio.md for a sampler that does
+it inside a ``tio.Queue``)::
+
+    ToCanonical -> Resample(1) -> MeasureLiver -> patch sampler -> RandomLiverTumor -> Clamp
 
 Needs ``pip install synthtumor[torchio]``.
 """
@@ -31,16 +39,21 @@ from synthtumor.adapters._common import (
     LiverTooSmallWarning,
     SmallLiverPolicy,
     as_numpy,
+    as_statistics,
     check_label_values,
     check_seed,
     check_size_and_config,
     check_small_liver_policy,
+    measure_liver,
     single_channel,
     synthesize_label_map,
 )
 from synthtumor.config import TumorConfig
 
-__all__ = ["LiverTooSmallWarning", "LiverTumor", "RandomLiverTumor"]
+__all__ = ["LiverTooSmallWarning", "LiverTumor", "MeasureLiver", "RandomLiverTumor"]
+
+STATISTICS_KEY = "liver_statistics"
+"""Where ``MeasureLiver`` stores a subject's statistics and the tumour transforms look."""
 
 _SEED_BOUND = 2**31
 
@@ -73,6 +86,11 @@ class LiverTumor(tio.Transform):
     on_small_liver : {"warn", "raise", "ignore"}
         A liver too small for the drawn size (or none): leave the subject unchanged with a
         :class:`LiverTooSmallWarning` (default), raise, or leave it unchanged silently.
+    statistics_key : str or None
+        Where the subject may carry its whole scan's liver statistics (put there by
+        :class:`MeasureLiver`, default ``"liver_statistics"``). When present the subject is
+        taken as a patch of that scan: the scan's statistics are used and the sizes fitted to
+        its whole liver. When absent, or None, the subject's own image is measured.
     **kwargs
         Passed to ``torchio.Transform`` (``p``, ``copy``, ...).
 
@@ -108,10 +126,12 @@ class LiverTumor(tio.Transform):
         config: TumorConfig | None = None,
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
+        statistics_key: str | None = STATISTICS_KEY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.seed = check_seed(seed)
+        self.statistics_key = _check_optional_key(statistics_key, "statistics_key")
         self.image_key = _check_key(image_key, "image_key")
         self.label_key = _check_key(label_key, "label_key")
         self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
@@ -131,11 +151,17 @@ class LiverTumor(tio.Transform):
             "config",
             "skip_if_tumor_present",
             "on_small_liver",
+            "statistics_key",
         ]
 
     def apply_transform(self, subject: tio.Subject) -> tio.Subject:
         image = _get_image(subject, self.image_key, "image_key")
         label = _get_image(subject, self.label_key, "label_key")
+        statistics = None
+        if self.statistics_key is not None and self.statistics_key in subject:
+            statistics = as_statistics(
+                subject[self.statistics_key], name=f"subject[{self.statistics_key!r}]"
+            )
         result = synthesize_label_map(
             single_channel(
                 as_numpy(image.data, name=self.image_key), name=self.image_key, channel_first=True
@@ -151,6 +177,7 @@ class LiverTumor(tio.Transform):
             tumor_label=self.tumor_label,
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
+            statistics=statistics,
         )
         if result is not None:
             # set_data replaces the tensors: the ones the caller holds are never written to.
@@ -184,6 +211,11 @@ class RandomLiverTumor(RandomTransform):
     on_small_liver : {"warn", "raise", "ignore"}
         A liver too small for the drawn size (or none): leave the subject unchanged with a
         :class:`LiverTooSmallWarning` (default), raise, or leave it unchanged silently.
+    statistics_key : str or None
+        Where the subject may carry its whole scan's liver statistics (put there by
+        :class:`MeasureLiver`, default ``"liver_statistics"``). When present the subject is
+        taken as a patch of that scan: the scan's statistics are used and the sizes fitted to
+        its whole liver. When absent, or None, the subject's own image is measured.
     **kwargs
         Passed to ``torchio.Transform``: ``p`` is the probability of applying it (default 1;
         the paper's recipe used 0.9), ``copy`` whether to copy the subject first (default True).
@@ -220,9 +252,11 @@ class RandomLiverTumor(RandomTransform):
         config: TumorConfig | None = None,
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
+        statistics_key: str | None = STATISTICS_KEY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.statistics_key = _check_optional_key(statistics_key, "statistics_key")
         self.image_key = _check_key(image_key, "image_key")
         self.label_key = _check_key(label_key, "label_key")
         self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
@@ -245,15 +279,122 @@ class RandomLiverTumor(RandomTransform):
             config=self.config,
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
+            statistics_key=self.statistics_key,
             copy=False,
         )
         return transform(subject)
+
+
+class MeasureLiver(tio.Transform):
+    """Store the whole liver's statistics on a subject, for tumour synthesis on its patches.
+
+    Deterministic (its random patches come from `seed`). It sets ``subject[statistics_key]``
+    to :func:`synthtumor.liver_statistics` as a dictionary of plain numbers
+    (``LiverStatistics.to_dict()``); TorchIO's patch samplers copy it into every patch, and
+    :class:`RandomLiverTumor` (or :class:`LiverTumor`) applied to a patch then draws tumours
+    with the whole scan's statistics and sizes fitted to its whole liver. Put it after
+    ``Resample``, on HU values, and apply it once per subject (for instance to the subjects
+    before building the ``SubjectsDataset``): it reads the whole label map.
+
+    Parameters
+    ----------
+    image_key, label_key : str
+        Names of the CT (``ScalarImage`` in HU) and its label map (``LabelMap``).
+    liver_label : int
+        The liver's value in the label map (default 1).
+    statistics_key : str
+        Where to store the statistics. Default ``"liver_statistics"``.
+    config : TumorConfig or None
+        Hyper-parameters of the measurement; use the config the synthesis uses.
+    seed : int
+        Seed of the measurement's random patches (non-negative). Default 0.
+    **kwargs
+        Passed to ``torchio.Transform`` (``copy``, ...).
+
+    Raises
+    ------
+    ValueError
+        A subject whose label map holds no liver voxel.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import torchio as tio
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom(shape=(64, 64, 48), rng=0)
+    >>> affine = torch.diag(torch.tensor([*phantom.spacing, 1.0], dtype=torch.float64)).numpy()
+    >>> subject = tio.Subject(
+    ...     image=tio.ScalarImage(tensor=torch.from_numpy(phantom.image[None]), affine=affine),
+    ...     label=tio.LabelMap(tensor=torch.from_numpy(phantom.liver_mask[None]).to(torch.uint8),
+    ...                        affine=affine),
+    ... )
+    >>> measured = MeasureLiver()(subject)
+    >>> patch = next(iter(tio.LabelSampler(32, label_name="label")(measured, num_patches=1)))
+    >>> "liver_statistics" in patch
+    True
+    >>> _ = torch.manual_seed(0)
+    >>> out = RandomLiverTumor(on_small_liver="ignore")(patch)
+    >>> tuple(out["image"].shape)
+    (1, 32, 32, 32)
+    """
+
+    def __init__(
+        self,
+        *,
+        image_key: str = "image",
+        label_key: str = "label",
+        liver_label: int = 1,
+        statistics_key: str = STATISTICS_KEY,
+        config: TumorConfig | None = None,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.image_key = _check_key(image_key, "image_key")
+        self.label_key = _check_key(label_key, "label_key")
+        self.liver_label = check_seed(liver_label, name="liver_label")
+        self.statistics_key = _check_key(statistics_key, "statistics_key")
+        check_size_and_config(None, config)
+        self.config = config
+        self.seed = check_seed(seed)
+        self.args_names = [
+            "image_key",
+            "label_key",
+            "liver_label",
+            "statistics_key",
+            "config",
+            "seed",
+        ]
+
+    def apply_transform(self, subject: tio.Subject) -> tio.Subject:
+        image = _get_image(subject, self.image_key, "image_key")
+        label = _get_image(subject, self.label_key, "label_key")
+        subject[self.statistics_key] = measure_liver(
+            single_channel(
+                as_numpy(image.data, name=self.image_key), name=self.image_key, channel_first=True
+            ),
+            single_channel(
+                as_numpy(label.data, name=self.label_key), name=self.label_key, channel_first=True
+            ),
+            spacing=image.spacing,
+            liver_label=self.liver_label,
+            config=self.config,
+            seed=self.seed,
+            name="MeasureLiver",
+        )
+        # Patch samplers copy the subject's attributes, not its plain dictionary entries.
+        subject.update_attributes()
+        return subject
 
 
 def _check_key(key: object, name: str) -> str:
     if not isinstance(key, str):
         raise TypeError(f"{name} must be a string (an image name in the subject), got {key!r}")
     return key
+
+
+def _check_optional_key(key: object, name: str) -> str | None:
+    return None if key is None else _check_key(key, name)
 
 
 def _get_image(subject: tio.Subject, key: str, name: str) -> tio.Image:

@@ -72,7 +72,9 @@ class LesionAppearance:
         Its appearance at each phase of :data:`PHASES`.
     heterogeneity : float or (float, float)
         Std of the lesion's own texture, as a multiple of the parenchyma's HU std (added to the
-        scan's noise, which the lesion keeps).
+        scan's noise, which the lesion keeps). It stands in for the detail coarser than the
+        noise low-pass that the lesion replaces (the liver's small vessels and mottling), so a
+        lesion's std measures like a real one's against the surrounding liver.
     transition_mm : float or (float, float)
         Sigma of the lesion's margin (its transition zone), before the scanner's blur.
     absolute : bool
@@ -95,8 +97,8 @@ LESION_TYPES: dict[str, LesionAppearance] = {
             "portal": PhaseAppearance(contrast_hu=(-60.0, -20.0)),
             "delayed": PhaseAppearance(contrast_hu=(-45.0, -15.0)),
         },
-        heterogeneity=(0.2, 0.5),
-        transition_mm=(0.8, 1.6),
+        heterogeneity=(0.7, 1.1),
+        transition_mm=(1.3, 2.3),
     ),
     # HCC (LI-RADS v2018): non-rim arterial phase hyperenhancement, washout at portal and
     # delayed phase, an enhancing capsule at portal/delayed phase in part of the lesions.
@@ -107,14 +109,14 @@ LESION_TYPES: dict[str, LesionAppearance] = {
             "portal": PhaseAppearance(contrast_hu=(-25.0, -5.0), capsule_hu=(5.0, 20.0)),
             "delayed": PhaseAppearance(contrast_hu=(-30.0, -10.0), capsule_hu=(5.0, 20.0)),
         },
-        heterogeneity=(0.3, 0.6),
-        transition_mm=(0.5, 1.0),
+        heterogeneity=(0.8, 1.3),
+        transition_mm=(0.9, 1.6),
     ),
     # Simple cyst: water density whatever the phase, homogeneous, sharp margin.
     "cyst": LesionAppearance(
         phases={phase: PhaseAppearance(contrast_hu=(0.0, 15.0)) for phase in PHASES},
         heterogeneity=(0.0, 0.05),
-        transition_mm=(0.1, 0.3),
+        transition_mm=(0.3, 0.6),
         absolute=True,
     ),
     # Haemangioma: unenhanced like blood; peripheral nodular enhancement at arterial phase,
@@ -130,8 +132,8 @@ LESION_TYPES: dict[str, LesionAppearance] = {
             ),
             "delayed": PhaseAppearance(contrast_hu=(0.0, 15.0), periphery_hu=(0.0, 10.0), fill=1.0),
         },
-        heterogeneity=(0.1, 0.3),
-        transition_mm=(0.5, 1.0),
+        heterogeneity=(0.5, 0.9),
+        transition_mm=(0.9, 1.6),
     ),
 }
 """The lesion types of the realistic mode; sources and reasoning in ``docs/realism.md``."""

@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "APPEARANCES",
     "PATTERNS",
+    "REALISTIC_LABEL_THRESHOLD",
     "SIZE_NAMES",
     "TUMOR_SIZES",
     "SizePreset",
@@ -28,6 +29,11 @@ __all__ = [
 
 APPEARANCES: tuple[str, ...] = ("paper", "realistic")
 """Appearance modes: the paper's, faithful and the default, or the realistic one."""
+
+REALISTIC_LABEL_THRESHOLD = 0.3
+"""The realistic mode labels a voxel tumour from t'' = 0.3: a reader outlines a lesion at the
+outer edge of its blurred margin, not half-way up it, and a label at 0.5 leaves a dark band
+outside the outline that real annotations do not show (see docs/realism.md)."""
 
 PATTERNS: tuple[str, ...] = ("solitary", "multifocal", "satellite")
 """Clinical patterns of the paper's section 3.2 (``TumorConfig(pattern=...)``)."""
@@ -197,7 +203,7 @@ class TumorConfig:
         shows one. Default 0.5.
     noise_lowpass_mm : float
         Realistic mode: the lesion replaces the scan's mean smoothed over this sigma and keeps
-        the finer detail (the scanner's noise). Default 2 mm.
+        the finer detail (the scanner's noise). Default 3 mm (also in :meth:`realistic`).
     scanner_blur : bool
         Realistic mode: blur the tumour's edge with the scanner's PSF as well
         (:func:`synthtumor.appearance.scanner_blur_mm`). Default True.
@@ -248,7 +254,7 @@ class TumorConfig:
     pattern: str | None = None
     texture_std_hu: Value | None = None
     capsule_share: float = 0.5
-    noise_lowpass_mm: float = 2.0
+    noise_lowpass_mm: float = 3.0
     scanner_blur: bool = True
 
     def __post_init__(self) -> None:
@@ -353,7 +359,9 @@ class TumorConfig:
             Clinical pattern (paper section 3.2); None keeps Table 6's counts.
         **overrides
             Any other field of :class:`TumorConfig`. ``edge_blur_mm``, ``texture_std_hu`` and
-            ``capsule_contrast_hu`` default to None here, meaning the lesion type's values.
+            ``capsule_contrast_hu`` default to None here, meaning the lesion type's values;
+            ``label_threshold`` defaults to :data:`REALISTIC_LABEL_THRESHOLD` and
+            ``noise_lowpass_mm`` to 3 mm.
 
         Examples
         --------
@@ -369,6 +377,8 @@ class TumorConfig:
 
         fields: dict[str, object] = {
             "appearance": "realistic",
+            "label_threshold": REALISTIC_LABEL_THRESHOLD,
+            "noise_lowpass_mm": 3.0,
             "phase": phase,
             "lesion_types": check_lesion_types(lesion),
             "pattern": pattern,

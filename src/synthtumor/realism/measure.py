@@ -49,6 +49,7 @@ __all__ = [
     "MIN_BIN_VOXELS",
     "MIN_TEXTURE_VOXELS",
     "NUMERIC_FIELDS",
+    "ORGAN_MARGIN_MM",
     "PAD_MM",
     "RIM_MM",
     "SHELL_MM",
@@ -61,6 +62,8 @@ SHELL_MM: tuple[float, float] = (3.0, 10.0)
 CORE_DEPTH_MM = 3.0
 """Lesion voxels deeper than this (mm) form the core."""
 RIM_MM = 2.0
+ORGAN_MARGIN_MM = 4.0
+"""Edge and capsule profiles use only voxels this far from tissue outside liver and lesion."""
 """Width (mm) of the band just outside the surface whose mean gives ``rim_hu``."""
 EDGE_RANGE_MM = 6.0
 """The edge profile spans signed distances ``-6 .. +6`` mm."""
@@ -220,8 +223,10 @@ def lesion_statistics(
     Signed distances ``d`` to the lesion surface and the regions built from them are defined in
     the module docstring. On top of those:
 
-    - *Edge*: the mean HU of each 0.5 mm bin of ``d`` in ``[-6, 6]`` (liver and lesion voxels;
-      bins of fewer than :data:`MIN_BIN_VOXELS` voxels left out) is fitted, weighted by the
+    - *Edge*: the mean HU of each 0.5 mm bin of ``d`` in ``[-6, 6]`` (liver and lesion voxels
+      at least :data:`ORGAN_MARGIN_MM` from tissue outside them, so that only the lesion's
+      border with the liver counts, not a face where the organ's outline cuts it; bins of
+      fewer than :data:`MIN_BIN_VOXELS` voxels left out) is fitted, weighted by the
       bin counts, with ``a + b * Phi((d - c) / s)`` (``Phi`` the normal CDF) by
       :func:`scipy.optimize.curve_fit`; ``edge_width_mm = 2.563 s``. ``edge_reliable`` requires
       a converged fit with finite covariance, at least 6 bins, ``|b|`` above twice its standard
@@ -377,9 +382,13 @@ def _measure_lesion(
     std_ratio = _ratio(core_std, liver_std) if texture_ok else math.nan
     correlation = _correlation_length(values, core, spacing) if texture_ok else math.nan
 
+    # Where the organ's outline cuts the lesion, its HU stop sharply at the outline: that
+    # face is no edge of the lesion against the liver, and is kept out of the profiles.
     tissue = liver | lesion
-    edge_width, edge_reliable = _edge_width(values, tissue, distance)
-    capsule = _capsule(values, tissue, distance, plateaus=(core_mean, liver_mean))
+    away_from_outline = ndimage.distance_transform_edt(tissue, sampling=spacing) > ORGAN_MARGIN_MM
+    border = tissue & away_from_outline
+    edge_width, edge_reliable = _edge_width(values, border, distance)
+    capsule = _capsule(values, border, distance, plateaus=(core_mean, liver_mean))
 
     coords = np.nonzero(lesion)
     position = tuple(float(c.mean() + o) for c, o in zip(coords, offset, strict=True))

@@ -383,7 +383,7 @@ def _vessel_check(config: TumorConfig, phase: str | None) -> str:
             "vessels are no brighter than the liver and eq. 2 finds only noise; params record "
             "vessel_check='unenhanced'",
             UnenhancedScanWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         return "unenhanced"
     return "eq2"

@@ -39,6 +39,7 @@ import numpy as np
 import synthtumor
 from synthtumor._validation import LiverTooSmallError
 from synthtumor.appearance import LESION_NAMES, parse_lesion_shares
+from synthtumor.calibrate_cli import add_calibrate_parser
 from synthtumor.config import APPEARANCES, PATTERNS, SIZE_NAMES, TumorConfig
 from synthtumor.config_file import config_from_mapping
 from synthtumor.phase import PHASE_CHOICES
@@ -763,3 +764,4 @@ def _reference_subcommands() -> list[tuple[str, AddParser]]:
 SUBCOMMANDS.extend([("synthesize", _add_synthesize), ("demo", _add_demo)])
 SUBCOMMANDS.extend(_reference_subcommands())
 SUBCOMMANDS.append(("realism", add_realism_parser))
+SUBCOMMANDS.append(("calibrate", add_calibrate_parser))

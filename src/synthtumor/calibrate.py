@@ -1,0 +1,277 @@
+"""Calibrate the realistic mode to a user's annotated liver tumours.
+
+:func:`calibrate` turns realism records (:func:`synthtumor.realism.lesion_statistics`, one list
+per case) into a :class:`Calibration` of fitted values; :meth:`Calibration.to_config` gives the
+:class:`~synthtumor.config.TumorConfig` (realistic mode) that ``synthtumor calibrate DATA -o
+tumour.toml`` writes. What is fitted, and how (``docs/realism.md``, "Calibration"):
+
+- ``texture_mean_hu`` (absolute HU): 10th-90th percentile of each lesion's core mean,
+  ``liver_mean_hu + core_contrast_hu`` (``contrast_hu`` where a lesion has no core). It is
+  absolute, so it suits scans whose liver is at the level of the calibration set's.
+- ``texture_std_hu``: 10th-90th percentile of ``sqrt(max(std_ratio^2 - 1, 0)) * liver_std_hu``
+  (the realistic mode keeps the scan's noise and adds the lesion's texture on top).
+- ``edge_blur_mm``: 10th-90th percentile over reliable edges of
+  ``sqrt(max((w / 2.563)^2 - psf^2 - EDGE_EXTRA_MM^2, 0))``, clipped to >= 0.1 mm, with ``w`` the
+  measured 10-90 % edge width, ``psf`` the RMS over axes of
+  :func:`~synthtumor.appearance.scanner_blur_mm` and :data:`EDGE_EXTRA_MM` the broadening the
+  report measures on the package's own tumours beyond those two (outline, deformation).
+- sizes: each lesion goes to the preset nearest in log radius (boundaries the geometric means of
+  4, 8, 16, 32 mm); a preset with lesions gets ``radius_mm`` = their 10th-90th percentile and
+  ``count`` = the range of per-case counts; ``size_probabilities`` = share of cases whose most
+  frequent preset it is (``mix`` 0). Deformations stay the paper's.
+- sphericity and axis ratio are reported (median), not fitted: the shapes stay the paper's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from synthtumor.config import TUMOR_SIZES, SizePreset, TumorConfig, Value
+from synthtumor.phase import PHASE_CHOICES, PHASES
+from synthtumor.realism.measure import ERF_10_90, LesionStatistics
+
+__all__ = ["EDGE_EXTRA_MM", "Calibration", "calibrate", "calibrate_folder"]
+
+EDGE_EXTRA_MM = 1.0
+"""Gaussian sigma (mm) the realism report adds to an inserted tumour's edge beyond its
+transition blur and the scanner PSF (the outline at t'' = 0.3 and the elastic deformation),
+measured on phantoms of 1.5 x 1.5 x 2 mm with small and medium tumours (edge_blur_mm 0.3-2.5)."""
+
+MIN_EDGE_BLUR_MM = 0.1
+_QUANTILES = (10.0, 90.0)
+_PRESET_RADII = {"tiny": 4.0, "small": 8.0, "medium": 16.0, "large": 32.0}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Values fitted by :func:`calibrate`; ranges are (10th, 90th) percentiles, None if unfitted.
+
+    ``median`` holds the median of each fitted quantity (and of sphericity and axis ratio),
+    ``n`` the number of lesions (and reliable edges) used.
+    """
+
+    phase: str
+    lesion: str
+    texture_mean_hu: tuple[float, float] | None
+    texture_std_hu: tuple[float, float] | None
+    edge_blur_mm: tuple[float, float] | None
+    presets: dict[str, SizePreset]
+    size_probabilities: tuple[float, float, float, float, float]
+    median: dict[str, float] = field(default_factory=dict)
+    n: dict[str, int] = field(default_factory=dict)
+
+    def to_config(self) -> TumorConfig:
+        """The realistic-mode :class:`TumorConfig` with the fitted values (others: defaults)."""
+        overrides: dict[str, object] = dict(self.presets)
+        overrides["size_probabilities"] = self.size_probabilities
+        for name in ("texture_mean_hu", "texture_std_hu", "edge_blur_mm"):
+            value = getattr(self, name)
+            if value is not None:
+                overrides[name] = value
+        return TumorConfig.realistic(self.phase, self.lesion, **overrides)
+
+    def summary(self) -> str:
+        """A few lines describing the fit."""
+        lines = [f"phase {self.phase}, lesion {self.lesion}, {self.n.get('lesions', 0)} lesion(s)"]
+        for name in ("texture_mean_hu", "texture_std_hu", "edge_blur_mm"):
+            value = getattr(self, name)
+            text = "not fitted (no usable lesion)" if value is None else _range_text(value)
+            lines.append(f"  {name}: {text} (median {self.median.get(name, math.nan):.2f})")
+        for name, preset in self.presets.items():
+            lines.append(f"  {name}: radius_mm {preset.radius_mm}, count {preset.count}")
+        lines.append(f"  size_probabilities: {list(self.size_probabilities)}")
+        lines.append(
+            f"  sphericity median {self.median.get('sphericity', math.nan):.2f}, axis ratio "
+            f"median {self.median.get('axis_ratio', math.nan):.2f} (reported, not fitted)"
+        )
+        return "\n".join(lines)
+
+
+def _range_text(value: tuple[float, float]) -> str:
+    return f"[{value[0]:.2f}, {value[1]:.2f}]"
+
+
+def _percentiles(values: Sequence[float], *, minimum: float | None = None) -> Value | None:
+    finite = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    if finite.size == 0:
+        return None
+    low, high = (float(round(v, 3)) for v in np.percentile(finite, _QUANTILES))
+    if minimum is not None:
+        low, high = max(low, minimum), max(high, minimum)
+    return (low, high)
+
+
+def _median(values: Sequence[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.median(finite)) if finite else math.nan
+
+
+def _psf_rms_mm(spacing: Sequence[float]) -> float:
+    from synthtumor.appearance import scanner_blur_mm
+
+    sigmas = scanner_blur_mm(tuple(float(s) for s in spacing))  # type: ignore[arg-type]
+    return math.sqrt(sum(s * s for s in sigmas) / 3.0)
+
+
+def edge_blur_from_width(width_mm: float, spacing: Sequence[float]) -> float:
+    """Invert a measured 10-90 % edge width to the realistic mode's ``edge_blur_mm``.
+
+    Examples
+    --------
+    >>> round(edge_blur_from_width(5.3, (1.5, 1.5, 2.0)), 2)
+    1.6
+    """
+    sigma = width_mm / ERF_10_90
+    inner = sigma**2 - _psf_rms_mm(spacing) ** 2 - EDGE_EXTRA_MM**2
+    return max(math.sqrt(max(inner, 0.0)), MIN_EDGE_BLUR_MM)
+
+
+def _preset_of(radius_mm: float) -> str:
+    names = list(_PRESET_RADII)
+    for name, upper in itertools.pairwise(names):
+        if radius_mm < math.sqrt(_PRESET_RADII[name] * _PRESET_RADII[upper]):
+            return name
+    return names[-1]
+
+
+def calibrate(
+    records_by_case: Mapping[str, Sequence[LesionStatistics]],
+    *,
+    phase: str | Mapping[str, str] = "portal",
+    spacing: Sequence[float] | Mapping[str, Sequence[float]],
+    lesion: str = "metastasis",
+) -> Calibration:
+    """Fit the realistic mode's distributions to measured lesions (module docstring: how).
+
+    Parameters
+    ----------
+    records_by_case : mapping of case name to list of LesionStatistics
+        The realism records of each annotated case.
+    phase : str or mapping of case name to str
+        The phase of the scans (one of :data:`~synthtumor.phase.PHASES`); a mapping per case
+        (as ``"auto"`` estimates) gives the most frequent one.
+    spacing : 3 floats, or mapping of case name to 3 floats
+        Voxel size in mm (for the scanner PSF removed from the edge width).
+    lesion : str
+        Lesion type written to the config (its capsule, periphery and fill apply).
+
+    Raises
+    ------
+    ValueError
+        No case, no lesion, or an unknown phase.
+    """
+    if not records_by_case:
+        raise ValueError("calibrate needs at least one case")
+    if isinstance(phase, Mapping):
+        counts = Counter(phase[c] for c in records_by_case)
+        phase = counts.most_common(1)[0][0]
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}; got {phase!r}")
+    records = [(c, r) for c, rs in records_by_case.items() for r in rs]
+    if not records:
+        raise ValueError(f"no tumour lesion in {len(records_by_case)} case(s); check --tumor-label")
+
+    def spacing_of(case: str) -> Sequence[float]:
+        return spacing[case] if isinstance(spacing, Mapping) else spacing
+
+    means = [
+        r.liver_mean_hu
+        + (r.core_contrast_hu if math.isfinite(r.core_contrast_hu) else r.contrast_hu)
+        for _, r in records
+    ]
+    stds = [
+        math.sqrt(max(r.std_ratio**2 - 1.0, 0.0)) * r.liver_std_hu
+        if math.isfinite(r.std_ratio) and math.isfinite(r.liver_std_hu)
+        else math.nan
+        for _, r in records
+    ]
+    edges = [
+        edge_blur_from_width(r.edge_width_mm, spacing_of(c))
+        for c, r in records
+        if r.edge_reliable and math.isfinite(r.edge_width_mm)
+    ]
+
+    per_case: dict[str, Counter[str]] = {c: Counter() for c in records_by_case}
+    radii: dict[str, list[float]] = {name: [] for name in TUMOR_SIZES}
+    for case, r in records:
+        name = _preset_of(r.radius_mm)
+        per_case[case][name] += 1
+        radii[name].append(r.radius_mm)
+    defaults = TumorConfig()
+    presets: dict[str, SizePreset] = {}
+    for name in TUMOR_SIZES:
+        if not radii[name]:
+            continue
+        counts = [per_case[c][name] for c in per_case if per_case[c][name]]
+        radius = _percentiles(radii[name], minimum=0.5)
+        presets[name] = SizePreset(
+            radius_mm=radius,  # type: ignore[arg-type]
+            deformation_mm=getattr(defaults, name).deformation_mm,
+            count=(min(counts), max(counts)),
+        )
+    dominant = Counter(
+        max(TUMOR_SIZES, key=lambda n, c=c: (per_case[c][n], -TUMOR_SIZES.index(n)))
+        for c in per_case
+        if per_case[c]
+    )
+    total = sum(dominant.values())
+    probabilities = (*tuple(round(dominant[n] / total, 6) for n in TUMOR_SIZES), 0.0)
+
+    return Calibration(
+        phase=phase,
+        lesion=lesion,
+        texture_mean_hu=_percentiles(means),  # type: ignore[arg-type]
+        texture_std_hu=_percentiles(stds, minimum=0.0),  # type: ignore[arg-type]
+        edge_blur_mm=_percentiles(edges, minimum=MIN_EDGE_BLUR_MM),  # type: ignore[arg-type]
+        presets=presets,
+        size_probabilities=probabilities,  # type: ignore[arg-type]
+        median={
+            "texture_mean_hu": _median(means),
+            "texture_std_hu": _median(stds),
+            "edge_blur_mm": _median(edges),
+            "sphericity": _median([r.sphericity for _, r in records]),
+            "axis_ratio": _median([r.axis_ratio for _, r in records]),
+        },
+        n={"cases": len(records_by_case), "lesions": len(records), "reliable_edges": len(edges)},
+    )
+
+
+def calibrate_folder(
+    folder: str | os.PathLike,
+    *,
+    phase: str = "auto",
+    lesion: str = "metastasis",
+    liver_label: int = 1,
+    tumor_label: int = 2,
+) -> Calibration:
+    """Measure every case of `folder` (layouts of :func:`synthtumor.realism.find_cases`) and
+    :func:`calibrate`; ``phase="auto"`` estimates each case's phase from its liver and aorta."""
+    from synthtumor.phase import estimate_phase
+    from synthtumor.realism.compare import find_cases, load_case
+    from synthtumor.realism.measure import lesion_statistics
+
+    if phase not in PHASE_CHOICES:
+        raise ValueError(f"phase must be one of {PHASE_CHOICES}; got {phase!r}")
+    records: dict[str, list[LesionStatistics]] = {}
+    spacings: dict[str, tuple[float, float, float]] = {}
+    phases: dict[str, str] = {}
+    for case in find_cases(Path(folder), name="calibration folder"):
+        image, label, spacing = load_case(case.image, case.label)
+        records[case.name] = lesion_statistics(
+            image, label, spacing=spacing, liver_label=liver_label, tumor_label=tumor_label
+        )
+        spacings[case.name] = spacing
+        if phase == "auto":
+            organ = (label == liver_label) | (label == tumor_label)
+            phases[case.name] = estimate_phase(image, organ, spacing=spacing).phase
+    return calibrate(
+        records, phase=phases if phase == "auto" else phase, spacing=spacings, lesion=lesion
+    )

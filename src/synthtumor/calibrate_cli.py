@@ -1,0 +1,72 @@
+"""The ``synthtumor calibrate`` subcommand (registered in :mod:`synthtumor.cli`)::
+
+    synthtumor calibrate DATA -o tumour.toml [--phase auto] [--lesion metastasis]
+                         [--liver-label 1] [--tumor-label 2] [--force]
+
+Measures every annotated case of DATA (layouts of :func:`synthtumor.realism.find_cases`), fits
+the realistic mode (:func:`synthtumor.calibrate.calibrate`) and writes the config as TOML (or
+JSON for another suffix), usable by ``synthesize --config``, ``TumorConfig.from_file`` and the
+trainer's ``synthesis.config_file``. Never replaces an existing file without ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_calibrate_parser"]
+
+
+def add_calibrate_parser(subparsers: Any) -> None:
+    """Add the ``calibrate`` parser to `subparsers` (an argparse subparsers action)."""
+    from synthtumor.appearance import LESION_NAMES
+    from synthtumor.phase import PHASE_CHOICES
+
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="fit the realistic mode to annotated scans and write a config file",
+        description="Measure every case (CT + label) of DATA and write a realistic-mode "
+        "config fitted to its tumours. See docs/realism.md, Calibration.",
+    )
+    parser.add_argument("data", type=Path, metavar="DATA", help="folder of annotated cases")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE", help="config to write"
+    )
+    parser.add_argument(
+        "--phase", choices=PHASE_CHOICES, default="auto", help="contrast phase (default: auto)"
+    )
+    parser.add_argument(
+        "--lesion", choices=LESION_NAMES, default="metastasis", help="lesion type to write"
+    )
+    parser.add_argument(
+        "--liver-label", type=int, default=1, metavar="V", help="liver value (default: 1)"
+    )
+    parser.add_argument(
+        "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output")
+    parser.set_defaults(handler=_calibrate_command)
+
+
+def _calibrate_command(args: argparse.Namespace) -> int:
+    from synthtumor.calibrate import calibrate_folder
+    from synthtumor.config_file import write_config
+
+    output: Path = args.output
+    if output.exists() and not args.force:
+        raise FileExistsError(f"{output} exists; pass --force to replace it")
+    if not output.parent.is_dir():
+        raise FileNotFoundError(f"output folder {output.parent} does not exist")
+    calibration = calibrate_folder(
+        args.data,
+        phase=args.phase,
+        lesion=args.lesion,
+        liver_label=args.liver_label,
+        tumor_label=args.tumor_label,
+    )
+    print(f"synthtumor: calibrated on {calibration.n['cases']} case(s) of {args.data}")
+    print(calibration.summary())
+    write_config(calibration.to_config(), output, overwrite=args.force)
+    print(f"synthtumor: wrote {output}")
+    return 0

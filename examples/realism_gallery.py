@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from synthtumor import TumorConfig, UnenhancedScanWarning, synthesize
+from synthtumor import TumorConfig, synthesize
 from synthtumor.appearance import LESION_NAMES, PHASES
 from synthtumor.io import load_scan
 

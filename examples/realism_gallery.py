@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from synthtumor import TumorConfig, synthesize
+from synthtumor import TumorConfig, UnenhancedScanWarning, synthesize
 from synthtumor.appearance import LESION_NAMES, PHASES
 from synthtumor.io import load_scan
 
@@ -35,15 +36,19 @@ def axial_crop(volume: np.ndarray, centre: tuple[int, int, int], spacing) -> np.
 
 
 def render_cell(ct, liver, spacing, config: TumorConfig, seed: int):
-    """(plain crop, label crop, pixel aspect) of one solitary medium tumour."""
-    image, label, params = synthesize(
-        ct,
-        liver,
-        spacing=spacing,
-        size="medium",
-        config=config.replace(pattern="solitary"),
-        rng=seed,
-    )
+    """(plain crop, label crop, pixel aspect, liver HU) of one solitary medium tumour."""
+    with warnings.catch_warnings():
+        # The gallery draws every phase on every scan, the non-contrast one included, where
+        # the realistic mode skips vessel avoidance and says so.
+        warnings.simplefilter("ignore", UnenhancedScanWarning)
+        image, label, params = synthesize(
+            ct,
+            liver,
+            spacing=spacing,
+            size="medium",
+            config=config.replace(pattern="solitary"),
+            rng=seed,
+        )
     centre = params.tumors[0].center_voxel
     return (
         axial_crop(image, centre, spacing),

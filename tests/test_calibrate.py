@@ -67,6 +67,16 @@ def test_api_recovers_edge_and_mean(data):
 def test_folder_and_cli_write_a_loadable_config(data, capsys):
     root, _ = data
     fit = calibrate_folder(root / "cases", phase="portal")
+    # The texture std is fitted by simulation: the truth is the metastasis' heterogeneity,
+    # 0.7-1.1 parenchyma stds (the phantoms' parenchyma std is about 15 HU).
+    truth = TumorConfig.realistic("portal", "metastasis")
+    parenchyma_std = synthtumor.liver_statistics(
+        *(lambda p: (p.image, p.liver_mask))(make_phantom((96, 96, 64), SPACING, rng=0)),
+        spacing=SPACING,
+        rng=0,
+    ).parenchyma_std_hu
+    assert truth.texture_std_hu is None
+    assert 0.4 * parenchyma_std <= fit.median["texture_std_hu"] <= 1.5 * parenchyma_std
     out = root / "tumour.toml"
     assert main(["calibrate", str(root / "cases"), "-o", str(out), "--phase", "portal"]) == 0
     loaded = TumorConfig.from_file(out)

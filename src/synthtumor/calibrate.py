@@ -8,8 +8,13 @@ tumour.toml`` writes. What is fitted, and how (``docs/realism.md``, "Calibration
 - ``texture_mean_hu`` (absolute HU): 10th-90th percentile of each lesion's core mean,
   ``liver_mean_hu + core_contrast_hu`` (``contrast_hu`` where a lesion has no core). It is
   absolute, so it suits scans whose liver is at the level of the calibration set's.
-- ``texture_std_hu``: 10th-90th percentile of ``sqrt(max(std_ratio^2 - 1, 0)) * liver_std_hu``
-  (the realistic mode keeps the scan's noise and adds the lesion's texture on top).
+- ``texture_std_hu``: :func:`calibrate` alone takes the 10th-90th percentile of
+  ``sqrt(max(std_ratio^2 - 1, 0)) * liver_std_hu``, which reads low (the lesion replaces the
+  liver's detail coarser than the noise low-pass, so a lesion of zero own texture already
+  measures a ratio below 1). :func:`calibrate_folder`, which has the scans, fits it by
+  simulation instead (:func:`texture_std_by_simulation`): it draws lesions with the fitted
+  config into a calibration scan at trial texture stds, measures their ``std_ratio`` the same
+  way, and interpolates the measured ratios' 10th-90th percentiles on that curve.
 - ``edge_blur_mm``: 10th-90th percentile over reliable edges of
   ``sqrt(max((w / 2.563)^2 - psf^2 - EDGE_EXTRA_MM^2, 0))``, clipped to >= 0.1 mm, with ``w`` the
   measured 10-90 % edge width, ``psf`` the RMS over axes of
@@ -24,6 +29,7 @@ tumour.toml`` writes. What is fitted, and how (``docs/realism.md``, "Calibration
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import os
@@ -38,9 +44,22 @@ from synthtumor.config import TUMOR_SIZES, SizePreset, TumorConfig, Value
 from synthtumor.phase import PHASE_CHOICES, PHASES
 from synthtumor.realism.measure import ERF_10_90, LesionStatistics
 
-__all__ = ["EDGE_EXTRA_MM", "Calibration", "calibrate", "calibrate_folder"]
+__all__ = [
+    "EDGE_EXTRA_MM",
+    "TEXTURE_TRIALS",
+    "Calibration",
+    "calibrate",
+    "calibrate_folder",
+    "texture_std_by_simulation",
+]
 
 EDGE_EXTRA_MM = 1.0
+
+TEXTURE_TRIALS = (0.0, 0.4, 0.8, 1.2, 1.6, 2.4)
+"""Trial texture stds of :func:`texture_std_by_simulation`, in parenchyma stds."""
+
+SIMULATION_CASES = 3
+"""How many calibration scans :func:`calibrate_folder` draws its texture trials into."""
 """Gaussian sigma (mm) the realism report adds to an inserted tumour's edge beyond its
 transition blur and the scanner PSF (the outline at t'' = 0.3 and the elastic deformation),
 measured on phantoms of 1.5 x 1.5 x 2 mm with small and medium tumours (edge_blur_mm 0.3-2.5)."""
@@ -272,6 +291,85 @@ def calibrate_folder(
         if phase == "auto":
             organ = (label == liver_label) | (label == tumor_label)
             phases[case.name] = estimate_phase(image, organ, spacing=spacing).phase
-    return calibrate(
+    fit = calibrate(
         records, phase=phases if phase == "auto" else phase, spacing=spacings, lesion=lesion
     )
+    ratios = [r.std_ratio for rs in records.values() for r in rs if math.isfinite(r.std_ratio)]
+    if not ratios:
+        return fit
+    scans = []
+    for case in list(find_cases(Path(folder), name="calibration folder"))[:SIMULATION_CASES]:
+        image, label, spacing = load_case(case.image, case.label)
+        scans.append((image, label == liver_label, spacing))
+    stds = texture_std_by_simulation(
+        scans,
+        config=fit.to_config(),
+        target_ratios=tuple(float(q) for q in np.percentile(ratios, [10, 50, 90])),
+    )
+    return dataclasses.replace(
+        fit,
+        texture_std_hu=(stds[0], stds[2]),
+        median={**fit.median, "texture_std_hu": stds[1]},
+    )
+
+
+def texture_std_by_simulation(
+    scans: Sequence[tuple[np.ndarray, np.ndarray, Sequence[float]]],
+    *,
+    config: TumorConfig,
+    target_ratios: Sequence[float],
+    seeds: Sequence[int] = (0, 1),
+) -> tuple[float, ...]:
+    """The texture stds (HU) at which `config`'s lesions measure each of `target_ratios`.
+
+    `scans` are ``(image, liver_mask, spacing)`` of calibration scans. For each trial of
+    :data:`TEXTURE_TRIALS` (times the first scan's parenchyma std), solitary medium lesions are
+    drawn into each scan (one per seed) and their ``std_ratio`` measured; the targets are
+    interpolated on the median ratio per trial (made non-decreasing), clipped to the trials'
+    range.
+
+    Examples
+    --------
+    >>> from synthtumor.phantom import make_phantom
+    >>> phantom = make_phantom((80, 80, 48), (3.0, 3.0, 4.0), rng=0)
+    >>> config = TumorConfig.realistic("portal", "metastasis")
+    >>> low, high = texture_std_by_simulation(
+    ...     [(phantom.image, phantom.liver_mask, phantom.spacing)], config=config,
+    ...     target_ratios=(0.8, 1.2), seeds=(0,))
+    >>> 0.0 <= low <= high
+    True
+    """
+    from synthtumor.realism.measure import lesion_statistics
+    from synthtumor.synthesize import liver_statistics, synthesize
+
+    if not scans:
+        raise ValueError("texture_std_by_simulation needs at least one scan")
+    first_image, first_mask, first_spacing = scans[0]
+    parenchyma_std = liver_statistics(
+        first_image,
+        np.asarray(first_mask, bool),
+        spacing=tuple(first_spacing),
+        rng=0,  # type: ignore[arg-type]
+    ).parenchyma_std_hu
+    trial_stds = [trial * parenchyma_std for trial in TEXTURE_TRIALS]
+    measured = []
+    for std in trial_stds:
+        trial = config.replace(texture_std_hu=std, pattern="solitary")
+        ratios = []
+        for (image, mask, spacing), seed in itertools.product(scans, seeds):
+            synthetic, label, _ = synthesize(
+                image,
+                np.asarray(mask, bool),
+                spacing=tuple(spacing),
+                size="medium",  # type: ignore[arg-type]
+                config=trial,
+                rng=seed,
+            )
+            ratios += [
+                r.std_ratio
+                for r in lesion_statistics(synthetic, label, spacing=tuple(spacing))
+                if math.isfinite(r.std_ratio)
+            ]
+        measured.append(float(np.median(ratios)) if ratios else math.nan)
+    curve = np.maximum.accumulate(np.nan_to_num(np.asarray(measured), nan=0.0))
+    return tuple(float(np.interp(target, curve, trial_stds)) for target in target_ratios)

@@ -22,6 +22,19 @@ def quiet_phantom():
     return make_phantom((120, 120, 96), (1.0, 1.0, 1.0), vessel_count=0, rng=0)
 
 
+def _coarse_sample(config=None, *, size="small", seed=0):
+    """``sample`` on the coarse 3 mm phantom (drawing only, no rendering)."""
+    phantom = coarse_phantom()
+    return sample(
+        phantom.image,
+        phantom.liver_mask,
+        spacing=phantom.spacing,
+        size=size,
+        config=config,
+        rng=seed,
+    )
+
+
 def _one_lesion(phantom, config, seed, size="medium"):
     config = config.replace(pattern="solitary", mass_effect=False)
     return synthesize(
@@ -97,47 +110,24 @@ def test_hemangioma_periphery_enhances_and_fills_in_with_the_phase(quiet_phantom
 
 
 def test_hcc_capsule_only_where_the_phase_shows_one():
-    phantom = coarse_phantom()
     for phase, expect_capsule in (("arterial", False), ("portal", True), ("delayed", True)):
         config = TumorConfig.realistic(phase, "hcc", capsule_share=1.0)
-        params = sample(
-            phantom.image,
-            phantom.liver_mask,
-            spacing=phantom.spacing,
-            size="small",
-            config=config,
-            rng=0,
-        )
+        params = _coarse_sample(config, size="small", seed=0)
         capsules = [spec.capsule_contrast_hu for spec in params.tumors]
         if expect_capsule:
             assert all(5.0 <= c <= 20.0 for c in capsules)
         else:
             assert all(c == 0.0 for c in capsules)
     config = TumorConfig.realistic("portal", "hcc", capsule_share=0.0)
-    params = sample(
-        phantom.image,
-        phantom.liver_mask,
-        spacing=phantom.spacing,
-        size="small",
-        config=config,
-        rng=0,
-    )
+    params = _coarse_sample(config, size="small", seed=0)
     assert all(spec.capsule_contrast_hu == 0.0 for spec in params.tumors)
 
 
 def test_lesion_shares_are_followed():
-    phantom = coarse_phantom()
     config = TumorConfig.realistic("portal", {"cyst": 3, "hcc": 1})
     lesions = []
     for seed in range(12):
-        params = sample(
-            phantom.image,
-            phantom.liver_mask,
-            spacing=phantom.spacing,
-            size="tiny",
-            config=config,
-            rng=seed,
-        )
+        params = _coarse_sample(config, size="tiny", seed=seed)
         lesions += [spec.lesion for spec in params.tumors]
     share = lesions.count("cyst") / len(lesions)
     assert len(lesions) > 60 and 0.6 < share < 0.9
@@ -147,23 +137,9 @@ def test_the_scanner_blur_follows_the_spacing_and_is_recorded():
     assert scanner_blur_mm((0.7, 0.7, 5.0)) == (0.35, 0.35, 2.1)
     assert scanner_blur_mm((1.0, 1.0, 1.0)) == (0.5, 0.5, 0.5)
     phantom = coarse_phantom()
-    params = sample(
-        phantom.image,
-        phantom.liver_mask,
-        spacing=phantom.spacing,
-        size="small",
-        config=TumorConfig.realistic(),
-        rng=0,
-    )
+    params = _coarse_sample(TumorConfig.realistic(), size="small", seed=0)
     assert all(spec.scanner_blur_mm == scanner_blur_mm(phantom.spacing) for spec in params.tumors)
-    off = sample(
-        phantom.image,
-        phantom.liver_mask,
-        spacing=phantom.spacing,
-        size="small",
-        config=TumorConfig.realistic(scanner_blur=False),
-        rng=0,
-    )
+    off = _coarse_sample(TumorConfig.realistic(scanner_blur=False), size="small", seed=0)
     assert all(spec.scanner_blur_mm == (0.0, 0.0, 0.0) for spec in off.tumors)
 
 

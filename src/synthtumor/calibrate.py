@@ -287,8 +287,11 @@ def calibrate_folder(
     records: dict[str, list[LesionStatistics]] = {}
     spacings: dict[str, tuple[float, float, float]] = {}
     phases: dict[str, str] = {}
+    scans = []  # the first few, kept for the texture trials
     for case in find_cases(Path(folder), name="calibration folder"):
         image, label, spacing = load_case(case.image, case.label)
+        if len(scans) < SIMULATION_CASES:
+            scans.append((image, label == liver_label, spacing))
         records[case.name] = lesion_statistics(
             image, label, spacing=spacing, liver_label=liver_label, tumor_label=tumor_label
         )
@@ -302,10 +305,6 @@ def calibrate_folder(
     ratios = [r.std_ratio for rs in records.values() for r in rs if math.isfinite(r.std_ratio)]
     if not ratios:
         return fit
-    scans = []
-    for case in list(find_cases(Path(folder), name="calibration folder"))[:SIMULATION_CASES]:
-        image, label, spacing = load_case(case.image, case.label)
-        scans.append((image, label == liver_label, spacing))
     stds = texture_std_by_simulation(
         scans,
         config=fit.to_config(),

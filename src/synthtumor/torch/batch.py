@@ -9,6 +9,7 @@ from typing import NamedTuple
 import torch
 
 from synthtumor import LiverStatistics, LiverTooSmallError, TumorConfig, TumorParams, sample
+from synthtumor._threads import single_blas_thread
 from synthtumor._validation import as_spacing
 from synthtumor.adapters._common import (
     LiverTooSmallWarning,
@@ -17,7 +18,7 @@ from synthtumor.adapters._common import (
 )
 from synthtumor.torch.render import render_tumor
 
-__all__ = ["BatchResult", "render_batch", "synthesize_batch"]
+__all__ = ["BatchResult", "crop_seeds", "render_batch", "synthesize_batch"]
 
 _SEED_BOUND = 2**62
 
@@ -40,6 +41,7 @@ class BatchResult(NamedTuple):
     params: list[TumorParams | None]
 
 
+@single_blas_thread
 def synthesize_batch(
     images: torch.Tensor,
     liver_masks: torch.Tensor,
@@ -59,6 +61,9 @@ def synthesize_batch(
     capsule (eq. 6-8). The random fields are the NumPy renderer's, so the result matches
     ``synthtumor.apply`` for the same params (labels and HU up to float rounding). Only the
     paper's appearance (``config.appearance == "paper"``) is rendered.
+
+    The NumPy work runs on one BLAS thread, as in the core; torch's own CPU threads are left
+    as the caller set them (``torch.set_num_threads``): on a busy CPU one thread is faster.
 
     Parameters
     ----------
@@ -114,12 +119,13 @@ def synthesize_batch(
     params = [
         _sample_crop(volume, mask, spacing, stats, size, config, seed, policy)
         for volume, mask, stats, seed in zip(
-            volumes, masks, per_crop, _crop_seeds(generator, len(volumes)), strict=True
+            volumes, masks, per_crop, crop_seeds(generator, len(volumes)), strict=True
         )
     ]
     return _render(images, volumes, masks, params, (config.background_label, config.liver_label))
 
 
+@single_blas_thread
 def render_batch(
     images: torch.Tensor,
     liver_masks: torch.Tensor,
@@ -257,8 +263,17 @@ def _statistics_per_crop(statistics: object, count: int) -> list[LiverStatistics
     )
 
 
-def _crop_seeds(generator: object, count: int) -> list[int]:
-    """One seed per crop, drawn from `generator`."""
+def crop_seeds(generator: torch.Generator | int | None, count: int) -> list[int]:
+    """The seeds :func:`synthesize_batch` draws for `count` crops from `generator`.
+
+    Crop ``b``'s params are ``synthtumor.sample(crop_b, ..., rng=crop_seeds(generator, B)[b])``,
+    which replays one crop of a batch with the NumPy core.
+
+    Examples
+    --------
+    >>> crop_seeds(0, 2) == crop_seeds(0, 2), len(set(crop_seeds(0, 2)))
+    (True, 2)
+    """
     if isinstance(generator, bool) or not (
         generator is None or isinstance(generator, int | torch.Generator)
     ):

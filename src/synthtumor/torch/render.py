@@ -30,7 +30,8 @@ from synthtumor.torch._ops import (
 __all__ = ["render_tumor"]
 
 Axes = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-Corners = tuple[tuple[int, ...], tuple[int, ...]]
+Point = tuple[int, int, int]
+Corners = tuple[Point, Point]
 
 
 def render_tumor(
@@ -68,9 +69,10 @@ def render_tumor(
 
 
 def _clipped(center: tuple[int, ...], half: tuple[int, ...], shape: tuple[int, ...]) -> Corners:
-    lower = tuple(max(c - h, 0) for c, h in zip(center, half, strict=True))
-    upper = tuple(min(c + h + 1, n) for c, h, n in zip(center, half, shape, strict=True))
-    return lower, upper
+    """The box ``center - half ... center + half`` (inclusive), clipped to `shape`."""
+    lower = [max(c - h, 0) for c, h in zip(center, half, strict=True)]
+    upper = [min(c + h + 1, n) for c, h, n in zip(center, half, shape, strict=True)]
+    return (lower[0], lower[1], lower[2]), (upper[0], upper[1], upper[2])
 
 
 def _axes(spec: TumorSpec, spacing, corners: Corners, subdivisions, device) -> tuple:
@@ -112,11 +114,17 @@ def _weight_and_capsule(
 def _radial_scale(spec: TumorSpec, axes: Axes) -> torch.Tensor:
     """``gamma' / gamma`` of eq. 5 (1 beyond gamma_max), as :func:`postprocess.radial_scale`."""
     factor = spec.mass_effect_radius_factor
-    squared = sum(
-        (axis / (semi * factor)) ** 2 for axis, semi in zip(axes, spec.semi_axes_mm, strict=True)
-    )
+    squared = _squared_norm(axes, tuple(semi * factor for semi in spec.semi_axes_mm))
     gap = torch.clamp(1.0 - torch.sqrt(squared), min=0.0)
     return 1.0 - spec.mass_effect_intensity / 100.0 * gap**2
+
+
+def _squared_norm(axes: Axes, lengths: tuple[float, ...]) -> torch.Tensor:
+    """``sum_a (x_a / lengths_a)^2`` over the box (the axes broadcast to its shape)."""
+    first, second, third = (
+        (axis / length) ** 2 for axis, length in zip(axes, lengths, strict=True)
+    )
+    return first + second + third
 
 
 def _squared_radius(
@@ -176,9 +184,7 @@ def _push_tissue(
     box = tuple(slice(a, b) for a, b in zip(*corners, strict=True))
     device = output.device
     _, axes = _axes(spec, spacing, corners, (1, 1, 1), device)
-    gamma_squared = sum(
-        (axis / semi) ** 2 for axis, semi in zip(axes, spec.semi_axes_mm, strict=True)
-    )
+    gamma_squared = _squared_norm(axes, spec.semi_axes_mm)
     gamma = torch.sqrt(gamma_squared)
     factor = spec.mass_effect_radius_factor
     scale = 1.0 - (1.0 - gamma / factor) ** 2 * (spec.mass_effect_intensity / 100.0)

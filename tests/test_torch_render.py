@@ -7,6 +7,7 @@ absolute inside each tumour's box. Devices: the CPU always, CUDA where present.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -109,6 +110,47 @@ def test_integer_scan_matches_and_keeps_its_dtype():
     phantom = make_phantom(shape=(64, 64, 40), spacing=(1.0, 1.0, 1.0), dtype=np.int16, rng=1)
     params = sample(phantom.image, phantom.liver_mask, spacing=phantom.spacing, size="small", rng=2)
     _check_matches(phantom.image, phantom.liver_mask, params)
+
+
+def test_tumor_cut_by_the_crop_border_matches(crop_phantom):
+    """A tumour centred two voxels from the crop's edge: its box is clipped, its label exact."""
+    params = sample(
+        crop_phantom.image,
+        crop_phantom.liver_mask,
+        spacing=crop_phantom.spacing,
+        size="medium",
+        rng=2,
+    )
+    liver = np.argwhere(crop_phantom.liver_mask)
+    near_edge = tuple(int(v) for v in liver[np.argmin(liver[:, 0])])
+    spec = dataclasses.replace(params.tumors[0], center_voxel=near_edge)
+    moved = dataclasses.replace(params, tumors=(spec,))
+    crop = (slice(near_edge[0] - 2, None), slice(None), slice(None))
+    image = np.ascontiguousarray(crop_phantom.image[crop])
+    mask = np.ascontiguousarray(crop_phantom.liver_mask[crop])
+    centre = (2, near_edge[1], near_edge[2])
+    cut = dataclasses.replace(
+        moved, shape=image.shape, tumors=(dataclasses.replace(spec, center_voxel=centre),)
+    )
+    lower, _ = tumor_box(cut.tumors[0], cut.spacing, image.shape)
+    assert lower[0] == 0  # the box reaches past the crop's edge
+    _check_matches(image, mask, cut)
+
+
+def test_label_values_of_the_config_are_written(crop_phantom):
+    config = TumorConfig().replace(liver_label=3, tumor_label=7)
+    result = synthesize_batch(
+        torch.from_numpy(crop_phantom.image)[None],
+        torch.from_numpy(crop_phantom.liver_mask)[None],
+        spacing=crop_phantom.spacing,
+        size="small",
+        config=config,
+        generator=0,
+    )
+    reference = apply(crop_phantom.image, crop_phantom.liver_mask, result.params[0])
+    assert set(torch.unique(result.labels).tolist()) == {0, 3, 7}
+    found, expected = result.labels[0].numpy() == 7, reference.label == 7
+    assert (found & expected).sum() / (found | expected).sum() >= 0.98
 
 
 def test_mass_effect_moves_the_scan_as_numpy_does(crop_phantom):

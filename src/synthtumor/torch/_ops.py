@@ -8,6 +8,8 @@ sub-voxels ``F.avg_pool3d``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -46,14 +48,18 @@ def gaussian_blur(volume: torch.Tensor, sigmas_voxels: tuple[float, ...]) -> tor
     kernels (4.4 against 30 ms on 100 x 100 x 60, one thread), and it is matrix work on a GPU.
     """
     matrices = [
-        torch.as_tensor(
-            gaussian_matrix(n, sigma, truncate=_BLUR_TRUNCATE, mode="constant"),
-            dtype=volume.dtype,
-            device=volume.device,
-        )
+        _blur_matrix(n, float(sigma), volume.dtype, volume.device)
         for n, sigma in zip(volume.shape, sigmas_voxels, strict=True)
     ]
     return apply_separable(volume, matrices)
+
+
+@functools.lru_cache(maxsize=128)
+def _blur_matrix(n: int, sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    # Kept on the device: axes of one box share their matrix, and the capsule's fixed sigma
+    # recurs from tumour to tumour (at most 128 matrices of n^2 floats are held).
+    matrix = gaussian_matrix(n, sigma, truncate=_BLUR_TRUNCATE, mode="constant")
+    return torch.as_tensor(matrix, dtype=dtype, device=device)
 
 
 def average_subdivisions(values: torch.Tensor, subdivisions: tuple[int, int, int]) -> torch.Tensor:

@@ -8,7 +8,11 @@ absolute inside each tumour's box. Devices: the CPU always, CUDA where present.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +20,7 @@ import pytest
 import torch
 from scipy import ndimage
 
+import synthtumor
 from synthtumor import TumorConfig, apply, liver_statistics, sample, tumor_box
 from synthtumor.adapters._common import LiverTooSmallWarning
 from synthtumor.io import load_scan
@@ -39,7 +44,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def crop_phantom():
-    """A 1.5 x 1.5 x 2 mm phantom of 64 x 64 x 48 voxels: every size fits its liver."""
+    """A 1.5 x 1.5 x 2 mm phantom of 80 x 80 x 48 voxels: every size fits its liver."""
     return make_phantom(shape=(80, 80, 48), rng=0)
 
 
@@ -301,6 +306,28 @@ def test_render_batch_checks_its_params(crop_phantom):
     broken[0, 0, 0, 0] = math.nan
     with pytest.raises(ValueError, match="finite"):
         render_batch(broken, masks, [params])
+
+
+def test_core_import_does_not_import_torch():
+    code = (
+        "import sys, synthtumor, synthtumor.synthesize; "
+        "loaded = [m for m in sys.modules "
+        "          if m.split('.')[0] == 'torch' or m == 'synthtumor.torch']; "
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    source = str(Path(synthtumor.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": source}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_missing_torch_names_the_extra(monkeypatch):
+    for name in [name for name in sys.modules if name.split(".")[0] == "torch"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    for name in [name for name in sys.modules if name.startswith("synthtumor.torch")]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(ImportError, match=r"pip install 'synthtumor\[torch\]'"):
+        importlib.import_module("synthtumor.torch")
 
 
 # --- the torch building blocks against the libraries ------------------------------------------

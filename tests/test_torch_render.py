@@ -305,6 +305,35 @@ def test_bad_arguments_are_named(images, masks, kwargs, error, match):
         synthesize_batch(images, masks, **{"spacing": (1.0, 1.0, 1.0), **kwargs})
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("periphery_hu", 30.0), ("fill", 0.3), ("scanner_blur_mm", (0.5, 0.5, 1.0))],
+)
+def test_fields_the_torch_renderer_does_not_draw_are_refused(crop_phantom, field, value):
+    params = sample(
+        crop_phantom.image,
+        crop_phantom.liver_mask,
+        spacing=crop_phantom.spacing,
+        size="tiny",
+        rng=0,
+    )
+    spec = dataclasses.replace(params.tumors[0], **{field: value})
+    changed = dataclasses.replace(params, tumors=(spec, *params.tumors[1:]))
+    with pytest.raises(ValueError, match=rf"tumors\[0\] has {field}=.*does not render"):
+        render_batch(
+            torch.from_numpy(crop_phantom.image)[None],
+            torch.from_numpy(crop_phantom.liver_mask)[None],
+            [changed],
+        )
+    lowpass = dataclasses.replace(params, noise_lowpass_mm=4.0)
+    with pytest.raises(ValueError, match=r"noise_lowpass_mm=4\.0"):
+        render_batch(
+            torch.from_numpy(crop_phantom.image)[None],
+            torch.from_numpy(crop_phantom.liver_mask)[None],
+            [lowpass],
+        )
+
+
 def test_render_batch_checks_its_params(crop_phantom):
     images = torch.from_numpy(crop_phantom.image)[None]
     masks = torch.from_numpy(crop_phantom.liver_mask)[None]

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
 
-from synthtumor import LiverStatistics, LiverTooSmallError, TumorConfig, TumorParams, sample
+from synthtumor import (
+    LiverStatistics,
+    LiverTooSmallError,
+    TumorConfig,
+    TumorParams,
+    TumorSpec,
+    sample,
+)
 from synthtumor._threads import single_blas_thread
 from synthtumor._validation import as_spacing
 from synthtumor.adapters._common import (
@@ -155,18 +163,11 @@ def render_batch(
     if len(params) != len(volumes):
         raise ValueError(f"params must hold one entry per crop ({len(volumes)}), got {len(params)}")
     for index, drawn in enumerate(params):
-        if drawn is None:
-            continue
-        if not isinstance(drawn, TumorParams):
+        if drawn is not None and not isinstance(drawn, TumorParams):
             raise TypeError(
                 f"params[{index}] must be a TumorParams or None, got {type(drawn).__name__}"
             )
-        if drawn.appearance != "paper":
-            raise ValueError(
-                f"params[{index}] were drawn in the {drawn.appearance!r} appearance; "
-                "synthtumor.torch renders the paper mode only (use synthtumor.apply)"
-            )
-        if tuple(drawn.shape) != tuple(volumes.shape[1:]):
+        if drawn is not None and tuple(drawn.shape) != tuple(volumes.shape[1:]):
             raise ValueError(
                 f"params[{index}] were drawn for shape {drawn.shape}, "
                 f"but the crops have shape {tuple(volumes.shape[1:])}"
@@ -183,6 +184,9 @@ def _render(
     params: list[TumorParams | None],
     default_labels: tuple[int, int],
 ) -> BatchResult:
+    for index, drawn in enumerate(params):
+        if drawn is not None:
+            _check_rendered(drawn, index)
     output = volumes.clone()
     labels = torch.empty(volumes.shape, dtype=torch.uint8, device=volumes.device)
     for index, drawn in enumerate(params):
@@ -195,6 +199,47 @@ def _render(
     if images.ndim == 5:
         output, labels = output[:, None], labels[:, None]
     return BatchResult(output, labels, params)
+
+
+# What the torch renderer reads; any other field must keep its default (the paper's
+# behaviour), or the params are refused instead of being rendered without it.
+_RENDERED_FIELDS = {
+    "TumorParams": {
+        "shape", "spacing", "size", "tumors", "liver_mean_hu", "parenchyma_mean_hu",
+        "parenchyma_std_hu", "vessel_threshold_hu", "vessel_smoothing_mm", "label_threshold",
+        "background_label", "liver_label", "tumor_label", "appearance", "phase", "pattern",
+        "vessel_check",
+    },
+    "TumorSpec": {
+        "size", "center_voxel", "vessel_free", "radius_mm", "semi_axes_mm", "deformation_mm",
+        "edge_blur_mm", "texture_mean_hu", "texture_std_hu", "texture_scale", "texture_blur_mm",
+        "mass_effect_radius_factor", "mass_effect_intensity", "capsule_band", "capsule_blur_mm",
+        "capsule_contrast_hu", "seed", "lesion",
+    },
+}  # fmt: skip
+
+
+def _check_rendered(params: TumorParams, index: int) -> None:
+    """Refuse params that ask for what the torch renderer does not draw (named)."""
+    if params.appearance != "paper":
+        raise ValueError(
+            f"params[{index}] were drawn in the {params.appearance!r} appearance; "
+            "synthtumor.torch renders the paper mode only (use synthtumor.apply)"
+        )
+    _check_rendered_fields(params, f"params[{index}]")
+    for number, spec in enumerate(params.tumors):
+        _check_rendered_fields(spec, f"params[{index}].tumors[{number}]")
+
+
+def _check_rendered_fields(drawn: TumorParams | TumorSpec, where: str) -> None:
+    rendered = _RENDERED_FIELDS[type(drawn).__name__]
+    for field in dataclasses.fields(drawn):
+        value = getattr(drawn, field.name)
+        if field.name not in rendered and value != field.default:
+            raise ValueError(
+                f"{where} has {field.name}={value!r}, which synthtumor.torch does not render "
+                f"(paper mode only; its default is {field.default!r}): use synthtumor.apply"
+            )
 
 
 def _paper_config(config: object) -> TumorConfig:

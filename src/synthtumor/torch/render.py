@@ -205,7 +205,9 @@ def _push_tissue(
     moved = cast_like(warp_linear(image_box, source), output.dtype)
     output[box] = torch.where(moving, moved, image_box)
     label_box = label[box]
-    nearest = torch.floor(source + 0.5).to(torch.long)
+    # Clamped for safety only: sources lie between the centre and their voxel, inside the box.
+    limits = torch.tensor(shape, device=device) - 1
+    nearest = torch.minimum(torch.floor(source + 0.5).to(torch.long).clamp(min=0), limits)
     flat = (nearest[..., 0] * shape[1] + nearest[..., 1]) * shape[2] + nearest[..., 2]
     warped = label_box.reshape(-1)[flat.reshape(-1)].reshape(shape)
     # The label moves only where the moving region holds more than one class (as in NumPy).

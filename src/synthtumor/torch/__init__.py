@@ -13,6 +13,6 @@ try:
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("synthtumor.torch needs PyTorch: pip install 'synthtumor[torch]'") from error
 
-from synthtumor.torch.batch import BatchResult, crop_seeds, render_batch, synthesize_batch
+from synthtumor.torch._batch import BatchResult, crop_seeds, render_batch, synthesize_batch
 
 __all__ = ["BatchResult", "crop_seeds", "render_batch", "synthesize_batch"]

@@ -24,7 +24,7 @@ from synthtumor.adapters._common import (
     SmallLiverPolicy,
     check_small_liver_policy,
 )
-from synthtumor.torch.render import render_tumor
+from synthtumor.torch._render import render_tumor
 
 __all__ = ["BatchResult", "crop_seeds", "render_batch", "synthesize_batch"]
 

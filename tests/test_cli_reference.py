@@ -26,7 +26,7 @@ def test_train_with_a_missing_config_is_one_clear_error(tmp_path, capsys):
     code = main(["train", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "run")])
     error = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert len(error) == 1 and error[0].startswith("synthtumor train: ")
+    assert len(error) == 1 and error[0].startswith("synthtumor: error: bad config ")
     assert "missing.toml" in error[0]
     assert not (tmp_path / "run").exists()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
@@ -12,7 +11,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from synthtumor.reference.cli_commands import add_prepare_parser
+from synthtumor.cli import main
 from synthtumor.reference.prepare import (
     LabelMapping,
     find_cases,
@@ -63,10 +62,7 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="synthtumor")
-    add_prepare_parser(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    return main(argv)
 
 
 # --- layouts --------------------------------------------------------------------------------
@@ -254,8 +250,10 @@ def test_cli_prepare(tmp_path, capsys):
     out = tmp_path / "out"
     assert run_cli(["prepare", str(source), "-o", str(out), "--folds", "5"]) == 0
     assert "5 case(s), 1 with tumour, 5 fold(s)" in capsys.readouterr().out
-    assert run_cli(["prepare", str(source), "-o", str(out)]) == 1
-    assert "--force" in capsys.readouterr().err
+    assert run_cli(["prepare", str(source), "-o", str(out)]) == 2
+    error = capsys.readouterr().err.splitlines()
+    assert len(error) == 1 and error[0].startswith("synthtumor: error: outputs exist")
+    assert "--force" in error[0]
     code = run_cli(
         ["prepare", str(source), "-o", str(out), "--force", "--no-test", "--tumor-values", "none"]
     )

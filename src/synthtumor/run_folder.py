@@ -131,8 +131,9 @@ def read_incomplete_record(folder: Path) -> dict[str, Any]:
 def check_resumable(recorded: Mapping[str, Any], planned: Mapping[str, Any]) -> None:
     """Refuse to resume when the command line asks for another run than the one recorded."""
     planned = json.loads(json.dumps(planned, default=str))  # as it would read back
+    derived = {"cases"}  # follows from count and preview
     differing = sorted(
-        key for key in {*recorded, *planned} if recorded.get(key) != planned.get(key)
+        key for key in {*recorded, *planned} - derived if recorded.get(key) != planned.get(key)
     )
     if differing:
         raise ValueError(

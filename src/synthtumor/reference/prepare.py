@@ -474,34 +474,37 @@ def make_folds(
 
 
 def _feasible_folds(n_cases: int, n_folds: int) -> int:
-    """`n_folds`, or (with a warning) the most folds that `n_cases` can fill.
+    """`n_folds`, or (with a warning) the nearest number of folds that `n_cases` can fill.
 
-    Each fold needs a test case and two others for training and validation.
+    Each fold needs a test case and two others for training and validation; fewer folds are
+    preferred to more.
 
     Examples
     --------
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     _feasible_folds(3, 5), _feasible_folds(10, 5), len(caught)
-    (3, 5, 1)
+    ...     _feasible_folds(3, 5), _feasible_folds(10, 5), _feasible_folds(3, 2), len(caught)
+    (3, 5, 3, 2)
     """
     if n_folds < 2:
         raise ValueError(f"n_folds must be >= 2 (or with_test=False), got {n_folds}")
-    most = min(n_folds, n_cases)
-    feasible = [k for k in range(2, most + 1) if n_cases - math.ceil(n_cases / k) >= 2]
+    feasible = [k for k in range(2, n_cases + 1) if n_cases - math.ceil(n_cases / k) >= 2]
     if not feasible:
         raise ValueError(
             f"{n_cases} case(s) are too few for folds with training, validation and test parts "
             "(3 needed); pass --no-test (with_test=False) for a pool of training scans"
         )
-    if feasible[-1] < n_folds:
-        warnings.warn(
-            f"{n_cases} cases are too few for {n_folds} folds; using {feasible[-1]} folds "
-            f"(pass --folds {feasible[-1]} to silence this)",
-            stacklevel=3,
-        )
-    return feasible[-1]
+    if n_folds in feasible:
+        return n_folds
+    fewer = [k for k in feasible if k < n_folds]
+    chosen = fewer[-1] if fewer else feasible[0]
+    warnings.warn(
+        f"{n_cases} cases cannot fill {n_folds} folds with training, validation and test parts; "
+        f"using {chosen} folds (pass --folds {chosen} to silence this)",
+        stacklevel=3,
+    )
+    return chosen
 
 
 def _validation_count(n: int, fraction: float) -> int:

@@ -621,6 +621,7 @@ def test_full_disk_is_one_line_leaves_no_partial_file_and_resume_completes(
     ct, liver = small_scan
     resume = ["synthesize", str(ct), str(liver), "-o", str(out), "--size", "tiny"]
     assert main([*resume, "--no-preview", "--count", "3", "--resume"]) == 0
+    assert "(1 of the cases kept from the interrupted run)" in capsys.readouterr().out
     fresh = tmp_path / "fresh"
     assert main(synthesize_args(small_scan, fresh, "--count", "3")) == 0
     for index in range(3):

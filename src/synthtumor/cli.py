@@ -552,6 +552,8 @@ def _produce(
     _write_run_record(folder / RUN_RECORD, record, force=replace)
     (folder / INCOMPLETE_RECORD).unlink()
     seconds = time.perf_counter() - started
+    if done:
+        extra += f" ({len(done)} of the cases kept from the interrupted run)"
     line = _summary_line(cases, args.output_dir, seed=seed, seconds=seconds, extra=extra)
     print(f"{PROG}: {line}")
     return EXIT_OK
@@ -778,8 +780,10 @@ def _headline(summary: Any) -> str:
     then case-level detection."""
 
     def interval(ci: Any) -> str:
-        if ci.estimate is None or ci.estimate != ci.estimate:  # NaN: no case to average
+        if ci.estimate is None or not np.isfinite(ci.estimate):  # NaN: no case to average
             return "n/a"
+        if not (np.isfinite(ci.low) and np.isfinite(ci.high)):  # one case: no interval
+            return f"{ci.estimate:.3f}"
         return f"{ci.estimate:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
 
     parts = [

@@ -35,6 +35,7 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
+from synthtumor.io import remove_partial_files
 from synthtumor.reference.config import TrainingConfig, apply_overrides, config_from_dict
 from synthtumor.reference.prepare import (
     IMAGE_NAMES,
@@ -308,6 +309,7 @@ def predict_files(
         if isinstance(model, Predictor)
         else Predictor.from_checkpoint(model, device=device, overrides=overrides)
     )
+    remove_partial_files(out_dir)  # left by a killed run
     written = []
     for scan_path, target in zip(scans, targets, strict=True):
         labels, scan = predictor.predict_file(scan_path)

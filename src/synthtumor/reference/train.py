@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from synthtumor.cli_errors import error_message, run_handler
-from synthtumor.io import atomic_output
+from synthtumor.io import atomic_output, remove_partial_files
 from synthtumor.reference.config import (
     TrainingConfig,
     config_from_dict,
@@ -499,6 +499,7 @@ def train(
     train_items = [{"image": e["image"], "label": e["label"]} for e in cases["train"]]
     if dist_info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        remove_partial_files(run_dir)  # left by a killed run
         write_text_atomic(run_dir / "config.toml", config_to_toml(config), overwrite=True)
         write_text_atomic(
             run_dir / "config.json",

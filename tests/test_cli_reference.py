@@ -42,3 +42,14 @@ def test_a_missing_extra_is_named_with_the_install_command(tmp_path, capsys, mon
     assert code == 2
     assert "needs torch" in error and "pip install 'synthtumor[reference]'" in error
     assert not (tmp_path / "run").exists()
+
+
+def test_python_m_train_reports_errors_like_the_cli(tmp_path, capsys):
+    """``python -m synthtumor.reference.train`` (what torchrun starts) shares the error path."""
+    from synthtumor.reference.train import main as train_main
+
+    code = train_main([str(tmp_path / "missing.toml"), "-o", str(tmp_path / "run")])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(error) == 1 and error[0].startswith("synthtumor: error: bad config ")
+    assert not (tmp_path / "run").exists()

@@ -345,3 +345,14 @@ def test_readme_chain_prepares_the_shared_data(tmp_path, shared_data, capsys):
         assert entry["source_label"].endswith("liver.nii.gz") and not entry["has_tumor"]
     test_part = [fold_split(datalist, fold)["test"] for fold in range(3)]
     assert sorted(entries[0]["case"] for entries in test_part) == cases
+
+
+def test_output_under_a_regular_file_is_one_error_line(tmp_path, capsys):
+    source = images_labels_folder(tmp_path / "src", 3)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("")
+    assert run_cli(["prepare", str(source), "-o", str(blocker / "out"), "--folds", "3"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"synthtumor: error: output folder {blocker / 'out'} lies under {blocker}, a regular file"
+    )

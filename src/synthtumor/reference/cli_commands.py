@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -128,7 +129,9 @@ def _run_prepare(args: argparse.Namespace) -> int:
     import json
 
     from synthtumor.reference.prepare import IMAGE_NAMES, LABEL_NAMES, prepare_dataset
+    from synthtumor.run_folder import check_writable_folder
 
+    check_writable_folder(Path(args.output))
     path = prepare_dataset(
         args.source,
         args.output,

@@ -45,6 +45,7 @@ from synthtumor.reference.prepare import (
     load_datalist,
     write_nifti_atomic,
 )
+from synthtumor.run_folder import check_writable_folder
 
 __all__ = [
     "Predictor",
@@ -367,6 +368,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         raise ValueError("no scan given (CT paths or --datalist)")
     if args.reference_out and not args.datalist:
         raise ValueError("--reference-out needs --datalist")
+    check_writable_folder(Path(args.output))
     if args.reference_out:
         link_part(
             args.datalist,

@@ -579,7 +579,8 @@ def test_read_only_folder_is_one_line(
 
     monkeypatch.setattr(synthtumor.io.os, "open", refuse)
     assert main(synthesize_args(small_scan, locked / "out")) == 2
-    assert "Permission denied" in error_line(capsys)
+    target = locked / "out" / "synthtumor_run.incomplete.json"  # the first file written
+    assert error_line(capsys) == f"{PREFIX}{target}: Permission denied"
 
 
 def test_full_disk_is_one_line_leaves_no_partial_file_and_resume_completes(
@@ -598,7 +599,7 @@ def test_full_disk_is_one_line_leaves_no_partial_file_and_resume_completes(
     def fill_disk(image: object, path: Path) -> None:
         if len(saved) == 2:  # case 0 is written; the disk fills during case 1's image
             Path(path).write_bytes(b"\x1f\x8b half a file")
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+            raise OSError(errno.ENOSPC, "No space left on device")  # as write() raises it
         saved.append(str(path))
         real_save(image, path)
 
@@ -606,7 +607,7 @@ def test_full_disk_is_one_line_leaves_no_partial_file_and_resume_completes(
     monkeypatch.setattr(synthtumor.io.nib, "save", fill_disk)
     assert main(synthesize_args(small_scan, out, "--count", "3")) == 2
     line = error_line(capsys)
-    assert "No space left on device" in line and ".partial" in line
+    assert line == f"{PREFIX}{case_paths(out, 1)['image.nii.gz']}: No space left on device"
     assert hidden_files(out) == []  # the half-written temporary file is gone
     assert not (out / RUN_RECORD).exists()
     assert (out / "synthtumor_run.incomplete.json").is_file()

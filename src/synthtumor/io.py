@@ -528,15 +528,27 @@ def atomic_output(
         raise FileNotFoundError(f"output folder {folder} does not exist")
     temporary = folder / f".{path.name}.{secrets.token_hex(6)}.partial{suffix}"
     # O_EXCL: never clobber another writer's file; mode 0o666 lets the umask decide permissions.
-    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except PermissionError as error:
+        raise _naming_target(error, temporary, path) from error
     try:
         yield temporary
         _fsync(temporary)
         _publish(temporary, path, overwrite=overwrite)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+        if isinstance(error, OSError) and not isinstance(error, FileExistsError):
+            raise _naming_target(error, temporary, path) from error
         raise
+
+
+def _naming_target(error: OSError, temporary: Path, path: Path) -> OSError:
+    """`error` about the temporary file (or no file: a full disk) retold about `path`."""
+    if error.filename not in (None, str(temporary), temporary) or not error.strerror:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def _fsync(path: Path) -> None:

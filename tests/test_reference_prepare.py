@@ -327,9 +327,11 @@ def test_stale_staging_folder_of_a_killed_run_is_removed(tmp_path):
     stale = tmp_path / "out" / "labels" / ".staging-killed"
     stale.mkdir(parents=True)
     (stale / "case00.nii.gz").write_bytes(b"half")
+    half_datalist = tmp_path / "out" / ".datalist.json.0123456789ab.partial.tmp"
+    half_datalist.write_text("{")
     prepare_dataset(source, tmp_path / "out", n_folds=2)
-    assert not stale.exists()
-    assert not list((tmp_path / "out" / "labels").glob(".*"))
+    assert not stale.exists() and not half_datalist.exists()
+    assert not list((tmp_path / "out").rglob(".*"))
 
 
 def test_readme_chain_prepares_the_shared_data(tmp_path, shared_data, capsys):

@@ -44,7 +44,13 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
-from synthtumor.io import UNREADABLE, atomic_write_text, read_volume, save_nifti
+from synthtumor.io import (
+    UNREADABLE,
+    atomic_write_text,
+    read_volume,
+    remove_partial_files,
+    save_nifti,
+)
 
 __all__ = [
     "DATALIST_VERSION",
@@ -620,6 +626,7 @@ def prepare_dataset(
         if found:
             problems[case.case] = found
     labels_dir.mkdir(parents=True, exist_ok=True)
+    remove_partial_files(out_dir)  # a datalist half-written by a killed run
     for stale in labels_dir.glob(f"{_STAGING_PREFIX}*"):  # left by a killed run
         shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(dir=labels_dir, prefix=_STAGING_PREFIX))

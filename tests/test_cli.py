@@ -535,12 +535,12 @@ def test_output_under_a_regular_file_is_one_line(
     blocker = tmp_path / "notes.txt"
     blocker.write_text("")
     assert main(synthesize_args(small_scan, blocker / "out")) == 2
-    assert "notes.txt, a regular file" in error_line(capsys)
+    assert "notes.txt, which is not a folder" in error_line(capsys)
     pred = tmp_path / "pred"
     pred.mkdir()
     write(pred / "a.nii.gz", np.zeros((4, 4, 4), np.uint8))
     assert main(["evaluate", str(pred), str(pred), "-o", str(blocker / "report")]) == 2
-    assert "notes.txt, a regular file" in error_line(capsys)
+    assert "notes.txt, which is not a folder" in error_line(capsys)
     assert blocker.read_text() == ""
 
 

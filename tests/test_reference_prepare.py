@@ -356,5 +356,6 @@ def test_output_under_a_regular_file_is_one_error_line(tmp_path, capsys):
     assert run_cli(["prepare", str(source), "-o", str(blocker / "out"), "--folds", "3"]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line == (
-        f"synthtumor: error: output folder {blocker / 'out'} lies under {blocker}, a regular file"
+        f"synthtumor: error: output folder {blocker / 'out'} lies under {blocker}, which is not "
+        "a folder"
     )

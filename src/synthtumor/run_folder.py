@@ -83,14 +83,16 @@ def check_writable_folder(folder: Path) -> None:
     ...         check_writable_folder(blocker / "out")
     ...     except ValueError as error:
     ...         print(str(error).replace(tmp, "TMP"))
-    output folder TMP/notes.txt/out lies under TMP/notes.txt, a regular file
+    output folder TMP/notes.txt/out lies under TMP/notes.txt, which is not a folder
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"output folder {folder} exists and is not a folder")
     existing_parent = _nearest_existing(folder)
     if not existing_parent.is_dir():
-        raise ValueError(f"output folder {folder} lies under {existing_parent}, a regular file")
+        raise ValueError(
+            f"output folder {folder} lies under {existing_parent}, which is not a folder"
+        )
     if not os.access(existing_parent, os.W_OK | os.X_OK):
         raise ValueError(f"output folder {existing_parent} is not writable")
 

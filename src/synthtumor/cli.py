@@ -81,7 +81,7 @@ STAGE_SWITCHES: tuple[tuple[str, str, str], ...] = (
 )
 """``(flag, TumorConfig field, help)``: each flag sets its field to False."""
 
-AddParser = Callable[[Any], None]  # argparse's subparsers action -> None
+AddParser = Callable[[Any], object]  # argparse's subparsers action -> (ignored)
 
 SUBCOMMANDS: list[tuple[str, AddParser]] = []
 """``(name, add_parser)`` for every subcommand, in the order ``--help`` lists them."""

@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from synthtumor.io import atomic_output
+from synthtumor.cli_errors import error_message, run_handler
+from synthtumor.io import atomic_output, remove_partial_files
 from synthtumor.reference.config import (
     TrainingConfig,
     config_from_dict,
@@ -498,6 +499,7 @@ def train(
     train_items = [{"image": e["image"], "label": e["label"]} for e in cases["train"]]
     if dist_info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        remove_partial_files(run_dir)  # left by a killed run
         write_text_atomic(run_dir / "config.toml", config_to_toml(config), overwrite=True)
         write_text_atomic(
             run_dir / "config.json",
@@ -845,12 +847,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor train``; returns the exit code."""
+    """Handler of ``synthtumor train``: 0, or raises (:mod:`synthtumor.cli_errors` maps it)."""
     try:
         config = load_config(args.config, args.overrides)
     except (KeyError, TypeError, ValueError, OSError) as error:
-        print(f"synthtumor train: bad config: {error}", file=sys.stderr)
-        return 2
+        raise ValueError(f"bad config {args.config}: {error_message(error)}") from None
     if args.print_config:
         print(config_to_toml(config), end="")
         return 0
@@ -862,9 +863,6 @@ def run_from_args(args: argparse.Namespace) -> int:
             overwrite=args.force,
             device=args.device,
         )
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
-        print(f"synthtumor train: {error}", file=sys.stderr)
-        return 1
     finally:
         _shutdown_distributed()
     return 0
@@ -880,7 +878,7 @@ def _shutdown_distributed() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m synthtumor.reference.train`` (what ``torchrun`` launches)."""
-    return run_from_args(build_parser().parse_args(argv))
+    return run_handler(run_from_args, build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -328,8 +328,17 @@ def _cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return values.astype(dtype, copy=False)
 
 
-def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams):
-    """Mass effect (eq. 5) on the scan and label around the tumour, in place."""
+def _push_tissue(
+    output: np.ndarray,
+    label: np.ndarray,
+    spec: TumorSpec,
+    params: TumorParams,
+    protected: np.ndarray | None = None,
+):
+    """Mass effect (eq. 5) on the scan and label around the tumour, in place.
+
+    Voxels where `protected` is True (other organs) are not moved into: they keep their value.
+    """
     spacing = params.spacing
     reach = [
         math.ceil(spec.mass_effect_radius_factor * semi / voxel_mm)
@@ -349,6 +358,8 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     # Voxels that move by less than 1 % of a voxel keep their value.
     largest_shift_mm = (1.0 - warp.scale) * warp.gamma * max(spec.semi_axes_mm)
     moving = largest_shift_mm >= 0.01 * min(spacing)
+    if protected is not None:
+        moving &= ~protected[box].ravel()[warp.flat_index]
     warp = MassEffect(warp.flat_index[moving], warp.scale[moving], warp.gamma[moving])
     if warp.flat_index.size == 0:
         return
@@ -370,8 +381,18 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
         label[box] = label_box
 
 
-def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams):
+def render_tumor(
+    output: np.ndarray,
+    label: np.ndarray,
+    spec: TumorSpec,
+    params: TumorParams,
+    protected: np.ndarray | None = None,
+):
     """Draw one tumour into the working arrays `output` (scan) and `label`, in place.
+
+    `protected` (boolean, the scan's shape, or None) marks voxels that must keep their value in
+    both arrays: the mass effect does not push the liver into them, and since `label` holds
+    background there, the tumour is not drawn there either.
 
     The paper blends the tumour into the scan (eq. 4) and then warps image and label (eq. 5).
     Here the surrounding scan and label are warped first, and the tumour is then drawn directly
@@ -390,7 +411,7 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     )
     footprint = _tumour_extent(spec, spacing, lower, upper, controls)
     if _pushes_visibly(spec, spacing):
-        _push_tissue(output, label, spec, params)
+        _push_tissue(output, label, spec, params, protected)
     if footprint is None:
         return
     *extent, mask = footprint

@@ -14,7 +14,7 @@ import torch
 from scipy import ndimage
 from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
-from synthtumor import LiverTooSmallError
+from synthtumor import LiverTooSmallError, TumorParams
 from synthtumor.adapters.torch import LiverTooSmallWarning, LiverTumorDataset
 from synthtumor.phantom import Phantom, make_phantom
 
@@ -125,7 +125,8 @@ def test_dictionary_samples_and_other_organs(small_phantom):
         [sample], image_key="ct", label_key="seg", liver_label=5, tumor_label=9, seed=2
     )
     out = dataset[0]
-    assert out.keys() == sample.keys() and out["id"] == "case-0"
+    assert out.keys() == {*sample.keys(), "synthtumor"} and out["id"] == "case-0"
+    assert TumorParams.from_json(out["synthtumor"]["params"]).shape == organs.shape
     assert out["seg"].dtype == np.int16
     tumour = out["seg"] == 9
     assert tumour.any()

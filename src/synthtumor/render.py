@@ -366,6 +366,18 @@ def _push_tissue(
     box_shape = tuple(b - a for a, b in zip(lower, upper, strict=True))
     center_in_box = tuple(c - a for c, a in zip(spec.center_voxel, lower, strict=True))
     source = warp.source(box_shape, center_in_box)
+    if protected is not None:
+        # Nor is anything pulled out of them.
+        nearest = tuple(
+            np.clip(np.rint(axis), 0, n - 1).astype(np.intp)
+            for axis, n in zip(source, box_shape, strict=True)
+        )
+        pulled = ~protected[box][nearest]
+        if not pulled.all():
+            warp = MassEffect(warp.flat_index[pulled], warp.scale[pulled], warp.gamma[pulled])
+            source = source[:, pulled]
+            if warp.flat_index.size == 0:
+                return
 
     # Contiguous copies of the box make the scattered reads and writes flat and cheap.
     image_box = np.array(output[box])

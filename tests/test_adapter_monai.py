@@ -10,11 +10,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from monai.data import CacheDataset, DataLoader, Dataset, MetaTensor
+from monai.data import CacheDataset, DataLoader, Dataset, MetaTensor, PersistentDataset
 from monai.transforms import (
     Compose,
     CropForegroundd,
     EnsureChannelFirstd,
+    EnsureTyped,
     LoadImaged,
     Orientationd,
     RandCropByPosNegLabeld,
@@ -28,6 +29,7 @@ from scipy import ndimage
 
 from synthtumor import LiverTooSmallError
 from synthtumor.adapters.monai import (
+    LiverStatisticsd,
     LiverTooSmallWarning,
     RandLiverTumor,
     RandLiverTumorD,
@@ -364,3 +366,84 @@ def test_end_to_end_pipeline_on_the_real_slab(shared_data):
         assert np.allclose(crop["image"].pixdim, 1.0)
         labels_seen |= set(torch.unique(crop["label"]).tolist())
     assert labels_seen <= {0.0, 1.0, 2.0}
+
+
+# --- seeding under torch's plain DataLoader, the recorded draw, PersistentDataset -----------
+
+
+def _plain_loader_images(items: list, seed: int) -> list[torch.Tensor]:
+    torch.manual_seed(seed)
+    dataset = Dataset(items, Compose([RandLiverTumord(KEYS, size="small")]).set_random_state(0))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=1, num_workers=2, collate_fn=lambda batch: batch
+    )
+    return [sample["image"] for batch in loader for sample in batch]
+
+
+def test_plain_torch_dataloader_workers_draw_differently_and_repeat(small_phantom):
+    items = [_meta_sample(small_phantom) for _ in range(4)]
+    first = _plain_loader_images(items, seed=3)
+    again = _plain_loader_images(items, seed=3)
+    # Samples 0 and 1 are the first draw of worker 0 and of worker 1.
+    assert not torch.equal(first[0], first[1])
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_the_draw_is_recorded_and_survives_collation(small_phantom):
+    from synthtumor import TumorParams
+
+    items = [_meta_sample(small_phantom) for _ in range(4)]
+    transform = Compose([RandLiverTumord(KEYS, prob=0.5, size="small")]).set_random_state(1)
+    batches = list(DataLoader(Dataset(items, transform), batch_size=4))
+    (batch,) = batches
+    records = batch["synthtumor"]
+    applied = [bool(p) for p in records["params"]]
+    assert any(applied) and not all(applied)  # prob 0.5 on 4 samples, this seed: both kinds
+    assert records["params"] == batch["image"].meta["synthtumor"]["params"]
+    for index, params in enumerate(records["params"]):
+        has_tumour = bool((batch["label"][index] == 2).any())
+        assert has_tumour == bool(params)
+        if params:
+            assert TumorParams.from_json(params).shape == small_phantom.image.shape
+
+
+def test_persistent_dataset_without_statistics_names_the_fix(small_phantom, tmp_path):
+    items = [{"image": small_phantom.image[None].copy(), "label": small_phantom.liver_mask[None]}]
+    dataset = PersistentDataset(
+        items, Compose([EnsureTyped(KEYS), RandLiverTumord(KEYS, size="small")]), tmp_path
+    )
+    dataset[0]  # computed: EnsureTyped's MetaTensor has a pixdim
+    with pytest.raises(RuntimeError) as caught:
+        dataset[0]  # reloaded from the cache as plain tensors
+    assert "LiverStatisticsd" in str(caught.value.__cause__)
+
+
+def test_persistent_dataset_with_defaults_and_workers_reads_its_cache(small_phantom, tmp_path):
+    # Two scans (two cache files): MONAI returns a computed item as a MetaTensor and a
+    # reloaded one as a plain tensor, which would not collate in one batch.
+    items = [
+        {"image": small_phantom.image[None] + offset, "label": small_phantom.liver_mask[None]}
+        for offset in (0, 1)
+    ]
+    transform = Compose(
+        [
+            EnsureTyped(KEYS),
+            LiverStatisticsd(KEYS, spacing=SPACING),
+            RandLiverTumord(KEYS, size="small"),
+        ]
+    )
+    dataset = PersistentDataset(items, transform, tmp_path)
+    set_determinism(seed=0)
+    try:
+        epochs = [list(DataLoader(dataset, batch_size=2, num_workers=2)) for _ in range(2)]
+    finally:
+        set_determinism(seed=None)
+    cached = sorted(tmp_path.glob("*.pt"))
+    written = [path.stat().st_mtime_ns for path in cached]
+    assert len(cached) == 2
+    for epoch in epochs:
+        (batch,) = epoch
+        assert bool((batch["label"] == 2).any())
+    assert not torch.equal(epochs[0][0]["image"], epochs[1][0]["image"])
+    list(DataLoader(dataset, batch_size=2, num_workers=0))
+    assert [path.stat().st_mtime_ns for path in cached] == written

@@ -270,3 +270,19 @@ def test_end_to_end_pipeline_on_the_real_slab(shared_data):
         assert set(np.unique(crop["label"]).tolist()) <= {0, 1, 2}
     assert not np.array_equal(dataset[0]["image"], dataset[1]["image"])
     assert all((dataset[i]["label"] == 2).any() for i in range(len(dataset)))
+
+
+def test_metatensor_keeps_type_affine_and_gives_its_pixdim(small_phantom):
+    from monai.data import MetaTensor
+
+    affine = torch.diag(torch.tensor([*SPACING, 1.0], dtype=torch.float64))
+    image = MetaTensor(small_phantom.image.copy(), affine=affine)
+    label = MetaTensor(small_phantom.liver_mask.astype(np.uint8), affine=affine)
+    dataset = LiverTumorDataset([{"image": image, "label": label}], seed=0, size="small")
+    out = dataset[0]
+    assert type(out["image"]) is MetaTensor and type(out["label"]) is MetaTensor
+    assert torch.equal(out["image"].affine, affine) and torch.equal(out["label"].affine, affine)
+    assert bool((out["label"] == 2).any())
+    assert out["image"].meta["synthtumor"] == out["synthtumor"]
+    # The spacing came from pixdim: the params say so.
+    assert TumorParams.from_json(out["synthtumor"]["params"]).spacing == SPACING

@@ -282,10 +282,10 @@ class LiverTumorDataset(Dataset):
     def _spacing_of(
         self, spacing: Any, statistics: Any = None, image: Any = None
     ) -> tuple[float, ...]:
-        """The sample's spacing, else its MetaTensor's pixdim, else `spacing=`, else the
-        statistics'."""
+        """The sample's spacing, else its MetaTensor's, else `spacing=`, else the statistics'."""
         if spacing is None and _is_meta_tensor(image):
-            spacing = image.pixdim
+            # pixdim assumes a channel axis; the affine's columns hold the spacing either way.
+            spacing = torch.linalg.norm(image.affine[:3, :3].double(), dim=0)
         if spacing is None and self.spacing is None and statistics is not None:
             spacing = statistics.spacing
         if spacing is None:

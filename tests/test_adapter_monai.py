@@ -333,7 +333,9 @@ def _assert_passed_through(out: dict, data: dict) -> None:
     assert out["label"] is data["label"]
     assert out["image"].data_ptr() == data["image"].data_ptr()
     assert torch.equal(out["image"].affine, data["image"].affine)
-    assert out["synthtumor"]["params"] == "" and out["image"].meta["synthtumor"] is out["synthtumor"]
+    assert (
+        out["synthtumor"]["params"] == "" and out["image"].meta["synthtumor"] is out["synthtumor"]
+    )
     assert "synthtumor" not in data["image"].meta
 
 

@@ -45,7 +45,9 @@ def test_the_paper_bulge_would_take_the_organ(organ_scan):
 
 # Seed 0 puts a tumour against the organ (see above); seed 1 one against the background.
 @pytest.mark.parametrize(("bulge_into_background", "seed"), [(False, 0), (True, 0), (True, 1)])
-def test_other_classes_keep_their_voxels_in_label_and_image(organ_scan, bulge_into_background, seed):
+def test_other_classes_keep_their_voxels_in_label_and_image(
+    organ_scan, bulge_into_background, seed
+):
     phantom, labels = organ_scan
     image, out, params = synthesize_label_map(
         phantom.image,

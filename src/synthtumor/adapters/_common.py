@@ -313,7 +313,7 @@ def synthesize_label_map(
             *_synthesize_label_map(
                 image,
                 label,
-                spacing=tuple(spacing),
+                spacing=tuple(spacing),  # type: ignore[arg-type]
                 liver_label=liver_label,
                 tumor_label=tumor_label,
                 bulge_into_background=bulge_into_background,

@@ -171,7 +171,9 @@ class LiverTumorDataset(Dataset):
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
         if not isinstance(bulge_into_background, bool):
-            raise TypeError(f"bulge_into_background must be True or False, got {bulge_into_background!r}")
+            raise TypeError(
+                f"bulge_into_background must be True or False, got {bulge_into_background!r}"
+            )
         self.bulge_into_background = bulge_into_background
         check_statistics_key(draw_key, name="draw_key")
         self.draw_key = draw_key

@@ -227,7 +227,7 @@ class LiverTumor(tio.Transform):
         return subject
 
 
-class RandomLiverTumor(RandomTransform):
+class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
     """Put synthetic liver tumours into a subject, with a seed drawn from torch's RNG.
 
     Each call draws one integer seed with ``torch.randint`` and applies

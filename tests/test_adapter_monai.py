@@ -449,3 +449,23 @@ def test_persistent_dataset_with_defaults_and_workers_reads_its_cache(small_phan
     assert not torch.equal(epochs[0][0]["image"], epochs[1][0]["image"])
     list(DataLoader(dataset, batch_size=2, num_workers=0))
     assert [path.stat().st_mtime_ns for path in cached] == written
+
+
+@pytest.mark.parametrize("bulge_into_background", [False, True])
+def test_an_organ_against_the_liver_keeps_its_voxels(bulge_into_background):
+    """The tumour sits against the organ (seed 0, see tests/test_label_map.py): without the
+    rule its bulge took organ voxels."""
+    phantom = make_phantom(shape=(64, 64, 48), rng=0)
+    labels = phantom.liver_mask.astype(np.uint8)
+    centre = int(np.argwhere(phantom.liver_mask).mean(axis=0)[0])
+    organ = np.zeros_like(phantom.liver_mask)
+    organ[centre:] = True
+    labels[organ & ~phantom.liver_mask] = 7
+    transform = RandLiverTumor(
+        spacing=phantom.spacing, size="medium", bulge_into_background=bulge_into_background
+    )
+    image, label = transform.synthesize(phantom.image[None], labels[None], seed=0)
+    organ_voxels = labels[None] == 7
+    assert (label == 2).sum() > 100
+    assert np.array_equal(label == 7, organ_voxels)
+    assert np.array_equal(image[organ_voxels], phantom.image[None][organ_voxels])

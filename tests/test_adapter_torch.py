@@ -284,5 +284,6 @@ def test_metatensor_keeps_type_affine_and_gives_its_pixdim(small_phantom):
     assert torch.equal(out["image"].affine, affine) and torch.equal(out["label"].affine, affine)
     assert bool((out["label"] == 2).any())
     assert out["image"].meta["synthtumor"] == out["synthtumor"]
+    assert "synthtumor" not in image.meta  # the caller's MetaTensor is untouched
     # The spacing came from pixdim: the params say so.
     assert TumorParams.from_json(out["synthtumor"]["params"]).spacing == SPACING

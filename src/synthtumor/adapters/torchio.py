@@ -305,8 +305,8 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
         draw_key: str | None = DRAW_KEY,
         **kwargs: Any,
     ) -> None:
-        # `p` is drawn here rather than by TorchIO, so that a skipped subject still records
-        # its (empty) draw; the random stream is the one TorchIO's own draw would use.
+        # `p` is drawn here rather than by TorchIO (which then always applies), so that a
+        # skipped subject still records its (empty) draw and a batch of subjects collates.
         self.synthesis_probability = tio.Transform.parse_probability(kwargs.pop("p", 1.0))
         super().__init__(**kwargs)
         self.statistics_key = _check_optional_key(statistics_key, "statistics_key")

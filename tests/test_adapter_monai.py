@@ -469,3 +469,8 @@ def test_an_organ_against_the_liver_keeps_its_voxels(bulge_into_background):
     assert (label == 2).sum() > 100
     assert np.array_equal(label == 7, organ_voxels)
     assert np.array_equal(image[organ_voxels], phantom.image[None][organ_voxels])
+
+
+def test_bulge_option_must_be_a_bool():
+    with pytest.raises(TypeError, match="bulge_into_background must be True or False"):
+        RandLiverTumord(KEYS, bulge_into_background="no")

@@ -287,3 +287,8 @@ def test_metatensor_keeps_type_affine_and_gives_its_pixdim(small_phantom):
     assert "synthtumor" not in image.meta  # the caller's MetaTensor is untouched
     # The spacing came from pixdim: the params say so.
     assert TumorParams.from_json(out["synthtumor"]["params"]).spacing == SPACING
+
+
+def test_bulge_option_must_be_a_bool(small_phantom):
+    with pytest.raises(TypeError, match="bulge_into_background must be True or False"):
+        LiverTumorDataset([], bulge_into_background=1)

@@ -300,3 +300,8 @@ def test_the_draw_survives_a_queue_and_the_loader(small_phantom):
     batch = next(iter(tio.SubjectsLoader(queue, batch_size=2)))
     params = [TumorParams.from_json(text) for text in batch["synthtumor"]["params"]]
     assert all(p.shape == small_phantom.image.shape for p in params)
+
+
+def test_bulge_option_must_be_a_bool():
+    with pytest.raises(TypeError, match="bulge_into_background must be True or False"):
+        RandomLiverTumor(bulge_into_background="False")

@@ -32,6 +32,7 @@ __all__ = [
     "SynthesizedPair",
     "as_numpy",
     "as_statistics",
+    "check_bool",
     "check_label_values",
     "check_probability",
     "check_seed",
@@ -100,6 +101,12 @@ def check_label_values(liver_label: object, tumor_label: object) -> tuple[int, i
     if values[0] == values[1]:
         raise ValueError(f"liver_label and tumor_label must differ, both are {values[0]}")
     return values[0], values[1]
+
+
+def check_bool(value: object, *, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_seed(seed: object, *, name: str = "seed") -> int:

@@ -53,6 +53,7 @@ from synthtumor.adapters._common import (
     SmallLiverPolicy,
     as_numpy,
     as_statistics,
+    check_bool,
     check_label_values,
     check_probability,
     check_seed,
@@ -192,7 +193,7 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
         self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
-        self.bulge_into_background = _check_bool(bulge_into_background, "bulge_into_background")
+        self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
         self._seed = 0
 
     def set_random_state(
@@ -623,12 +624,6 @@ class LiverStatisticsd(MapTransform):
 
 
 LiverStatisticsD = LiverStatisticsDict = LiverStatisticsd
-
-
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _image_and_label_keys(

@@ -36,6 +36,7 @@ from synthtumor.adapters._common import (
     SmallLiverPolicy,
     as_numpy,
     as_statistics,
+    check_bool,
     check_label_values,
     check_probability,
     check_seed,
@@ -111,7 +112,7 @@ class LiverTumorDataset(Dataset):
     so workers of any ``DataLoader`` (torch's or MONAI's) draw what the main process would.
 
     A MONAI ``MetaTensor`` comes back as a ``MetaTensor`` with its affine and metadata, and its
-    ``pixdim`` gives the spacing when the sample carries none.
+    affine gives the spacing when the sample carries none.
 
     Examples
     --------
@@ -170,11 +171,7 @@ class LiverTumorDataset(Dataset):
         self.statistics_key = statistics_key
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
-        if not isinstance(bulge_into_background, bool):
-            raise TypeError(
-                f"bulge_into_background must be True or False, got {bulge_into_background!r}"
-            )
-        self.bulge_into_background = bulge_into_background
+        self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
         check_statistics_key(draw_key, name="draw_key")
         self.draw_key = draw_key
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()

@@ -40,6 +40,7 @@ from synthtumor.adapters._common import (
     SmallLiverPolicy,
     as_numpy,
     as_statistics,
+    check_bool,
     check_label_values,
     check_seed,
     check_size_and_config,
@@ -173,7 +174,7 @@ class LiverTumor(tio.Transform):
         self.config = config
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
-        self.bulge_into_background = _check_bool(bulge_into_background, "bulge_into_background")
+        self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
         self.draw_key = _check_optional_key(draw_key, "draw_key")
         _check_selected(self)
         # The arguments that rebuild this transform from the subject's history.
@@ -318,7 +319,7 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
         self.config = config
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
-        self.bulge_into_background = _check_bool(bulge_into_background, "bulge_into_background")
+        self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
         self.draw_key = _check_optional_key(draw_key, "draw_key")
         _check_selected(self)
 
@@ -449,12 +450,6 @@ class MeasureLiver(tio.Transform):
         # Patch samplers copy the subject's attributes, not its plain dictionary entries.
         subject.update_attributes()
         return subject
-
-
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 def _check_selected(transform: tio.Transform) -> None:

@@ -474,3 +474,21 @@ def test_an_organ_against_the_liver_keeps_its_voxels(bulge_into_background):
 def test_bulge_option_must_be_a_bool():
     with pytest.raises(TypeError, match="bulge_into_background must be True or False"):
         RandLiverTumord(KEYS, bulge_into_background="no")
+
+
+def test_dataloader_is_reproducible_with_a_seeded_generator(small_phantom):
+    """The docs' second way of seeding MONAI's DataLoader, which reseeds the transforms from
+    torch's generator whatever set_random_state said."""
+    items = [_meta_sample(small_phantom) for _ in range(4)]
+    runs = []
+    for _ in range(2):
+        transform = Compose([RandLiverTumord(KEYS, size="small")])
+        loader = DataLoader(
+            Dataset(items, transform),
+            batch_size=2,
+            num_workers=2,
+            generator=torch.Generator().manual_seed(5),
+        )
+        runs.append(_epoch_images(loader))
+    assert all(torch.equal(a, b) for a, b in zip(*runs, strict=True))
+    assert not torch.equal(runs[0][0], runs[0][2])  # the two workers differ

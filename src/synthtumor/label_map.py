@@ -82,7 +82,9 @@ def write_back(
     [0, 1, 7]
     """
     output = label_map.astype(label_map.dtype if dtype is None else dtype, copy=True)
-    new_values = np.zeros(max(params.background_label, params.liver_label, params.tumor_label) + 1)
+    new_values = np.zeros(
+        max(params.background_label, params.liver_label, params.tumor_label) + 1, dtype=np.int64
+    )
     new_values[params.background_label] = background_label
     new_values[params.liver_label] = liver_label
     new_values[params.tumor_label] = tumor_label

@@ -148,3 +148,15 @@ def test_real_slab_changes_nothing_outside_the_liver_by_default(shared_data):
     assert (out == 2).sum() > 1000
     assert not out[outside].any()
     assert np.array_equal(new_image[outside], image[outside])
+
+
+def test_the_core_label_values_do_not_leak_into_the_map(organ_scan):
+    """The caller's values are written, whatever values the config gives the core's map."""
+    from synthtumor import TumorConfig
+
+    phantom, labels = organ_scan
+    config = TumorConfig().replace(background_label=4, liver_label=6, tumor_label=8)
+    plain = synthesize_label_map(phantom.image, labels, spacing=phantom.spacing, rng=3)
+    odd = synthesize_label_map(phantom.image, labels, spacing=phantom.spacing, config=config, rng=3)
+    assert (plain.label == 2).any()
+    assert np.array_equal(plain.label, odd.label) and np.array_equal(plain.image, odd.image)

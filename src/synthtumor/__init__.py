@@ -15,6 +15,7 @@ Importing this package imports neither torch, MONAI nor TorchIO; the adapters in
 
 from synthtumor._validation import LiverTooSmallError
 from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
+from synthtumor.label_map import synthesize_label_map
 from synthtumor.location import LiverStatistics, vessel_mask
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.phase import PhaseEstimate, estimate_phase
@@ -48,6 +49,7 @@ __all__ = [
     "liver_statistics",
     "sample",
     "synthesize",
+    "synthesize_label_map",
     "tumor_box",
     "vessel_mask",
 ]

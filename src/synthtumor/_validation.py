@@ -85,7 +85,8 @@ def _non_binary_message(array: np.ndarray, name: str) -> str:
     shown = ", ".join(str(value) for value in values[:8]) + (", ..." if values.size > 8 else "")
     return (
         f"{name} must be binary (0/1 or bool), found values [{shown}]; "
-        f"pass e.g. `label == liver_value` for a label map"
+        f"pass e.g. `label == liver_value` for a label map, or use "
+        f"synthtumor.synthesize_label_map, which keeps its other classes"
     )
 
 

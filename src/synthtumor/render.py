@@ -328,8 +328,17 @@ def _cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return values.astype(dtype, copy=False)
 
 
-def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams):
-    """Mass effect (eq. 5) on the scan and label around the tumour, in place."""
+def _push_tissue(
+    output: np.ndarray,
+    label: np.ndarray,
+    spec: TumorSpec,
+    params: TumorParams,
+    protected: np.ndarray | None = None,
+):
+    """Mass effect (eq. 5) on the scan and label around the tumour, in place.
+
+    Voxels where `protected` is True (other organs) are not moved into: they keep their value.
+    """
     spacing = params.spacing
     reach = [
         math.ceil(spec.mass_effect_radius_factor * semi / voxel_mm)
@@ -349,12 +358,26 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     # Voxels that move by less than 1 % of a voxel keep their value.
     largest_shift_mm = (1.0 - warp.scale) * warp.gamma * max(spec.semi_axes_mm)
     moving = largest_shift_mm >= 0.01 * min(spacing)
+    if protected is not None:
+        moving &= ~protected[box].ravel()[warp.flat_index]
     warp = MassEffect(warp.flat_index[moving], warp.scale[moving], warp.gamma[moving])
     if warp.flat_index.size == 0:
         return
     box_shape = tuple(b - a for a, b in zip(lower, upper, strict=True))
     center_in_box = tuple(c - a for c, a in zip(spec.center_voxel, lower, strict=True))
     source = warp.source(box_shape, center_in_box)
+    if protected is not None:
+        # Nor is anything pulled out of them.
+        nearest = tuple(
+            np.clip(np.rint(axis), 0, n - 1).astype(np.intp)
+            for axis, n in zip(source, box_shape, strict=True)
+        )
+        pulled = ~protected[box][nearest]
+        if not pulled.all():
+            warp = MassEffect(warp.flat_index[pulled], warp.scale[pulled], warp.gamma[pulled])
+            source = source[:, pulled]
+            if warp.flat_index.size == 0:
+                return
 
     # Contiguous copies of the box make the scattered reads and writes flat and cheap.
     image_box = np.array(output[box])
@@ -370,8 +393,18 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
         label[box] = label_box
 
 
-def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams):
+def render_tumor(
+    output: np.ndarray,
+    label: np.ndarray,
+    spec: TumorSpec,
+    params: TumorParams,
+    protected: np.ndarray | None = None,
+):
     """Draw one tumour into the working arrays `output` (scan) and `label`, in place.
+
+    `protected` (boolean, the scan's shape, or None) marks voxels that must keep their value in
+    both arrays: the mass effect does not push the liver into them, and since `label` holds
+    background there, the tumour is not drawn there either.
 
     The paper blends the tumour into the scan (eq. 4) and then warps image and label (eq. 5).
     Here the surrounding scan and label are warped first, and the tumour is then drawn directly
@@ -390,7 +423,7 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     )
     footprint = _tumour_extent(spec, spacing, lower, upper, controls)
     if _pushes_visibly(spec, spacing):
-        _push_tissue(output, label, spec, params)
+        _push_tissue(output, label, spec, params, protected)
     if footprint is None:
         return
     *extent, mask = footprint

@@ -591,6 +591,7 @@ def apply(
     params: TumorParams,
     *,
     inplace: bool = False,
+    protected: np.ndarray | None = None,
 ) -> SynthesisResult:
     """Render drawn tumours into a scan (deterministic).
 
@@ -607,6 +608,12 @@ def apply(
         their data: write the tumours into `image` and the label into `liver_mask`, which must
         then be writeable NumPy arrays and `liver_mask` an integer array holding 0/1; no
         full-volume copy is made. Both are returned.
+    protected : numpy.ndarray or None
+        Boolean mask (same shape) of voxels outside the liver that must keep their values in
+        the image and the label: the mass effect does not push the liver into them, so no
+        tumour reaches them (other organs of a label map; see
+        :func:`synthtumor.label_map.synthesize_label_map`). None (default): the liver may
+        bulge into any voxel outside it, as in the paper.
 
     Returns
     -------
@@ -628,7 +635,11 @@ def apply(
         raise TypeError(f"params must be a TumorParams, got {type(params).__name__}")
     image = as_volume(image)
     mask = as_binary_mask(liver_mask, shape=image.shape)
-    return _apply_checked(image, liver_mask, mask, params, inplace=inplace)
+    if protected is not None:
+        protected = as_binary_mask(protected, shape=image.shape, name="protected")
+        if np.any(protected & mask):
+            raise ValueError("protected must not overlap liver_mask: the tumours grow in the liver")
+    return _apply_checked(image, liver_mask, mask, params, inplace=inplace, protected=protected)
 
 
 def _apply_checked(
@@ -638,6 +649,7 @@ def _apply_checked(
     params: TumorParams,
     *,
     inplace: bool,
+    protected: np.ndarray | None = None,
 ) -> SynthesisResult:
     """:func:`apply` on arguments already checked (`mask` is `liver_mask` as booleans)."""
     if tuple(image.shape) != tuple(params.shape):
@@ -655,7 +667,7 @@ def _apply_checked(
         output = image.copy()
         label = _initial_label(mask, params)
     for spec in params.tumors:
-        render_tumor(output, label, spec, params)
+        render_tumor(output, label, spec, params, protected)
     return SynthesisResult(output, label, params)
 
 

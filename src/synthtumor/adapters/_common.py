@@ -20,19 +20,19 @@ from synthtumor import (
     LiverTooSmallError,
     TumorConfig,
     TumorParams,
-    apply,
     liver_statistics,
-    sample,
-    tumor_box,
 )
 from synthtumor.config import SIZE_NAMES
+from synthtumor.label_map import synthesize_label_map as _synthesize_label_map
 
 __all__ = [
+    "DRAW_KEY",
     "LiverTooSmallWarning",
     "SmallLiverPolicy",
     "SynthesizedPair",
     "as_numpy",
     "as_statistics",
+    "check_bool",
     "check_label_values",
     "check_probability",
     "check_seed",
@@ -40,12 +40,16 @@ __all__ = [
     "check_small_liver_policy",
     "check_spacing",
     "check_statistics_key",
+    "draw_record",
     "like",
     "measure_liver",
     "single_channel",
     "statistics_spacing",
     "synthesize_label_map",
 ]
+
+DRAW_KEY = "synthtumor"
+"""Where the adapters record a sample's draw (its seed and params) in the host's metadata."""
 
 SmallLiverPolicy = Literal["warn", "raise", "ignore"]
 _SMALL_LIVER_POLICIES = ("warn", "raise", "ignore")
@@ -99,6 +103,12 @@ def check_label_values(liver_label: object, tumor_label: object) -> tuple[int, i
     return values[0], values[1]
 
 
+def check_bool(value: object, *, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_seed(seed: object, *, name: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
@@ -118,6 +128,23 @@ def check_statistics_key(key: object, *, name: str = "statistics_key") -> None:
         hash(key)
     except TypeError:
         raise TypeError(f"{name} must be a hashable key or None, got {key!r}") from None
+
+
+def draw_record(seed: int | None, params: TumorParams | None) -> dict[str, int | str]:
+    """What a sample records of its draw: the seed and the params as JSON.
+
+    Plain types of the same keys whether or not tumours were drawn (seed -1: no draw; params
+    "": the sample was passed through), so that a batch of samples collates.
+
+    Examples
+    --------
+    >>> draw_record(None, None)
+    {'seed': -1, 'params': ''}
+    """
+    return {
+        "seed": -1 if seed is None else int(seed),
+        "params": "" if params is None else params.to_json(),
+    }
 
 
 # --- liver statistics ------------------------------------------------------------------------
@@ -245,6 +272,7 @@ def synthesize_label_map(
     skip_if_tumor_present: bool,
     on_small_liver: SmallLiverPolicy,
     statistics: LiverStatistics | None = None,
+    bulge_into_background: bool = False,
 ) -> SynthesizedPair | None:
     """Synthesize tumours into a scan whose liver is ``label == liver_label``.
 
@@ -269,36 +297,38 @@ def synthesize_label_map(
     statistics : LiverStatistics or None
         The whole scan's statistics when `image` is a crop of it (passed to
         :func:`synthtumor.sample`); None measures `image`.
+    bulge_into_background : bool
+        Whether the tumours and the mass effect may take background voxels besides liver ones
+        (:func:`synthtumor.label_map.synthesize_label_map`); other classes are never taken.
 
     Returns
     -------
     SynthesizedPair or None
-        The new image (input dtype) and label map (input dtype, ``uint8`` for a boolean mask):
-        tumour voxels set to `tumor_label`, every other voxel keeping its value. None means
+        The new image (input dtype) and label map (input dtype, ``uint8`` for a boolean mask),
+        written back by the rule of :mod:`synthtumor.label_map`: only liver voxels (and, with
+        `bulge_into_background`, background ones) change class. None means
         "pass the sample through unchanged".
     """
     if image.shape != label.shape:
         raise ValueError(
             f"image and label must have the same spatial shape, got {image.shape} and {label.shape}"
         )
-    output_dtype = np.dtype(np.uint8) if label.dtype == bool else label.dtype
-    _check_label_fits(tumor_label, output_dtype)
     if skip_if_tumor_present and np.any(label == tumor_label):
         return None
-    liver = label == liver_label
     try:
-        if not liver.any():
-            raise LiverTooSmallError(
-                f"the label map holds no liver voxel (no voxel equals liver_label={liver_label})"
+        return SynthesizedPair(
+            *_synthesize_label_map(
+                image,
+                label,
+                spacing=tuple(spacing),  # type: ignore[arg-type]
+                liver_label=liver_label,
+                tumor_label=tumor_label,
+                bulge_into_background=bulge_into_background,
+                size=size,
+                config=config,
+                statistics=statistics,
+                rng=seed,
             )
-        params = sample(
-            image,
-            liver,
-            spacing=tuple(spacing),
-            size=size,
-            config=config,
-            statistics=statistics,
-            rng=seed,
         )
     except LiverTooSmallError as error:
         if on_small_liver == "raise":
@@ -310,35 +340,3 @@ def synthesize_label_map(
                 stacklevel=2,
             )
         return None
-    # `liver` and the copy of `image` are ours: the core may write into them, which saves it
-    # a full-volume label map; `liver` then holds the core's label map (0/1/2 by default).
-    new_image, core_label, _ = apply(image.copy(), liver.view(np.uint8), params, inplace=True)
-    return SynthesizedPair(
-        new_image, _write_tumors(label, core_label, params, tumor_label, output_dtype), params
-    )
-
-
-def _check_label_fits(tumor_label: int, dtype: np.dtype) -> None:
-    if np.issubdtype(dtype, np.integer):
-        limits = np.iinfo(dtype)
-        if not limits.min <= tumor_label <= limits.max:
-            raise ValueError(f"tumor_label={tumor_label} does not fit the label's dtype {dtype}")
-
-
-def _write_tumors(
-    label: np.ndarray,
-    core_label: np.ndarray,
-    params: TumorParams,
-    tumor_label: int,
-    dtype: np.dtype,
-) -> np.ndarray:
-    """A copy of `label` with the core's tumour voxels set to `tumor_label`.
-
-    Only the tumours' boxes are searched: outside them the core changes nothing.
-    """
-    output = label.astype(dtype, copy=True)
-    for spec in params.tumors:
-        lower, upper = tumor_box(spec, params.spacing, params.shape)
-        box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
-        output[box][core_label[box] == params.tumor_label] = tumor_label
-    return output

@@ -73,6 +73,13 @@ class TumorSpec:
     scanner_blur_mm : tuple of 3 float
         Realistic mode: sigma per axis of the scanner's PSF, added to the edge blur (its
         Gaussians add in quadrature with ``edge_blur_mm``); zeros in the paper mode.
+    exophytic : bool
+        Organ presets: the tumour may grow beyond the organ's outline into the surrounding
+        fat, and its label follows (never into another class of an organ map). False: clipped
+        to the organ, as the paper's liver tumours.
+    push : {"surroundings", "organ"}
+        Organ presets: what its mass effect moves, everything around it (the paper's) or only
+        the organ's own voxels.
     """
 
     size: str
@@ -96,6 +103,8 @@ class TumorSpec:
     periphery_hu: float = 0.0
     fill: float = 0.0
     scanner_blur_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    exophytic: bool = False
+    push: str = "surroundings"
 
 
 def edge_sigmas_mm(spec: TumorSpec) -> tuple[float, float, float]:

@@ -349,6 +349,8 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     # Voxels that move by less than 1 % of a voxel keep their value.
     largest_shift_mm = (1.0 - warp.scale) * warp.gamma * max(spec.semi_axes_mm)
     moving = largest_shift_mm >= 0.01 * min(spacing)
+    if spec.push == "organ":  # only the organ's own voxels move; its outline stays
+        moving &= label[box].ravel()[warp.flat_index] != params.background_label
     warp = MassEffect(warp.flat_index[moving], warp.scale[moving], warp.gamma[moving])
     if warp.flat_index.size == 0:
         return
@@ -370,8 +372,32 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
         label[box] = label_box
 
 
-def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams):
+def _growth_region(
+    label_box: np.ndarray, spec: TumorSpec, params: TumorParams, blocked: np.ndarray | None
+) -> np.ndarray:
+    """Where the tumour may be drawn on its box: the organ, or beyond it when exophytic.
+
+    An exophytic tumour may reach anything but `blocked` (the other classes of an organ map);
+    with a binary mask nothing is known beyond the organ, so its whole box is open.
+    """
+    if not spec.exophytic:
+        return label_box != params.background_label
+    if blocked is None:
+        return np.ones(label_box.shape, dtype=bool)
+    return ~blocked
+
+
+def render_tumor(
+    output: np.ndarray,
+    label: np.ndarray,
+    spec: TumorSpec,
+    params: TumorParams,
+    *,
+    blocked: np.ndarray | None = None,
+):
     """Draw one tumour into the working arrays `output` (scan) and `label`, in place.
+
+    `blocked` (optional, the scan's shape) marks voxels an exophytic tumour may not reach.
 
     The paper blends the tumour into the scan (eq. 4) and then warps image and label (eq. 5).
     Here the surrounding scan and label are warped first, and the tumour is then drawn directly
@@ -396,7 +422,7 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     *extent, mask = footprint
     box = _slices(*extent)
     weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls, mask)
-    liver = label[box] != params.background_label
+    liver = _growth_region(label[box], spec, params, None if blocked is None else blocked[box])
     weight *= liver
     image_box = np.asarray(output[box], dtype=np.float32)
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")

@@ -28,6 +28,8 @@ from synthtumor.location import (
     count_voxels,
 )
 from synthtumor.location import liver_statistics as _estimate_statistics
+from synthtumor.organ_map import OrganMap, read_organ_map
+from synthtumor.organs import OrganPreset, organ_config, resolve_organ
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.patterns import pattern_sizes, satellite_candidates
 from synthtumor.phase import resolve_phase
@@ -45,7 +47,6 @@ __all__ = [
 
 RngLike = np.random.Generator | int | np.random.SeedSequence | None
 
-_MIN_LIVER_TO_TUMOR_VOLUME = 2.0
 _SEED_BOUND = 2**53
 
 
@@ -62,31 +63,36 @@ def _sphere_volume_mm3(radius_mm: float) -> float:
 
 
 def _needed_liver_voxels(
-    size: str | None, config: TumorConfig, spacing: tuple[float, float, float]
+    size: str | None, config: TumorConfig, spacing: tuple[float, float, float], ratio: float
 ) -> int:
-    """Liver voxels enough for the largest tumour `size` may draw (see :func:`_choose_size`)."""
+    """Organ voxels enough for the largest tumour `size` may draw (see :func:`_choose_size`)."""
     names = config.sizes_in(size) if size in SIZE_NAMES else config.sizes_in("mix")
     largest = max((config.preset(name).max_radius_mm for name in names), default=0.0)
-    needed_mm3 = _sphere_volume_mm3(largest) * _MIN_LIVER_TO_TUMOR_VOLUME
+    needed_mm3 = _sphere_volume_mm3(largest) * ratio
     return max(math.ceil(needed_mm3 / math.prod(spacing)), 1)
 
 
 def _choose_size(
-    size: str | None, config: TumorConfig, liver_volume_mm3: float, rng: np.random.Generator
+    size: str | None,
+    config: TumorConfig,
+    liver_volume_mm3: float,
+    rng: np.random.Generator,
+    organ: OrganPreset,
 ) -> str:
     """The preset to draw: `size`, or one drawn with the configured probabilities."""
+    ratio = organ.min_organ_to_tumor_volume
 
     def fits(name: str) -> bool:
         largest = max(config.preset(s).max_radius_mm for s in config.sizes_in(name))
-        return _sphere_volume_mm3(largest) * _MIN_LIVER_TO_TUMOR_VOLUME <= liver_volume_mm3
+        return _sphere_volume_mm3(largest) * ratio <= liver_volume_mm3
 
     def too_small(name: str) -> LiverTooSmallError:
         largest = max(config.preset(s).max_radius_mm for s in config.sizes_in(name))
-        needed = _sphere_volume_mm3(largest) * _MIN_LIVER_TO_TUMOR_VOLUME
+        needed = _sphere_volume_mm3(largest) * ratio
         return LiverTooSmallError(
-            f"liver_mask holds {liver_volume_mm3 / 1000:.2f} mL of liver, too small for "
+            f"liver_mask holds {liver_volume_mm3 / 1000:.2f} mL of {organ.name}, too small for "
             f"size {name!r} (a tumour of radius {largest:g} mm needs at least "
-            f"{needed / 1000:.2f} mL of liver)"
+            f"{needed / 1000:.2f} mL of {organ.name})"
         )
 
     if size is not None:
@@ -217,6 +223,8 @@ def sample(
     liver_mask: np.ndarray,
     *,
     spacing: tuple[float, float, float],
+    organ: str | OrganPreset = "liver",
+    organ_label: int | tuple[int, ...] | None = None,
     size: str | None = None,
     config: TumorConfig | None = None,
     statistics: LiverStatistics | None = None,
@@ -229,9 +237,17 @@ def sample(
     image : numpy.ndarray
         3-D CT in Hounsfield units, any real dtype.
     liver_mask : numpy.ndarray
-        3-D binary liver mask (bool or 0/1) of the same shape.
+        3-D binary mask of the organ (bool or 0/1) of the same shape; with `organ_label`, an
+        integer class map holding it.
     spacing : tuple of 3 float
         Voxel spacing in mm, in array-axis order.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn: "liver" (default, the paper's), "pancreas",
+        "kidney" (:data:`synthtumor.organs.ORGAN_PRESETS`) or a user's own
+        :class:`~synthtumor.organs.OrganPreset`. See ``docs/organs.md``.
+    organ_label : int or tuple of int or None
+        None (default): `liver_mask` is a binary mask. A value (or several, e.g. ``(2, 3)``
+        for both kidneys): `liver_mask` is an organ map and the organ is where it holds them.
     size : {"tiny", "small", "medium", "large", "mix"} or None
         Table 6 preset; None draws one with ``config.size_probabilities`` among the sizes the
         liver can hold.
@@ -264,11 +280,39 @@ def sample(
     >>> params.size, 2 <= len(params.tumors) <= 5
     ('medium', True)
     """
-    config = _check_config(config)
+    organ = resolve_organ(organ)
+    config = organ_config(_check_config(config), organ)
     statistics = _check_statistics(statistics)
     image = as_volume(image)
-    mask = as_binary_mask(liver_mask, shape=image.shape)
-    return _sample_checked(image, mask, as_spacing(spacing), size, config, rng, statistics)
+    mask = _organ_mask(liver_mask, organ_label, image.shape, config).organ
+    return _sample_checked(
+        image, mask, as_spacing(spacing), size, config, rng, statistics, organ=organ
+    )
+
+
+def _organ_mask(
+    liver_mask: object,
+    organ_label: int | tuple[int, ...] | None,
+    shape: tuple[int, ...],
+    config: TumorConfig | TumorParams,
+) -> OrganMap | _BinaryMask:
+    """The organ's boolean mask, from a binary mask or (with `organ_label`) an organ map."""
+    if organ_label is None:
+        return _BinaryMask(as_binary_mask(liver_mask, shape=shape))
+    return read_organ_map(
+        liver_mask,
+        organ_label,
+        shape=shape,
+        background_label=config.background_label,
+        tumor_label=config.tumor_label,
+    )
+
+
+class _BinaryMask(NamedTuple):
+    """A binary organ mask, with :class:`OrganMap`'s attributes."""
+
+    organ: np.ndarray
+    blocked: None = None
 
 
 def _sample_checked(
@@ -279,17 +323,20 @@ def _sample_checked(
     config: TumorConfig,
     rng: RngLike,
     statistics: LiverStatistics | None = None,
+    *,
+    organ: OrganPreset | None = None,
 ) -> TumorParams:
-    """:func:`sample` on arguments already checked (`mask` boolean).
+    """:func:`sample` on arguments already checked (`mask` boolean, `config` the organ's).
 
     With `statistics` (a crop of a measured scan) nothing is measured here and the random
     stream skips the measurement's draws; without, the stream is what it has always been.
     """
     rng = np.random.default_rng(rng)
+    organ = resolve_organ("liver") if organ is None else organ
 
     # Counting stops once the liver is known to hold the largest tumour `size` may ask for
     # (with whole-scan statistics, once the crop is known to hold some liver).
-    needed = _needed_liver_voxels(size, config, spacing)
+    needed = _needed_liver_voxels(size, config, spacing, organ.min_organ_to_tumor_volume)
     if statistics is not None and statistics.liver_volume_mm3 is not None:
         needed = 1
     liver_voxels = count_voxels(mask, at_least=needed)
@@ -303,8 +350,8 @@ def _sample_checked(
         stats = statistics
         if statistics.liver_volume_mm3 is not None:
             liver_volume_mm3 = statistics.liver_volume_mm3
-    chosen = _choose_size(size, config, liver_volume_mm3, rng)
-    phase = _resolve_phase(config, image, mask, spacing)
+    chosen = _choose_size(size, config, liver_volume_mm3, rng, organ)
+    phase = _resolve_phase(config, image, mask, spacing, organ)
     vessel_check = _vessel_check(config, phase)
     built: list[VesselMap | None] = []
 
@@ -332,6 +379,7 @@ def _sample_checked(
     tumors = _place_tumors(
         chosen, config, stats, phase, spacing, sampler, vessel_map, vessel_check, mask, rng
     )
+    tumors = _organ_growth(tumors, organ, rng)
     return TumorParams(
         shape=tuple(int(n) for n in image.shape),
         spacing=spacing,
@@ -355,12 +403,42 @@ def _sample_checked(
 
 
 def _resolve_phase(
-    config: TumorConfig, image: np.ndarray, mask: np.ndarray, spacing: tuple[float, float, float]
+    config: TumorConfig,
+    image: np.ndarray,
+    mask: np.ndarray,
+    spacing: tuple[float, float, float],
+    organ: OrganPreset,
 ) -> str | None:
     """The contrast phase the realistic mode draws for (estimated for "auto"); None: paper."""
     if config.appearance != "realistic":
         return None
+    if config.phase == "auto" and organ.name != "liver":
+        raise ValueError(
+            f"config.phase='auto' estimates the phase from the liver, but the organ is "
+            f"{organ.name!r}: give the scan's phase (e.g. TumorConfig(phase='portal'))"
+        )
     return resolve_phase(config.phase, image, mask, spacing)
+
+
+def _organ_growth(
+    tumors: list[TumorSpec], organ: OrganPreset, rng: np.random.Generator
+) -> list[TumorSpec]:
+    """Each tumour's growth rule: exophytic (drawn with the organ's share) and what it pushes.
+
+    Nothing is drawn for an organ without exophytic tumours, so the liver's stream is the
+    paper mode's.
+    """
+    push = "organ" if organ.push == "organ" else "surroundings"
+    if organ.exophytic_share <= 0 and push == "surroundings":
+        return tumors
+    return [
+        dataclasses.replace(
+            spec,
+            exophytic=bool(organ.exophytic_share > 0 and rng.random() < organ.exophytic_share),
+            push=push,
+        )
+        for spec in tumors
+    ]
 
 
 class UnenhancedScanWarning(UserWarning):
@@ -590,6 +668,7 @@ def apply(
     liver_mask: np.ndarray,
     params: TumorParams,
     *,
+    organ_label: int | tuple[int, ...] | None = None,
     inplace: bool = False,
 ) -> SynthesisResult:
     """Render drawn tumours into a scan (deterministic).
@@ -599,9 +678,12 @@ def apply(
     image : numpy.ndarray
         3-D CT in HU, the one `params` were drawn for (same shape).
     liver_mask : numpy.ndarray
-        Its binary liver mask.
+        Its binary organ mask, or with `organ_label` its organ map.
     params : TumorParams
         From :func:`sample` (or a JSON file of one).
+    organ_label : int or tuple of int or None
+        As in :func:`sample`: with a value, the label returned is the organ map with the
+        tumour voxels set to ``params.tumor_label``, every other voxel as it was.
     inplace : bool
         False (default): return new arrays, inputs untouched. True, for pipelines that own
         their data: write the tumours into `image` and the label into `liver_mask`, which must
@@ -627,8 +709,27 @@ def apply(
     if not isinstance(params, TumorParams):
         raise TypeError(f"params must be a TumorParams, got {type(params).__name__}")
     image = as_volume(image)
-    mask = as_binary_mask(liver_mask, shape=image.shape)
-    return _apply_checked(image, liver_mask, mask, params, inplace=inplace)
+    organ_mask = _organ_mask(liver_mask, organ_label, image.shape, params)
+    return _apply_to(image, liver_mask, organ_mask, params, inplace=inplace)
+
+
+def _apply_to(
+    image: np.ndarray,
+    liver_mask: np.ndarray,
+    organ_mask: OrganMap | _BinaryMask,
+    params: TumorParams,
+    *,
+    inplace: bool,
+) -> SynthesisResult:
+    """:func:`apply` on a checked organ mask; an organ map gets its tumours written in."""
+    if isinstance(organ_mask, _BinaryMask):
+        return _apply_checked(image, liver_mask, organ_mask.organ, params, inplace=inplace)
+    if inplace:
+        raise ValueError("inplace=True needs a binary liver_mask, not an organ map (organ_label)")
+    result = _apply_checked(
+        image, organ_mask.organ, organ_mask.organ, params, inplace=False, blocked=organ_mask.blocked
+    )
+    return SynthesisResult(result.image, organ_mask.with_tumors(result.label, params), params)
 
 
 def _apply_checked(
@@ -638,8 +739,12 @@ def _apply_checked(
     params: TumorParams,
     *,
     inplace: bool,
+    blocked: np.ndarray | None = None,
 ) -> SynthesisResult:
-    """:func:`apply` on arguments already checked (`mask` is `liver_mask` as booleans)."""
+    """:func:`apply` on arguments already checked (`mask` is `liver_mask` as booleans).
+
+    `blocked` marks the voxels no exophytic tumour may reach (the organ map's other classes).
+    """
     if tuple(image.shape) != tuple(params.shape):
         raise ValueError(
             f"image has shape {image.shape} but params were drawn for shape {params.shape}"
@@ -655,7 +760,7 @@ def _apply_checked(
         output = image.copy()
         label = _initial_label(mask, params)
     for spec in params.tumors:
-        render_tumor(output, label, spec, params)
+        render_tumor(output, label, spec, params, blocked=blocked)
     return SynthesisResult(output, label, params)
 
 
@@ -686,13 +791,15 @@ def synthesize(
     liver_mask: np.ndarray,
     *,
     spacing: tuple[float, float, float],
+    organ: str | OrganPreset = "liver",
+    organ_label: int | tuple[int, ...] | None = None,
     size: str | None = None,
     config: TumorConfig | None = None,
     statistics: LiverStatistics | None = None,
     rng: RngLike = None,
     inplace: bool = False,
 ) -> SynthesisResult:
-    """Put synthetic liver tumours into a CT scan, with the matching label.
+    """Put synthetic tumours into a CT scan (the liver's by default), with the matching label.
 
     The whole method of Hu et al. (CVPR 2023): vessel-aware location, Gaussian texture with
     cubic up-scaling, a deformed and blurred ellipsoid, blending, mass effect and capsule, with
@@ -703,9 +810,19 @@ def synthesize(
     image : numpy.ndarray
         3-D CT in Hounsfield units, any real dtype; never modified unless `inplace`.
     liver_mask : numpy.ndarray
-        3-D binary liver mask (bool or 0/1) of the same shape.
+        3-D binary mask of the organ (bool or 0/1) of the same shape; with `organ_label`, an
+        integer organ map holding it (e.g. TotalSegmentator's).
     spacing : tuple of 3 float
         Voxel spacing in mm, array-axis order (e.g. ``nib.load(path).header.get_zooms()``).
+    organ : str or OrganPreset
+        "liver" (default), "pancreas", "kidney" or a user's :class:`~synthtumor.organs.OrganPreset`
+        (see :func:`sample` and ``docs/organs.md``).
+    organ_label : int or tuple of int or None
+        None (default): `liver_mask` is binary, and the label returned is 0 background,
+        1 organ, 2 tumour. A value, or several (``(2, 3)``: both kidneys as one organ):
+        `liver_mask` is an organ map; the label returned is that map with the tumour voxels
+        set to ``config.tumor_label`` (which must not be one of its classes) and every other
+        voxel untouched.
     size : {"tiny", "small", "medium", "large", "mix"} or None
         Table 6 preset; None draws one (probability 0.2 each by default).
     config : TumorConfig or None
@@ -738,9 +855,14 @@ def synthesize(
     True
     """
     # Checked once here: the mask check reads the whole mask, which costs on big volumes.
-    config = _check_config(config)
+    organ = resolve_organ(organ)
+    config = organ_config(_check_config(config), organ)
     statistics = _check_statistics(statistics)
     image = as_volume(image)
-    mask = as_binary_mask(liver_mask, shape=image.shape)
-    params = _sample_checked(image, mask, as_spacing(spacing), size, config, rng, statistics)
-    return _apply_checked(image, liver_mask, mask, params, inplace=inplace)
+    organ_mask = _organ_mask(liver_mask, organ_label, image.shape, config)
+    if inplace and organ_label is not None:
+        raise ValueError("inplace=True needs a binary liver_mask, not an organ map (organ_label)")
+    params = _sample_checked(
+        image, organ_mask.organ, as_spacing(spacing), size, config, rng, statistics, organ=organ
+    )
+    return _apply_to(image, liver_mask, organ_mask, params, inplace=inplace)

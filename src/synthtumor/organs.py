@@ -77,6 +77,10 @@ class OrganPreset:
     min_organ_to_tumor_volume : float
         The organ must hold this many times the volume of the largest tumour a size can draw
         (2 for the liver); otherwise the size is refused with :class:`LiverTooSmallError`.
+    center_tries : int
+        Candidate centres drawn per tumour, of which the one deepest inside the organ is kept
+        (for a thin organ, whose outline would clip most of a tumour centred near it). 1
+        (default): a uniformly random organ voxel, as the paper's liver.
 
     Examples
     --------
@@ -105,6 +109,7 @@ class OrganPreset:
     push: Literal["surroundings", "organ", "nothing"] | None = None
     exophytic_share: float = 0.0
     min_organ_to_tumor_volume: float = 2.0
+    center_tries: int = 1
 
     def __post_init__(self) -> None:
         from synthtumor.appearance import check_lesion_types
@@ -134,6 +139,9 @@ class OrganPreset:
                 "min_organ_to_tumor_volume must be finite and >= 1 (a tumour no larger than "
                 f"its organ), got {ratio!r}"
             )
+        tries = self.center_tries
+        if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
+            raise ValueError(f"center_tries must be an integer >= 1, got {tries!r}")
         # The remaining fields are checked by TumorConfig when the preset is folded in; folding
         # it into the default config here reports an inconsistent value at construction.
         organ_config(TumorConfig(), self)
@@ -226,6 +234,7 @@ ORGAN_PRESETS: dict[str, OrganPreset] = {
         vessel_avoidance=False,
         push="nothing",
         min_organ_to_tumor_volume=1.0,
+        center_tries=8,
     ),
     # Renal cell carcinoma (clear cell: heterogeneous, arterial enhancement, washout), often
     # exophytic, and simple (Bosniak I) cysts: water, sharp margin. Both are expansile: they

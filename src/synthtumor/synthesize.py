@@ -28,6 +28,7 @@ from synthtumor.location import (
     count_voxels,
 )
 from synthtumor.location import liver_statistics as _estimate_statistics
+from synthtumor.organ_location import DeepSampler
 from synthtumor.organ_map import OrganMap, read_organ_map
 from synthtumor.organs import OrganPreset, organ_config, resolve_organ
 from synthtumor.params import TumorParams, TumorSpec
@@ -376,8 +377,11 @@ def _sample_checked(
     # statistics the candidates drawn next give that rate instead of a count of the whole mask.
     if statistics is None:
         vessel_map()
+    placer = sampler
+    if organ.center_tries > 1:
+        placer = DeepSampler(sampler, mask, spacing=spacing, tries=organ.center_tries)
     tumors = _place_tumors(
-        chosen, config, stats, phase, spacing, sampler, vessel_map, vessel_check, mask, rng
+        chosen, config, stats, phase, spacing, placer, vessel_map, vessel_check, mask, rng
     )
     tumors = _organ_growth(tumors, organ, rng)
     return TumorParams(
@@ -481,7 +485,7 @@ def _place_tumors(
     stats: LiverStatistics,
     phase: str | None,
     spacing: tuple[float, float, float],
-    sampler: LiverSampler,
+    sampler: LiverSampler | DeepSampler,
     vessel_map: Callable[[], VesselMap | None],
     vessel_check: str,
     mask: np.ndarray,

@@ -1,0 +1,250 @@
+"""Organ presets on the shared abdomen-3mm scan and its TotalSegmentator map.
+
+The map holds the pancreas (7), the right and left kidneys (2, 3), the spleen (1) and the liver
+(5) among some sixty classes. Each organ's tumours must lie in their organ (exophytic kidney
+tumours may reach the fat beside it and always touch it), leave every other class and its voxels
+untouched, and take the HU of their lesion type at the phase asked for.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import nibabel as nib
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from synthtumor import LiverTooSmallError, SizePreset, TumorConfig, TumorParams, synthesize
+from synthtumor.appearance import LESION_TYPES
+from synthtumor.organs import ORGAN_PRESETS, OrganPreset
+
+TUMOR = 200  # a value no class of the map uses
+SPACING = (3.0, 3.0, 3.0)
+
+
+@pytest.fixture(scope="module")
+def abdomen(shared_data):
+    folder = shared_data / "abdomen-3mm"
+    ct = np.asarray(nib.load(folder / "ct.nii.gz").dataobj)
+    classes = np.asarray(nib.load(folder / "organs.nii.gz").dataobj)
+    return ct, classes
+
+
+def run(abdomen, organ, organ_label, *, size, seed, phase="portal", **config):
+    ct, classes = abdomen
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # vessel avoidance on the unenhanced liver warns
+        return synthesize(
+            ct,
+            classes,
+            spacing=SPACING,
+            organ=organ,
+            organ_label=organ_label,
+            size=size,
+            config=TumorConfig(tumor_label=TUMOR, phase=phase, **config),
+            rng=seed,
+        )
+
+
+CASES = [
+    ("pancreas", 7, size, seed) for size in ("tiny", "small", "medium") for seed in (0, 1, 2)
+] + [
+    ("kidney", label, size, seed)
+    for label in ((2, 3), 2, 3)
+    for size in ("tiny", "small", "medium", "large")
+    for seed in (0, 1)
+]
+
+
+@pytest.mark.parametrize(("organ", "organ_label", "size", "seed"), CASES)
+def test_tumours_lie_in_their_organ_and_leave_other_classes_alone(
+    abdomen, organ, organ_label, size, seed
+):
+    ct, classes = abdomen
+    image, label, params = run(abdomen, organ, organ_label, size=size, seed=seed)
+    values = organ_label if isinstance(organ_label, tuple) else (organ_label,)
+    in_organ = np.isin(classes, values)
+    tumour = label == TUMOR
+    # A tiny tumour (5-10 mm across) on 3 mm voxels may stay under the label threshold.
+    assert tumour.any() or size == "tiny", "no tumour voxel was labelled"
+    # Every voxel that is not tumour keeps its class; no tumour covers another class.
+    np.testing.assert_array_equal(label[~tumour], classes[~tumour])
+    assert not (tumour & (classes != 0) & ~in_organ).any()
+    # Neither preset pushes anything outside its organ: the image changes only in the organ
+    # and under the tumour label's reach into fat (exophytic), never in another class.
+    other = (classes != 0) & ~in_organ
+    np.testing.assert_array_equal(image[other], ct[other])
+    if not any(spec.exophytic for spec in params.tumors):
+        assert not (tumour & ~in_organ).any()
+        np.testing.assert_array_equal(image[~in_organ], ct[~in_organ])
+    # Each connected tumour touches its organ.
+    components, count = ndimage.label(tumour)
+    touching = np.unique(components[ndimage.binary_dilation(in_organ) & tumour])
+    assert set(range(1, count + 1)) <= set(touching.tolist())
+
+
+def test_exophytic_kidney_tumours_grow_into_fat_and_the_label_follows(abdomen):
+    ct, classes = abdomen
+    _, label, params = run(abdomen, "kidney", 2, size="large", seed=1)
+    assert [spec.exophytic for spec in params.tumors] == [True]
+    outside = (label == TUMOR) & (classes != 2)
+    assert outside.sum() > 50  # a real bulge, not a rounding
+    assert (classes[outside] == 0).all()  # into fat only, no other class
+    assert (ct[outside] < -30).mean() > 0.5  # and that was fat before
+
+
+def test_without_the_exophytic_share_kidney_tumours_are_clipped_to_the_kidney(abdomen):
+    inside_only = ORGAN_PRESETS["kidney"].replace(exophytic_share=0.0)
+    _, classes = abdomen
+    _, label, params = run(abdomen, inside_only, 2, size="large", seed=1)
+    assert not any(spec.exophytic for spec in params.tumors)
+    tumour = label == TUMOR
+    assert tumour.any() and (classes[tumour] == 2).all()
+
+
+def test_per_side_kidney_stays_on_its_side(abdomen):
+    _, classes = abdomen
+    for side, other_side in ((2, 3), (3, 2)):
+        _, label, _ = run(abdomen, "kidney", side, size="medium", seed=0)
+        tumour = label == TUMOR
+        assert not (tumour & (classes == other_side)).any()
+        assert (label == other_side).sum() == (classes == other_side).sum()
+
+
+@pytest.mark.parametrize(
+    ("organ", "organ_label", "lesion", "size"),
+    [("pancreas", 7, "pdac", "medium"), ("kidney", 2, "rcc", "large")],
+)
+def test_tumour_hu_follow_the_lesion_type_at_each_phase(abdomen, organ, organ_label, lesion, size):
+    """The drawn mean is the lesion type's at the phase; the image moves to it under the label.
+
+    With one seed the two phases draw the same shape and noise, and only the lesion's mean
+    differs, so the image difference over the tumour is that mean's difference times the
+    tumour's weight t'' (at least the label threshold under the label, at most 1).
+    """
+    preset = ORGAN_PRESETS[organ].replace(lesion_types=((lesion, 1.0),), exophytic_share=0.0)
+    rendered = {}
+    for phase in ("arterial", "portal"):
+        image, label, params = run(abdomen, preset, organ_label, size=size, seed=3, phase=phase)
+        for spec in params.tumors:
+            low, high = LESION_TYPES[lesion].phases[phase].contrast_hu
+            assert low <= spec.texture_mean_hu - params.parenchyma_mean_hu <= high
+        rendered[phase] = (image.astype(np.float64), label, params)
+    (arterial, label, p_arterial), (portal, _, p_portal) = rendered["arterial"], rendered["portal"]
+    shift = p_arterial.tumors[0].texture_mean_hu - p_portal.tumors[0].texture_mean_hu
+    assert abs(shift) > 5
+    weight = (arterial - portal)[label == TUMOR] / shift
+    slack = 1.0 / abs(shift)  # the scan is int32: each image is rounded by up to half a HU
+    assert weight.min() >= p_arterial.label_threshold - 0.02 - slack
+    assert weight.max() <= 1.0 + slack and weight.max() > 0.8
+
+
+def test_simple_kidney_cysts_are_water_whatever_the_organ(abdomen):
+    cysts = ORGAN_PRESETS["kidney"].replace(lesion_types=(("cyst", 1.0),), exophytic_share=0.0)
+    for phase in ("non_contrast", "arterial", "portal"):
+        _, _, params = run(abdomen, cysts, (2, 3), size="medium", seed=0, phase=phase)
+        assert all(0.0 <= spec.texture_mean_hu <= 15.0 for spec in params.tumors)
+
+
+def test_liver_by_name_and_by_map_match_the_default(abdomen):
+    ct, classes = abdomen
+    liver = classes == 5
+    default = synthesize(ct, liver, spacing=SPACING, size="small", rng=4)
+    named = synthesize(ct, liver, spacing=SPACING, organ="liver", size="small", rng=4)
+    np.testing.assert_array_equal(named.image, default.image)
+    np.testing.assert_array_equal(named.label, default.label)
+    assert named.params == default.params
+    image, label, _ = run(abdomen, "liver", 5, size="small", seed=4)
+    np.testing.assert_array_equal(image, default.image)
+    np.testing.assert_array_equal(label == TUMOR, default.label == 2)
+
+
+def test_a_user_preset_works_for_the_spleen(abdomen):
+    _, classes = abdomen
+    spleen = OrganPreset(
+        name="spleen",
+        sizes=tuple(
+            SizePreset(radius_mm=r, deformation_mm=(0.5, 1.5), count=(1, 2))
+            for r in (3.0, 6.0, 10.0, 15.0)
+        ),
+        lesion_types=(("metastasis", 1.0),),
+        vessel_avoidance=False,
+        push="organ",
+    )
+    _, label, params = run(abdomen, spleen, 1, size="medium", seed=0)
+    tumour = label == TUMOR
+    assert tumour.any() and (classes[tumour] == 1).all()
+    assert {spec.lesion for spec in params.tumors} == {"metastasis"}
+
+
+def test_same_seed_same_organ_output(abdomen):
+    first = run(abdomen, "kidney", (2, 3), size="small", seed=5)
+    second = run(abdomen, "kidney", (2, 3), size="small", seed=5)
+    np.testing.assert_array_equal(first.image, second.image)
+    np.testing.assert_array_equal(first.label, second.label)
+    assert TumorParams.from_json(first.params.to_json()) == first.params
+
+
+def test_pancreas_too_small_gets_the_liver_error(abdomen):
+    with pytest.raises(LiverTooSmallError, match=r"mL of pancreas, too small for size 'large'"):
+        run(abdomen, "pancreas", 7, size="large", seed=0)
+
+
+def test_the_inputs_are_not_modified(abdomen):
+    ct, classes = abdomen
+    before = ct.copy(), classes.copy()
+    run(abdomen, "kidney", (2, 3), size="medium", seed=0)
+    np.testing.assert_array_equal(ct, before[0])
+    np.testing.assert_array_equal(classes, before[1])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"organ": "lung"}, ValueError, r"organ must be one of 'liver', 'pancreas', 'kidney'"),
+        ({"organ": 7}, TypeError, r"organ must be an organ name or an OrganPreset"),
+        ({"organ_label": 42}, ValueError, r"organ_label 42 is not a class of liver_mask"),
+        ({"organ_label": "7"}, TypeError, r"organ_label must be an int or a tuple of ints"),
+        ({"tumor_label": 2}, ValueError, r"tumor_label 2 is already a class of liver_mask"),
+        ({"phase": "auto"}, ValueError, r"config.phase='auto' .* the organ is 'pancreas'"),
+        ({"inplace": True}, ValueError, r"inplace=True needs a binary liver_mask"),
+    ],
+)
+def test_bad_organ_arguments_are_named(abdomen, arguments, error, message):
+    ct, classes = abdomen
+    config = TumorConfig(
+        tumor_label=arguments.pop("tumor_label", TUMOR), phase=arguments.pop("phase", "portal")
+    )
+    call = {"organ": "pancreas", "organ_label": 7, **arguments}
+    with pytest.raises(error, match=message):
+        synthesize(ct, classes, spacing=SPACING, size="small", config=config, rng=0, **call)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {
+                "sizes": tuple(
+                    SizePreset(radius_mm=r, deformation_mm=1.0, count=1) for r in (8, 4, 16, 32)
+                )
+            },
+            r"sizes must grow from tiny to large",
+        ),
+        (
+            {"sizes": (SizePreset(radius_mm=4.0, deformation_mm=1.0, count=1),)},
+            r"sizes must be a tuple of 4",
+        ),
+        ({"exophytic_share": -0.1}, r"exophytic_share must lie in \[0, 1\]"),
+        ({"push": "neighbours"}, r"push must be one of"),
+        ({"lesion_types": (("adenoma", 1.0),)}, r"lesion type must be one of"),
+        ({"min_organ_to_tumor_volume": 0.5}, r"min_organ_to_tumor_volume must be finite and >= 1"),
+        ({"size_probabilities": (0.0, 0.0, 0.0, 0.0, 0.0)}, r"size_probabilities must be"),
+        ({"semi_axis_factor": (1.2, 0.8)}, r"semi_axis_factor must satisfy"),
+        ({"name": ""}, r"name must be a non-empty string"),
+    ],
+)
+def test_inconsistent_presets_are_refused_naming_the_field(fields, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        OrganPreset(**{"name": "custom", **fields})

@@ -8,6 +8,7 @@ untouched, and take the HU of their lesion type at the phase asked for.
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import nibabel as nib
@@ -248,3 +249,41 @@ def test_bad_organ_arguments_are_named(abdomen, arguments, error, message):
 def test_inconsistent_presets_are_refused_naming_the_field(fields, message):
     with pytest.raises((ValueError, TypeError), match=message):
         OrganPreset(**{"name": "custom", **fields})
+
+
+def test_cli_synthesizes_pancreas_tumours_into_the_organ_map(tmp_path, shared_data, capsys):
+    from synthtumor.cli import main
+
+    folder = shared_data / "abdomen-3mm"
+    out = tmp_path / "out"
+    args = ["synthesize", str(folder / "ct.nii.gz"), str(folder / "organs.nii.gz"), "-o", str(out)]
+    options = ["--organ", "pancreas", "--organ-label", "7", "--size", "small", "--seed", "3"]
+    assert main([*args, *options, "--tumor-label", "200", "--no-preview"]) == 0
+    label = np.asarray(nib.load(out / "synth_000_label.nii.gz").dataobj)
+    classes = np.asarray(nib.load(folder / "organs.nii.gz").dataobj)
+    tumour = label == 200
+    assert tumour.any() and (classes[tumour] == 7).all()
+    np.testing.assert_array_equal(label[~tumour], classes[~tumour])
+    params = json.loads((out / "synth_000_params.json").read_text())
+    assert {spec["lesion"] for spec in params["tumors"]} == {"pdac"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--organ-label", "42", "--tumor-label", "200"], "--organ-label 42 is not a class of"),
+        (["--organ-label", "2,3"], "tumor_label 2 is already a class of"),
+        (["--organ-label", "7,x"], "expected an integer or integers separated by commas"),
+        (["--organ", "lung"], "invalid choice: 'lung'"),
+    ],
+)
+def test_cli_names_bad_organ_options(tmp_path, shared_data, capsys, options, message):
+    from synthtumor.cli import main
+
+    folder = shared_data / "abdomen-3mm"
+    out = tmp_path / "out"
+    args = ["synthesize", str(folder / "ct.nii.gz"), str(folder / "organs.nii.gz"), "-o", str(out)]
+    assert main([*args, "--organ", "kidney", *options, "--no-preview"]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+    assert not out.exists()

@@ -124,8 +124,9 @@ def read_organ_map(
             )
     if tumor_label in labels:
         raise ValueError(
-            f"tumor_label {tumor_label} is already a class of {name}; choose a free value, e.g. "
-            f"config=TumorConfig(tumor_label={_free_value(labels, classes.dtype)})"
+            f"tumor_label {tumor_label} is already a class of {name}; choose a free value such "
+            f"as {_free_value(labels, classes.dtype)} (TumorConfig(tumor_label=...), CLI "
+            "--tumor-label)"
         )
     info = np.iinfo(classes.dtype)
     if not info.min <= tumor_label <= info.max:

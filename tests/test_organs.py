@@ -87,12 +87,17 @@ def test_tumours_lie_in_their_organ_and_leave_other_classes_alone(
 
 def test_exophytic_kidney_tumours_grow_into_fat_and_the_label_follows(abdomen):
     ct, classes = abdomen
-    _, label, params = run(abdomen, "kidney", 2, size="large", seed=1)
-    assert [spec.exophytic for spec in params.tumors] == [True]
-    outside = (label == TUMOR) & (classes != 2)
-    assert outside.sum() > 50  # a real bulge, not a rounding
-    assert (classes[outside] == 0).all()  # into fat only, no other class
-    assert (ct[outside] < -30).mean() > 0.5  # and that was fat before
+    bulges = []
+    for seed in range(6):
+        _, label, params = run(abdomen, "kidney", 2, size="large", seed=seed)
+        outside = (label == TUMOR) & (classes != 2)
+        assert (classes[outside] == 0).all()  # into fat only, never another class
+        if not params.tumors[0].exophytic:
+            assert not outside.any()
+        elif outside.sum() > 50:  # a real bulge, not a rounding
+            bulges.append(outside)
+    assert bulges, "no exophytic tumour left the kidney in 6 draws (share 0.5)"
+    assert all((ct[outside] < -30).mean() > 0.5 for outside in bulges)  # that was fat
 
 
 def test_without_the_exophytic_share_kidney_tumours_are_clipped_to_the_kidney(abdomen):

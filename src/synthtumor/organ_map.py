@@ -27,13 +27,19 @@ class OrganMap:
         The map as given (never written to).
     organ : numpy.ndarray
         Boolean mask of the organ (every value of `organ_label`).
-    blocked : numpy.ndarray
-        Boolean mask of the other classes: no tumour may reach them.
+    background_label : int
+        The map's background value (fat, air: what an exophytic tumour may reach).
     """
 
     classes: np.ndarray
     organ: np.ndarray
-    blocked: np.ndarray
+    background_label: int = 0
+
+    def blocked(self, box: tuple[slice, ...]) -> np.ndarray:
+        """Where, on `box`, the map holds another class: no tumour may reach it."""
+        blocked = self.classes[box] != self.background_label
+        blocked &= ~self.organ[box]
+        return blocked
 
     def with_tumors(self, core_label: np.ndarray, params: TumorParams) -> np.ndarray:
         """The map with the tumour voxels of `core_label` (the label `params` rendered)."""
@@ -115,27 +121,26 @@ def read_organ_map(
             f"{name} must be an integer class map when organ_label is given, got dtype "
             f"{classes.dtype}"
         )
-    labels = [int(v) for v in _classes_present(classes) if v != background_label]
-    for value in values:
-        if value not in labels:
-            listed = ", ".join(str(v) for v in labels) or "none"
-            raise ValueError(
-                f"organ_label {value} is not a class of {name}, whose classes are {listed}"
-            )
-    if tumor_label in labels:
-        raise ValueError(
-            f"tumor_label {tumor_label} is already a class of {name}; choose a free value such "
-            f"as {_free_value(labels, classes.dtype)} (TumorConfig(tumor_label=...), CLI "
-            "--tumor-label)"
-        )
     info = np.iinfo(classes.dtype)
     if not info.min <= tumor_label <= info.max:
         raise ValueError(f"tumor_label {tumor_label} does not fit {name}'s dtype {classes.dtype}")
-    organ = classes == values[0]
-    for value in values[1:]:
-        organ |= classes == value
-    blocked = (classes != background_label) & ~organ
-    return OrganMap(classes=classes, organ=organ, blocked=blocked)
+    # One comparison per value asked about; the map's classes are listed only for a message.
+    organ = np.zeros(classes.shape, dtype=bool)
+    for value in values:
+        side = classes == value
+        if value == background_label or not side.any():
+            listed = ", ".join(str(v) for v in _classes(classes, background_label)) or "none"
+            raise ValueError(
+                f"organ_label {value} is not a class of {name}, whose classes are {listed}"
+            )
+        organ |= side
+    if np.any(classes == tumor_label):
+        free = _free_value(_classes(classes, background_label), classes.dtype)
+        raise ValueError(
+            f"tumor_label {tumor_label} is already a class of {name}; choose a free value such "
+            f"as {free} (TumorConfig(tumor_label=...), CLI --tumor-label)"
+        )
+    return OrganMap(classes=classes, organ=organ, background_label=background_label)
 
 
 def _free_value(labels: list[int], dtype: np.dtype) -> int:
@@ -143,8 +148,6 @@ def _free_value(labels: list[int], dtype: np.dtype) -> int:
     return next((v for v in range(top, 0, -1) if v not in labels), top)
 
 
-def _classes_present(classes: np.ndarray) -> np.ndarray:
-    """The values `classes` holds; a histogram for small unsigned types (much faster)."""
-    if classes.dtype.kind == "u" and classes.dtype.itemsize <= 2:
-        return np.flatnonzero(np.bincount(classes.ravel()))
-    return np.unique(classes)
+def _classes(classes: np.ndarray, background_label: int) -> list[int]:
+    """The classes `classes` holds, background left out."""
+    return [int(v) for v in np.unique(classes) if v != background_label]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from synthtumor.texture import gaussian_texture
 __all__ = ["render_tumor", "tumor_box"]
 
 Box = tuple[slice, slice, slice]
+Blocked = Callable[[Box], np.ndarray]
 
 SHAPE_GRID_MM = 1.0
 """Tumour shapes are drawn on a grid no coarser than this, then averaged into the voxels."""
@@ -373,7 +375,7 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
 
 
 def _growth_region(
-    label_box: np.ndarray, spec: TumorSpec, params: TumorParams, blocked: np.ndarray | None
+    label_box: np.ndarray, spec: TumorSpec, params: TumorParams, box: Box, blocked: Blocked | None
 ) -> np.ndarray:
     """Where the tumour may be drawn on its box: the organ, or beyond it when exophytic.
 
@@ -384,7 +386,7 @@ def _growth_region(
         return label_box != params.background_label
     if blocked is None:
         return np.ones(label_box.shape, dtype=bool)
-    return ~blocked
+    return ~blocked(box)
 
 
 def render_tumor(
@@ -393,11 +395,11 @@ def render_tumor(
     spec: TumorSpec,
     params: TumorParams,
     *,
-    blocked: np.ndarray | None = None,
+    blocked: Blocked | None = None,
 ):
     """Draw one tumour into the working arrays `output` (scan) and `label`, in place.
 
-    `blocked` (optional, the scan's shape) marks voxels an exophytic tumour may not reach.
+    `blocked` (optional) gives, on a box, the voxels an exophytic tumour may not reach.
 
     The paper blends the tumour into the scan (eq. 4) and then warps image and label (eq. 5).
     Here the surrounding scan and label are warped first, and the tumour is then drawn directly
@@ -422,7 +424,7 @@ def render_tumor(
     *extent, mask = footprint
     box = _slices(*extent)
     weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls, mask)
-    liver = _growth_region(label[box], spec, params, None if blocked is None else blocked[box])
+    liver = _growth_region(label[box], spec, params, box, blocked)
     weight *= liver
     image_box = np.asarray(output[box], dtype=np.float32)
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")

@@ -28,9 +28,9 @@ from synthtumor.location import (
     count_voxels,
 )
 from synthtumor.location import liver_statistics as _estimate_statistics
-from synthtumor.organ_location import DeepSampler
+from synthtumor.organ_location import BoxSampler, DeepSampler
 from synthtumor.organ_map import OrganMap, read_organ_map
-from synthtumor.organs import OrganPreset, organ_config, resolve_organ
+from synthtumor.organs import ORGAN_PRESETS, OrganPreset, organ_config, resolve_organ
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.patterns import pattern_sizes, satellite_candidates
 from synthtumor.phase import resolve_phase
@@ -49,6 +49,7 @@ __all__ = [
 RngLike = np.random.Generator | int | np.random.SeedSequence | None
 
 _SEED_BOUND = 2**53
+LIVER = ORGAN_PRESETS["liver"]
 
 
 class SynthesisResult(NamedTuple):
@@ -310,10 +311,9 @@ def _organ_mask(
 
 
 class _BinaryMask(NamedTuple):
-    """A binary organ mask, with :class:`OrganMap`'s attributes."""
+    """A binary organ mask (beside :class:`OrganMap`, an organ map)."""
 
     organ: np.ndarray
-    blocked: None = None
 
 
 def _sample_checked(
@@ -344,7 +344,8 @@ def _sample_checked(
     if liver_voxels == 0:
         raise ValueError("liver_mask is empty: there is no liver voxel to place a tumour in")
     liver_volume_mm3 = liver_voxels * math.prod(spacing)
-    sampler = LiverSampler(mask, rng)
+    # The liver keeps the paper mode's random stream; other organs draw in their own box.
+    sampler = LiverSampler(mask, rng) if organ == LIVER else BoxSampler(mask, rng)
     if statistics is None:
         stats = _measure(image, mask, spacing, config, sampler, rng)
     else:
@@ -731,7 +732,12 @@ def _apply_to(
     if inplace:
         raise ValueError("inplace=True needs a binary liver_mask, not an organ map (organ_label)")
     result = _apply_checked(
-        image, organ_mask.organ, organ_mask.organ, params, inplace=False, blocked=organ_mask.blocked
+        image,
+        organ_mask.organ,
+        organ_mask.organ,
+        params,
+        inplace=False,
+        blocked=organ_mask.blocked,
     )
     return SynthesisResult(result.image, organ_mask.with_tumors(result.label, params), params)
 
@@ -743,7 +749,7 @@ def _apply_checked(
     params: TumorParams,
     *,
     inplace: bool,
-    blocked: np.ndarray | None = None,
+    blocked: Callable[[tuple[slice, ...]], np.ndarray] | None = None,
 ) -> SynthesisResult:
     """:func:`apply` on arguments already checked (`mask` is `liver_mask` as booleans).
 

@@ -292,3 +292,44 @@ def test_cli_names_bad_organ_options(tmp_path, shared_data, capsys, options, mes
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error
     assert not out.exists()
+
+
+def test_the_realism_report_measures_the_pancreas_tumours(abdomen):
+    from synthtumor.realism import lesion_statistics
+
+    image, label, params = run(abdomen, "pancreas", 7, size="medium", seed=0, phase="arterial")
+    records = lesion_statistics(image, label, spacing=SPACING, organ_label=7, tumor_label=TUMOR)
+    assert len(records) == 1
+    # Measured against the pancreas around it: darker, by a share of the drawn contrast.
+    drawn = params.tumors[0].texture_mean_hu - params.parenchyma_mean_hu
+    assert drawn < 0 and drawn < records[0].contrast_hu < 0
+    # The liver's old argument name still works, with a warning, and measures the same.
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated; use organ_label"):
+        old = lesion_statistics(image, label, spacing=SPACING, liver_label=7, tumor_label=TUMOR)
+    assert old[0].contrast_hu == records[0].contrast_hu
+    with pytest.raises(TypeError, match="organ_label or its old name liver_label, not both"):
+        lesion_statistics(image, label, spacing=SPACING, organ_label=7, liver_label=7)
+
+
+def test_evaluate_names_the_organ_in_its_report(tmp_path):
+    from synthtumor.reference.evaluate import evaluate_folder
+
+    labels = np.zeros((12, 12, 12), np.uint8)
+    labels[1:11, 1:11, 1:11] = 7
+    labels[4:7, 4:7, 4:7] = 200
+    for folder in ("pred", "ref"):
+        (tmp_path / folder).mkdir()
+        nib.save(nib.Nifti1Image(labels, np.eye(4)), tmp_path / folder / "case01.nii.gz")
+    summary = evaluate_folder(
+        tmp_path / "pred",
+        tmp_path / "ref",
+        tmp_path / "report",
+        organ_label=7,
+        tumor_label=200,
+        organ="pancreas",
+        n_resamples=50,
+    )
+    assert summary.metrics["liver_dsc"].estimate == 1.0  # the organ's DSC, under its old key
+    assert summary.metrics["tumour_dsc"].estimate == 1.0
+    markdown = (tmp_path / "report" / "summary.md").read_text()
+    assert "| Pancreas DSC |" in markdown and "Liver DSC" not in markdown

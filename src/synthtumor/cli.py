@@ -750,10 +750,19 @@ def _add_evaluate(subparsers: Any) -> None:
         help="report folder (created if missing)",
     )
     parser.add_argument(
-        "--liver-label", type=int, default=1, metavar="V", help="liver value (default: 1)"
+        "--organ-label",
+        "--liver-label",
+        dest="organ_label",
+        type=int,
+        default=1,
+        metavar="V",
+        help="the organ's value (default: 1; --liver-label is its old name)",
     )
     parser.add_argument(
         "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
+    )
+    parser.add_argument(
+        "--organ", default="liver", metavar="NAME", help="the organ's name in the report"
     )
     parser.add_argument(
         "--tolerance-mm",
@@ -778,8 +787,9 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         args.pred_dir,
         args.gt_dir,
         args.output_dir,
-        liver_label=args.liver_label,
+        organ_label=args.organ_label,
         tumor_label=args.tumor_label,
+        organ=args.organ,
         tolerance_mm=args.tolerance_mm,
         overwrite=args.force,
     )

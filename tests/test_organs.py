@@ -333,3 +333,24 @@ def test_evaluate_names_the_organ_in_its_report(tmp_path):
     assert summary.metrics["tumour_dsc"].estimate == 1.0
     markdown = (tmp_path / "report" / "summary.md").read_text()
     assert "| Pancreas DSC |" in markdown and "Liver DSC" not in markdown
+
+
+def test_the_monai_transform_draws_exophytic_kidney_tumours_beside_other_classes(abdomen):
+    from synthtumor.adapters.monai import RandLiverTumor
+
+    ct, classes = abdomen
+    for seed in range(6):
+        transform = RandLiverTumor(
+            liver_label=2, tumor_label=TUMOR, organ="kidney", size="large", spacing=SPACING
+        ).set_random_state(seed=seed)
+        image, label = transform(ct[None], classes[None])
+        image, label = np.asarray(image)[0], np.asarray(label)[0]
+        tumour = label == TUMOR
+        assert tumour.any()
+        np.testing.assert_array_equal(label[~tumour], classes[~tumour])
+        assert set(np.unique(classes[tumour]).tolist()) <= {0, 2}  # kidney or fat
+        other = (classes != 0) & (classes != 2)
+        np.testing.assert_array_equal(image[other], ct[other])
+        if (classes[tumour] == 0).any():
+            return  # one exophytic draw seen, and it spared the other classes
+    pytest.fail("no exophytic kidney tumour in 6 draws of the MONAI transform")

@@ -674,6 +674,7 @@ def apply(
     params: TumorParams,
     *,
     organ_label: int | tuple[int, ...] | None = None,
+    blocked: np.ndarray | None = None,
     inplace: bool = False,
 ) -> SynthesisResult:
     """Render drawn tumours into a scan (deterministic).
@@ -689,6 +690,11 @@ def apply(
     organ_label : int or tuple of int or None
         As in :func:`sample`: with a value, the label returned is the organ map with the
         tumour voxels set to ``params.tumor_label``, every other voxel as it was.
+    blocked : numpy.ndarray or None
+        With a binary `liver_mask`: a boolean array of the scan's shape marking the voxels an
+        exophytic tumour may not reach (other organs), for a caller that keeps its own organ
+        map (the adapters). None: nothing beyond the organ is known. With `organ_label` the
+        map's other classes are blocked anyway.
     inplace : bool
         False (default): return new arrays, inputs untouched. True, for pipelines that own
         their data: write the tumours into `image` and the label into `liver_mask`, which must
@@ -715,6 +721,18 @@ def apply(
         raise TypeError(f"params must be a TumorParams, got {type(params).__name__}")
     image = as_volume(image)
     organ_mask = _organ_mask(liver_mask, organ_label, image.shape, params)
+    if blocked is not None:
+        if organ_label is not None:
+            raise ValueError("give blocked with a binary liver_mask only (organ_label blocks)")
+        blocked = as_binary_mask(blocked, shape=image.shape, name="blocked")
+        return _apply_checked(
+            image,
+            liver_mask,
+            organ_mask.organ,
+            params,
+            inplace=inplace,
+            blocked=lambda box: blocked[box],
+        )
     return _apply_to(image, liver_mask, organ_mask, params, inplace=inplace)
 
 

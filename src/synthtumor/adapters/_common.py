@@ -26,6 +26,7 @@ from synthtumor import (
     tumor_box,
 )
 from synthtumor.config import SIZE_NAMES
+from synthtumor.organs import OrganPreset, resolve_organ
 
 __all__ = [
     "LiverTooSmallWarning",
@@ -245,6 +246,7 @@ def synthesize_label_map(
     skip_if_tumor_present: bool,
     on_small_liver: SmallLiverPolicy,
     statistics: LiverStatistics | None = None,
+    organ: str | OrganPreset = "liver",
 ) -> SynthesizedPair | None:
     """Synthesize tumours into a scan whose liver is ``label == liver_label``.
 
@@ -269,6 +271,9 @@ def synthesize_label_map(
     statistics : LiverStatistics or None
         The whole scan's statistics when `image` is a crop of it (passed to
         :func:`synthtumor.sample`); None measures `image`.
+    organ : str or OrganPreset
+        Passed to :func:`synthtumor.sample`; an exophytic tumour never reaches another class of
+        `label`.
 
     Returns
     -------
@@ -298,6 +303,7 @@ def synthesize_label_map(
             size=size,
             config=config,
             statistics=statistics,
+            organ=organ,
             rng=seed,
         )
     except LiverTooSmallError as error:
@@ -312,7 +318,12 @@ def synthesize_label_map(
         return None
     # `liver` and the copy of `image` are ours: the core may write into them, which saves it
     # a full-volume label map; `liver` then holds the core's label map (0/1/2 by default).
-    new_image, core_label, _ = apply(image.copy(), liver.view(np.uint8), params, inplace=True)
+    blocked = None
+    if any(spec.exophytic for spec in params.tumors):
+        blocked = (label != 0) & ~liver  # the label map's other classes
+    new_image, core_label, _ = apply(
+        image.copy(), liver.view(np.uint8), params, blocked=blocked, inplace=True
+    )
     return SynthesizedPair(
         new_image, _write_tumors(label, core_label, params, tumor_label, output_dtype), params
     )
@@ -342,3 +353,9 @@ def _write_tumors(
         box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
         output[box][core_label[box] == params.tumor_label] = tumor_label
     return output
+
+
+def check_organ(organ: object) -> str | OrganPreset:
+    """`organ` (a name of :data:`synthtumor.organs.ORGAN_PRESETS` or a preset), checked."""
+    resolve_organ(organ)
+    return organ  # type: ignore[return-value]

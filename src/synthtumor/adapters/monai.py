@@ -48,6 +48,7 @@ from synthtumor.adapters._common import (
     as_numpy,
     as_statistics,
     check_label_values,
+    check_organ,
     check_probability,
     check_seed,
     check_size_and_config,
@@ -61,6 +62,7 @@ from synthtumor.adapters._common import (
 )
 from synthtumor.config import TumorConfig
 from synthtumor.location import LiverStatistics
+from synthtumor.organs import OrganPreset
 
 __all__ = [
     "LiverStatisticsD",
@@ -102,6 +104,9 @@ class RandLiverTumor(RandomizableTransform):
         Size preset; None draws one per call with ``config.size_probabilities``.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     spacing : sequence of 3 float or None
         Voxel spacing in mm (array-axis order). None reads it from the image's
         ``MetaTensor.pixdim``; numpy arrays and plain tensors then need it given here or in
@@ -142,8 +147,10 @@ class RandLiverTumor(RandomizableTransform):
         spacing: Sequence[float] | None = None,
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
+        organ: str | OrganPreset = "liver",
     ) -> None:
         RandomizableTransform.__init__(self, check_probability(prob))
+        self.organ = check_organ(organ)
         self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
         check_size_and_config(size, config)
         check_spacing(spacing)
@@ -226,6 +233,7 @@ class RandLiverTumor(RandomizableTransform):
             tumor_label=self.tumor_label,
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
+            organ=self.organ,
         )
         if result is None:
             return img, label
@@ -290,6 +298,9 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
     config : TumorConfig or None
         Hyper-parameters and stage switches; None uses the paper's. Build variants with
         ``TumorConfig().replace(...)``.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     spacing : sequence of 3 float or None
         Voxel spacing in mm. None (default) reads ``MetaTensor.pixdim``; needed for numpy or
         plain tensor inputs.
@@ -347,6 +358,7 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
         on_small_liver: SmallLiverPolicy = "warn",
         statistics_key: Hashable | None = STATISTICS_KEY,
         allow_missing_keys: bool = False,
+        organ: str | OrganPreset = "liver",
     ) -> None:
         self.image_key, self.label_key = _image_and_label_keys(keys, image_key, label_key)
         check_statistics_key(statistics_key)
@@ -362,6 +374,7 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
             spacing=spacing,
             skip_if_tumor_present=skip_if_tumor_present,
             on_small_liver=on_small_liver,
+            organ=organ,
         )
         self._seed = 0
 

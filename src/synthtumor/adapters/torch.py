@@ -36,6 +36,7 @@ from synthtumor.adapters._common import (
     as_numpy,
     as_statistics,
     check_label_values,
+    check_organ,
     check_probability,
     check_seed,
     check_size_and_config,
@@ -47,6 +48,7 @@ from synthtumor.adapters._common import (
     synthesize_label_map,
 )
 from synthtumor.config import TumorConfig
+from synthtumor.organs import OrganPreset
 
 __all__ = ["LiverTooSmallWarning", "LiverTumorDataset"]
 
@@ -77,6 +79,9 @@ class LiverTumorDataset(Dataset):
         Size preset; None draws one per sample.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     liver_label, tumor_label : int
         The liver's value in the label (default 1) and the value written for tumour voxels
         (default 2). Other label values are kept; a boolean mask comes back as ``uint8``.
@@ -132,6 +137,7 @@ class LiverTumorDataset(Dataset):
         statistics_key: Hashable | None = "liver_statistics",
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
+        organ: str | OrganPreset = "liver",
     ) -> None:
         if not hasattr(dataset, "__getitem__"):
             raise TypeError(
@@ -144,6 +150,7 @@ class LiverTumorDataset(Dataset):
         check_size_and_config(size, config)
         self.size = size
         self.config = config
+        self.organ = check_organ(organ)
         self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
         check_spacing(spacing)
         self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
@@ -191,6 +198,7 @@ class LiverTumorDataset(Dataset):
             tumor_label=self.tumor_label,
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
+            organ=self.organ,
         )
         if result is None:
             return item

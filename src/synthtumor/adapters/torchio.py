@@ -41,6 +41,7 @@ from synthtumor.adapters._common import (
     as_numpy,
     as_statistics,
     check_label_values,
+    check_organ,
     check_seed,
     check_size_and_config,
     check_small_liver_policy,
@@ -49,6 +50,7 @@ from synthtumor.adapters._common import (
     synthesize_label_map,
 )
 from synthtumor.config import TumorConfig
+from synthtumor.organs import OrganPreset
 
 __all__ = ["LiverTooSmallWarning", "LiverTumor", "MeasureLiver", "RandomLiverTumor"]
 
@@ -81,6 +83,9 @@ class LiverTumor(tio.Transform):
         Size preset; None lets the seed draw one.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     skip_if_tumor_present : bool
         Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
     on_small_liver : {"warn", "raise", "ignore"}
@@ -127,6 +132,7 @@ class LiverTumor(tio.Transform):
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
         statistics_key: str | None = STATISTICS_KEY,
+        organ: str | OrganPreset = "liver",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -140,6 +146,7 @@ class LiverTumor(tio.Transform):
         self.config = config
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
+        self.organ = check_organ(organ)
         # The arguments that rebuild this transform from the subject's history.
         self.args_names = [
             "seed",
@@ -152,6 +159,7 @@ class LiverTumor(tio.Transform):
             "skip_if_tumor_present",
             "on_small_liver",
             "statistics_key",
+            "organ",
         ]
 
     def apply_transform(self, subject: tio.Subject) -> tio.Subject:
@@ -178,6 +186,7 @@ class LiverTumor(tio.Transform):
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
             statistics=statistics,
+            organ=self.organ,
         )
         if result is not None:
             # set_data replaces the tensors: the ones the caller holds are never written to.
@@ -206,6 +215,9 @@ class RandomLiverTumor(RandomTransform):
         Size preset; None draws one per call.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     skip_if_tumor_present : bool
         Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
     on_small_liver : {"warn", "raise", "ignore"}
@@ -253,6 +265,7 @@ class RandomLiverTumor(RandomTransform):
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
         statistics_key: str | None = STATISTICS_KEY,
+        organ: str | OrganPreset = "liver",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -265,6 +278,7 @@ class RandomLiverTumor(RandomTransform):
         self.config = config
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
+        self.organ = check_organ(organ)
 
     def apply_transform(self, subject: tio.Subject) -> tio.Subject:
         seed = int(torch.randint(0, _SEED_BOUND, (1,)).item())
@@ -280,6 +294,7 @@ class RandomLiverTumor(RandomTransform):
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
             statistics_key=self.statistics_key,
+            organ=self.organ,
             copy=False,
         )
         return transform(subject)

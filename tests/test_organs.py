@@ -354,3 +354,18 @@ def test_the_monai_transform_draws_exophytic_kidney_tumours_beside_other_classes
         if (classes[tumour] == 0).any():
             return  # one exophytic draw seen, and it spared the other classes
     pytest.fail("no exophytic kidney tumour in 6 draws of the MONAI transform")
+
+
+def test_the_reference_trainer_takes_synthesis_organ():
+    from pathlib import Path
+
+    from synthtumor.reference.config import load_config
+    from synthtumor.reference.transforms import synthesis_transform
+
+    profile = Path(__file__).resolve().parents[1] / "configs" / "unet_synthetic.toml"
+    config = load_config(profile, ["synthesis.organ=pancreas"])
+    assert config.synthesis.organ == "pancreas"
+    assert synthesis_transform(config).liver_tumor.organ == "pancreas"
+    assert load_config(profile).synthesis.organ == "liver"
+    with pytest.raises(ValueError, match=r"synthesis\.organ must be one of"):
+        load_config(profile, ["synthesis.organ=lung"])

@@ -69,6 +69,6 @@ class DeepSampler:
             crop = np.pad(self._mask[box], 1)  # the box's border counts as outside
             depth = ndimage.distance_transform_edt(crop, sampling=self._spacing)[1:-1, 1:-1, 1:-1]
             self._depth = (np.asarray(lower), depth)
-        lower, depth = self._depth
-        local = voxels - lower
+        corner, depth = self._depth
+        local = voxels - corner
         return depth[local[:, 0], local[:, 1], local[:, 2]]

@@ -378,7 +378,7 @@ def _sample_checked(
     # statistics the candidates drawn next give that rate instead of a count of the whole mask.
     if statistics is None:
         vessel_map()
-    placer = sampler
+    placer: LiverSampler | DeepSampler = sampler
     if organ.center_tries > 1:
         placer = DeepSampler(sampler, mask, spacing=spacing, tries=organ.center_tries)
     tumors = _place_tumors(

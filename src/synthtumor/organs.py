@@ -81,6 +81,10 @@ class OrganPreset:
         Candidate centres drawn per tumour, of which the one deepest inside the organ is kept
         (for a thin organ, whose outline would clip most of a tumour centred near it). 1
         (default): a uniformly random organ voxel, as the paper's liver.
+    duct_dilation_share : float
+        Share of tumours drawn with a dilated duct upstream of them, from the tumour to the
+        gland's farther end (:mod:`synthtumor.duct`; the pancreas' main duct). 0 (default):
+        none.
 
     Examples
     --------
@@ -110,6 +114,7 @@ class OrganPreset:
     exophytic_share: float = 0.0
     min_organ_to_tumor_volume: float = 2.0
     center_tries: int = 1
+    duct_dilation_share: float = 0.0
 
     def __post_init__(self) -> None:
         from synthtumor.appearance import check_lesion_types
@@ -126,11 +131,12 @@ class OrganPreset:
             raise TypeError(
                 f"vessel_avoidance must be a bool or None, got {self.vessel_avoidance!r}"
             )
-        share = self.exophytic_share
-        if isinstance(share, bool) or not isinstance(share, int | float):
-            raise TypeError(f"exophytic_share must be a number, got {share!r}")
-        if not 0.0 <= share <= 1.0:
-            raise ValueError(f"exophytic_share must lie in [0, 1], got {share!r}")
+        for name in ("exophytic_share", "duct_dilation_share"):
+            share = getattr(self, name)
+            if isinstance(share, bool) or not isinstance(share, int | float):
+                raise TypeError(f"{name} must be a number, got {share!r}")
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {share!r}")
         ratio = self.min_organ_to_tumor_volume
         if isinstance(ratio, bool) or not isinstance(ratio, int | float):
             raise TypeError(f"min_organ_to_tumor_volume must be a number, got {ratio!r}")
@@ -235,6 +241,7 @@ ORGAN_PRESETS: dict[str, OrganPreset] = {
         push="nothing",
         min_organ_to_tumor_volume=1.0,
         center_tries=8,
+        duct_dilation_share=0.5,
     ),
     # Renal cell carcinoma (clear cell: heterogeneous, arterial enhancement, washout), often
     # exophytic, and simple (Bosniak I) cysts: water, sharp margin. Both are expansile: they

@@ -20,6 +20,7 @@ from synthtumor._validation import (
 )
 from synthtumor.appearance import draw_appearance, scanner_blur_mm
 from synthtumor.config import SIZE_NAMES, TumorConfig, draw
+from synthtumor.duct import duct_path, render_duct
 from synthtumor.location import (
     LiverSampler,
     LiverStatistics,
@@ -384,7 +385,7 @@ def _sample_checked(
     tumors = _place_tumors(
         chosen, config, stats, phase, spacing, placer, vessel_map, vessel_check, mask, rng
     )
-    tumors = _organ_growth(tumors, organ, rng)
+    tumors = _organ_growth(tumors, organ, mask, spacing, rng)
     return TumorParams(
         shape=tuple(int(n) for n in image.shape),
         spacing=spacing,
@@ -426,24 +427,35 @@ def _resolve_phase(
 
 
 def _organ_growth(
-    tumors: list[TumorSpec], organ: OrganPreset, rng: np.random.Generator
+    tumors: list[TumorSpec],
+    organ: OrganPreset,
+    mask: np.ndarray,
+    spacing: tuple[float, float, float],
+    rng: np.random.Generator,
 ) -> list[TumorSpec]:
-    """Each tumour's growth rule: exophytic (drawn with the organ's share) and what it pushes.
+    """Each tumour's growth rule: exophytic, its upstream duct (drawn with the organ's shares)
+    and what it pushes.
 
-    Nothing is drawn for an organ without exophytic tumours, so the liver's stream is the
-    paper mode's.
+    Nothing is drawn for an organ without exophytic tumours or ducts, so the liver's stream is
+    the paper mode's.
     """
     push = "organ" if organ.push == "organ" else "surroundings"
-    if organ.exophytic_share <= 0 and push == "surroundings":
-        return tumors
-    return [
-        dataclasses.replace(
-            spec,
-            exophytic=bool(organ.exophytic_share > 0 and rng.random() < organ.exophytic_share),
-            push=push,
-        )
-        for spec in tumors
-    ]
+    grown = []
+    for spec in tumors:
+        changes: dict = {} if push == "surroundings" else {"push": push}
+        if organ.exophytic_share > 0:
+            changes["exophytic"] = bool(rng.random() < organ.exophytic_share)
+        if organ.duct_dilation_share > 0:
+            dilated = rng.random() < organ.duct_dilation_share
+            radius_mm, fluid_hu = float(rng.uniform(1.5, 3.0)), float(rng.uniform(0.0, 20.0))
+            if dilated:
+                changes.update(
+                    duct_path=duct_path(mask, spec.center_voxel, spacing),
+                    duct_radius_mm=radius_mm,
+                    duct_hu=fluid_hu,
+                )
+        grown.append(dataclasses.replace(spec, **changes) if changes else spec)
+    return grown
 
 
 class UnenhancedScanWarning(UserWarning):
@@ -789,6 +801,8 @@ def _apply_checked(
         label = _initial_label(mask, params)
     for spec in params.tumors:
         render_tumor(output, label, spec, params, blocked=blocked)
+    for spec in params.tumors:  # after every tumour: the duct runs in the organ, not in them
+        render_duct(output, label, spec, params)
     return SynthesisResult(output, label, params)
 
 

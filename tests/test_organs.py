@@ -414,3 +414,19 @@ def test_pancreatic_tumours_may_dilate_the_duct_upstream_in_the_gland(abdomen):
         replayed = apply(ct, classes, TumorParams.from_json(params.to_json()), organ_label=7)
         np.testing.assert_array_equal(replayed.image, image)
     assert seen, "no duct was drawn in 8 draws (share 0.5)"
+
+
+def test_the_preview_script_writes_a_small_picture_per_lesion(shared_data, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "organ_previews.py"
+    spec = importlib.util.spec_from_file_location("organ_previews", script)
+    previews = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(previews)
+    previews.main(["--data", str(shared_data), "-o", str(tmp_path)])
+    pictures = sorted(path.name for path in tmp_path.glob("*.png"))
+    assert pictures == ["kidney_cyst.png", "kidney_rcc.png", "pancreas_pdac.png"]
+    for path in tmp_path.glob("*.png"):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert 5_000 < path.stat().st_size < 100_000

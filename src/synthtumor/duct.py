@@ -48,15 +48,16 @@ def duct_path(
     end = along.max() if along.max() - start >= start - along.min() else along.min()
     step = min(spacing)
     slabs = np.floor((along - start) / step * np.sign(end - start)).astype(np.int64)
-    path = [tuple(int(v) for v in center_voxel)]
+    path: list[tuple[int, int, int]] = [center_voxel]
     for slab in range(1, int(abs(end - start) // step) + 1):
         members = np.flatnonzero(slabs == slab)
         if members.size == 0:
             continue
         centroid = points[members].mean(axis=0)
         nearest = members[np.argmin(((points[members] - centroid) ** 2).sum(axis=1))]
-        path.append(tuple(int(v) for v in voxels[nearest]))
-    return tuple(path)  # type: ignore[return-value]
+        i, j, k = (int(v) for v in voxels[nearest])
+        path.append((i, j, k))
+    return tuple(path)
 
 
 def render_duct(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams):
@@ -85,10 +86,10 @@ def render_duct(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: 
     )
     fluid = np.full(image_box.shape, spec.duct_hu, dtype=np.float32)
     if params.noise_lowpass_mm > 0:
-        lowpass = tuple(params.noise_lowpass_mm / s for s in params.spacing)
+        x, y, z = (params.noise_lowpass_mm / s for s in params.spacing)
         rendered = blend_keeping_noise(
-            image_box, fluid, weight, inside=organ, lowpass_voxels=lowpass
-        )  # type: ignore[arg-type]
+            image_box, fluid, weight, inside=organ, lowpass_voxels=(x, y, z)
+        )
     else:
         rendered = blend(image_box, fluid, weight)
     if np.issubdtype(output.dtype, np.integer):

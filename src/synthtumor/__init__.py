@@ -17,6 +17,7 @@ from synthtumor._validation import LiverTooSmallError
 from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
 from synthtumor.label_map import synthesize_label_map
 from synthtumor.location import LiverStatistics, vessel_mask
+from synthtumor.organs import ORGAN_NAMES, ORGAN_PRESETS, OrganPreset
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.phase import PhaseEstimate, estimate_phase
 from synthtumor.synthesize import (
@@ -32,10 +33,13 @@ from synthtumor.synthesize import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ORGAN_NAMES",
+    "ORGAN_PRESETS",
     "SIZE_NAMES",
     "TUMOR_SIZES",
     "LiverStatistics",
     "LiverTooSmallError",
+    "OrganPreset",
     "PhaseEstimate",
     "SizePreset",
     "SynthesisResult",

@@ -288,7 +288,7 @@ def _config_from_args(args: argparse.Namespace) -> tuple[TumorConfig, dict[str, 
     for _, field, _ in STAGE_SWITCHES:
         if getattr(args, f"no_{field}"):
             overrides[field] = False
-    for option in ("appearance", "phase", "pattern"):
+    for option in ("appearance", "phase", "pattern", "tumor_label"):
         if getattr(args, option, None) is not None:
             overrides[option] = getattr(args, option)
     if getattr(args, "lesion", None) is not None:
@@ -371,6 +371,8 @@ class _Volume:
     spacing: tuple[float, float, float]
     affine: np.ndarray
     header: Any  # nibabel.Nifti1Header or None
+    organ: str = "liver"
+    organ_label: tuple[int, ...] | None = None  # set: liver_mask is the organ map itself
 
 
 def _first_case(
@@ -381,6 +383,8 @@ def _first_case(
         volume.image,
         volume.liver_mask,
         spacing=volume.spacing,
+        organ=volume.organ,
+        organ_label=volume.organ_label,
         size=size,
         config=config,
         rng=np.random.default_rng(case_seed(seed, 0)),
@@ -415,11 +419,15 @@ def _write_cases(
                 volume.image,
                 volume.liver_mask,
                 spacing=volume.spacing,
+                organ=volume.organ,
+                organ_label=volume.organ_label,
                 size=size,
                 config=config,
                 rng=np.random.default_rng(case_seed(seed, index)),
             )
-        result = synthtumor.apply(volume.image, volume.liver_mask, params)
+        result = synthtumor.apply(
+            volume.image, volume.liver_mask, params, organ_label=volume.organ_label
+        )
         save_nifti(
             files.image, result.image, affine=volume.affine, header=volume.header, overwrite=force
         )
@@ -601,25 +609,78 @@ def _add_synthesize(subparsers: Any) -> None:
         type=int,
         default=None,
         metavar="V",
-        help="the liver's value in a multi-label LIVER map (default: LIVER must be 0/1)",
+        help="the liver's value in a multi-label LIVER map, written out as a 0/1/2 label "
+        "(default: LIVER must be 0/1); --organ-label keeps the map's other classes",
     )
+    _add_organ_options(parser)
     _add_synthesis_options(parser, default_seed=None)
     parser.set_defaults(handler=_synthesize_command)
 
 
+def _add_organ_options(parser: argparse.ArgumentParser) -> None:
+    from synthtumor.organs import ORGAN_NAMES
+
+    parser.add_argument(
+        "--organ",
+        choices=ORGAN_NAMES,
+        default="liver",
+        help="the organ whose tumours are drawn (default: liver; see docs/organs.md)",
+    )
+    parser.add_argument(
+        "--organ-label",
+        type=_organ_label_values,
+        default=None,
+        metavar="V[,V]",
+        help="the organ's value(s) in a multi-class LIVER map, e.g. 7 (TotalSegmentator's "
+        "pancreas) or 2,3 (both kidneys); the label written is that map with the tumours in, "
+        "every other class kept",
+    )
+    parser.add_argument(
+        "--tumor-label",
+        type=int,
+        default=None,
+        metavar="V",
+        help="the tumours' value in the label written (default: 2; with --organ-label it must "
+        "not be a class of the map)",
+    )
+
+
+def _organ_label_values(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer or integers separated by commas, got {text!r}"
+        ) from None
+
+
 def _synthesize_command(args: argparse.Namespace) -> int:
-    from synthtumor.io import load_scan
+    from synthtumor.io import load_organ_map, load_scan
 
     started = time.perf_counter()
     _config_from_args(args)  # a bad --config fails before the inputs are read
     _check_output(args)
     seed = _run_seed(args, lambda: secrets.randbits(32))
-    scan = load_scan(args.ct, args.liver, liver_label=args.liver_label)
-    volume = _Volume(scan.image, scan.liver_mask, scan.spacing, scan.affine, scan.header)
+    if args.organ_label is not None and args.liver_label is not None:
+        raise ValueError("give --organ-label or --liver-label, not both")
+    mask = None
+    if args.organ_label is not None:
+        mask = load_organ_map(args.liver)
+        missing = sorted(set(args.organ_label) - set(np.unique(mask).tolist()))
+        if missing:
+            raise ValueError(f"--organ-label {missing[0]} is not a class of {args.liver}")
+    first_label = args.liver_label if args.organ_label is None else args.organ_label[0]
+    scan = load_scan(args.ct, args.liver, liver_label=first_label)
+    mask = scan.liver_mask if mask is None else mask
+    volume = _Volume(
+        scan.image, mask, scan.spacing, scan.affine, scan.header, args.organ, args.organ_label
+    )
     inputs = {
         "ct": str(args.ct.resolve()),
         "liver": str(args.liver.resolve()),
         "liver_label": args.liver_label,
+        "organ": args.organ,
+        "organ_label": args.organ_label,
     }
     return _produce(volume, args, command="synthesize", seed=seed, inputs=inputs, started=started)
 
@@ -699,10 +760,19 @@ def _add_evaluate(subparsers: Any) -> None:
         help="report folder (created if missing)",
     )
     parser.add_argument(
-        "--liver-label", type=int, default=1, metavar="V", help="liver value (default: 1)"
+        "--organ-label",
+        "--liver-label",
+        dest="organ_label",
+        type=int,
+        default=1,
+        metavar="V",
+        help="the organ's value (default: 1; --liver-label is its old name)",
     )
     parser.add_argument(
         "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
+    )
+    parser.add_argument(
+        "--organ", default="liver", metavar="NAME", help="the organ's name in the report"
     )
     parser.add_argument(
         "--tolerance-mm",
@@ -761,8 +831,9 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         args.pred_dir,
         args.gt_dir,
         args.output_dir,
-        liver_label=args.liver_label,
+        organ_label=args.organ_label,
         tumor_label=args.tumor_label,
+        organ=args.organ,
         tolerance_mm=args.tolerance_mm,
         overwrite=args.force,
         overlap_threshold=args.min_overlap,

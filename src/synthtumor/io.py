@@ -36,6 +36,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "is_nifti_path",
+    "load_organ_map",
     "load_scan",
     "read_volume",
     "remove_partial_files",
@@ -285,6 +286,37 @@ def _read_ct(image: nib.Nifti1Image, path: Path) -> np.ndarray:
         np.issubdtype(data.dtype, np.integer) or np.issubdtype(data.dtype, np.floating)
     ):
         raise ValueError(f"CT file {path} must hold real numbers (HU), got dtype {data.dtype}")
+    return data
+
+
+def load_organ_map(path: str | os.PathLike) -> np.ndarray:
+    """An organ map's classes as an integer array (e.g. TotalSegmentator's), as stored.
+
+    For ``synthesize(..., organ_label=...)``; read the CT and check the grids with
+    :func:`load_scan` first (``liver_label`` set to the organ's value). A float map whose values
+    are whole numbers is returned as int32.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "organs.nii.gz"
+    ...     _ = save_nifti(path, np.full((2, 2, 2), 7, np.uint8), affine=np.eye(4))
+    ...     classes = load_organ_map(path)
+    >>> classes.dtype, int(classes.max())
+    (dtype('uint8'), 7)
+    """
+    path = Path(path)
+    image = _open_nifti(path, "organ map")
+    data = _read_array(image, path, "organ map").reshape(_volume_shape(image, path, "organ map"))
+    if data.dtype == bool:
+        return data.astype(np.uint8)
+    if np.issubdtype(data.dtype, np.floating):
+        if not (np.isfinite(data).all() and np.all(data == np.round(data))):
+            raise ValueError(f"organ map {path} must hold whole class numbers")
+        return data.astype(np.int32)
+    if not np.issubdtype(data.dtype, np.integer):
+        raise ValueError(f"organ map {path} must hold class numbers, got dtype {data.dtype}")
     return data
 
 

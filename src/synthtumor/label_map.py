@@ -19,6 +19,7 @@ import numpy as np
 from synthtumor._validation import LiverTooSmallError, as_volume
 from synthtumor.config import TumorConfig
 from synthtumor.location import LiverStatistics
+from synthtumor.organs import OrganPreset
 from synthtumor.params import TumorParams
 from synthtumor.render import tumor_box
 from synthtumor.synthesize import RngLike, SynthesisResult, apply, sample
@@ -110,6 +111,7 @@ def synthesize_label_map(
     tumor_label: int = 2,
     background_label: int = 0,
     bulge_into_background: bool = False,
+    organ: str | OrganPreset = "liver",
     size: str | None = None,
     config: TumorConfig | None = None,
     statistics: LiverStatistics | None = None,
@@ -136,6 +138,10 @@ def synthesize_label_map(
         outline stays where the label map has it. True: they may also take background voxels
         (the paper's mass effect, which pushes the liver's edge outwards); other classes are
         still never taken.
+    organ : str or OrganPreset
+        As for :func:`synthtumor.synthesize`: the organ whose tumours are drawn; `liver_label`
+        is then that organ's value. An exophytic tumour (kidney) may grow into background voxels
+        whatever `bulge_into_background` says, never into another class.
     size, config, statistics, rng
         As for :func:`synthtumor.synthesize`.
 
@@ -178,7 +184,14 @@ def synthesize_label_map(
             f"the label map holds no liver voxel (no voxel equals liver_label={liver_label})"
         )
     params = sample(
-        image, liver, spacing=spacing, size=size, config=config, statistics=statistics, rng=rng
+        image,
+        liver,
+        spacing=spacing,
+        size=size,
+        config=config,
+        statistics=statistics,
+        organ=organ,
+        rng=rng,
     )
     protected = protected_voxels(
         label_map,
@@ -188,8 +201,16 @@ def synthesize_label_map(
     )
     # `liver` and the copy of `image` are ours: the core writes into them, which saves it a
     # full-volume label map; `liver` then holds the core's label map.
+    blocked = None
+    if any(spec.exophytic for spec in params.tumors):
+        blocked = (label_map != background_label) & ~liver  # the map's other classes
     new_image, core_label, _ = apply(
-        image.copy(), liver.view(np.uint8), params, inplace=True, protected=protected
+        image.copy(),
+        liver.view(np.uint8),
+        params,
+        inplace=True,
+        protected=protected,
+        blocked=blocked,
     )
     new_label = write_back(
         label_map,

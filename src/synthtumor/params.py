@@ -73,6 +73,18 @@ class TumorSpec:
     scanner_blur_mm : tuple of 3 float
         Realistic mode: sigma per axis of the scanner's PSF, added to the edge blur (its
         Gaussians add in quadrature with ``edge_blur_mm``); zeros in the paper mode.
+    exophytic : bool
+        Organ presets: the tumour may grow beyond the organ's outline into the surrounding
+        fat, and its label follows (never into another class of an organ map). False: clipped
+        to the organ, as the paper's liver tumours.
+    push : {"surroundings", "organ"}
+        Organ presets: what its mass effect moves, everything around it (the paper's) or only
+        the organ's own voxels.
+    duct_path : tuple of (int, int, int)
+        Organ presets (pancreas): the course, in voxel indices, of the dilated duct upstream of
+        the tumour; empty for none.
+    duct_radius_mm, duct_hu : float
+        The dilated duct's radius and its fluid's HU (0 for none).
     """
 
     size: str
@@ -96,6 +108,11 @@ class TumorSpec:
     periphery_hu: float = 0.0
     fill: float = 0.0
     scanner_blur_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    exophytic: bool = False
+    push: str = "surroundings"
+    duct_path: tuple[tuple[int, int, int], ...] = ()
+    duct_radius_mm: float = 0.0
+    duct_hu: float = 0.0
 
 
 def edge_sigmas_mm(spec: TumorSpec) -> tuple[float, float, float]:
@@ -255,4 +272,6 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
         key: tuple(value) if key in _TUPLE_FIELDS and isinstance(value, list) else value
         for key, value in data.items()
     }
+    if isinstance(converted.get("duct_path"), list):
+        converted["duct_path"] = tuple(tuple(point) for point in converted["duct_path"])
     return cls(**converted)

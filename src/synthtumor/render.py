@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from synthtumor.texture import gaussian_texture
 __all__ = ["render_tumor", "tumor_box"]
 
 Box = tuple[slice, slice, slice]
+Blocked = Callable[[Box], np.ndarray]
 
 SHAPE_GRID_MM = 1.0
 """Tumour shapes are drawn on a grid no coarser than this, then averaged into the voxels."""
@@ -360,6 +362,8 @@ def _push_tissue(
     moving = largest_shift_mm >= 0.01 * min(spacing)
     if protected is not None:
         moving &= ~protected[box].ravel()[warp.flat_index]
+    if spec.push == "organ":  # only the organ's own voxels move; its outline stays
+        moving &= label[box].ravel()[warp.flat_index] != params.background_label
     warp = MassEffect(warp.flat_index[moving], warp.scale[moving], warp.gamma[moving])
     if warp.flat_index.size == 0:
         return
@@ -393,18 +397,37 @@ def _push_tissue(
         label[box] = label_box
 
 
+def _growth_region(
+    label_box: np.ndarray, spec: TumorSpec, params: TumorParams, box: Box, blocked: Blocked | None
+) -> np.ndarray:
+    """Where the tumour may be drawn on its box: the organ, or beyond it when exophytic.
+
+    An exophytic tumour may reach anything but `blocked` (the other classes of an organ map);
+    with a binary mask nothing is known beyond the organ, so its whole box is open.
+    """
+    if not spec.exophytic:
+        return label_box != params.background_label
+    if blocked is None:
+        return np.ones(label_box.shape, dtype=bool)
+    return ~blocked(box)
+
+
 def render_tumor(
     output: np.ndarray,
     label: np.ndarray,
     spec: TumorSpec,
     params: TumorParams,
     protected: np.ndarray | None = None,
+    *,
+    blocked: Blocked | None = None,
 ):
     """Draw one tumour into the working arrays `output` (scan) and `label`, in place.
 
     `protected` (boolean, the scan's shape, or None) marks voxels that must keep their value in
     both arrays: the mass effect does not push the liver into them, and since `label` holds
-    background there, the tumour is not drawn there either.
+    background there, the tumour is not drawn there either, unless it is exophytic.
+    `blocked` (optional) gives, on a box, the voxels an exophytic tumour may not reach (the other
+    classes of an organ map); an exophytic tumour grows into everything else.
 
     The paper blends the tumour into the scan (eq. 4) and then warps image and label (eq. 5).
     Here the surrounding scan and label are warped first, and the tumour is then drawn directly
@@ -429,7 +452,7 @@ def render_tumor(
     *extent, mask = footprint
     box = _slices(*extent)
     weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls, mask)
-    liver = label[box] != params.background_label
+    liver = _growth_region(label[box], spec, params, box, blocked)
     weight *= liver
     image_box = np.asarray(output[box], dtype=np.float32)
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")

@@ -24,6 +24,7 @@ from synthtumor import (
 )
 from synthtumor.config import SIZE_NAMES
 from synthtumor.label_map import synthesize_label_map as _synthesize_label_map
+from synthtumor.organs import OrganPreset, resolve_organ
 
 __all__ = [
     "DRAW_KEY",
@@ -273,6 +274,7 @@ def synthesize_label_map(
     on_small_liver: SmallLiverPolicy,
     statistics: LiverStatistics | None = None,
     bulge_into_background: bool = False,
+    organ: str | OrganPreset = "liver",
 ) -> SynthesizedPair | None:
     """Synthesize tumours into a scan whose liver is ``label == liver_label``.
 
@@ -300,6 +302,9 @@ def synthesize_label_map(
     bulge_into_background : bool
         Whether the tumours and the mass effect may take background voxels besides liver ones
         (:func:`synthtumor.label_map.synthesize_label_map`); other classes are never taken.
+    organ : str or OrganPreset
+        Passed to :func:`synthtumor.sample`; an exophytic tumour never reaches another class of
+        `label`.
 
     Returns
     -------
@@ -324,6 +329,7 @@ def synthesize_label_map(
                 liver_label=liver_label,
                 tumor_label=tumor_label,
                 bulge_into_background=bulge_into_background,
+                organ=organ,
                 size=size,
                 config=config,
                 statistics=statistics,
@@ -340,3 +346,9 @@ def synthesize_label_map(
                 stacklevel=2,
             )
         return None
+
+
+def check_organ(organ: object) -> str | OrganPreset:
+    """`organ` (a name of :data:`synthtumor.organs.ORGAN_PRESETS` or a preset), checked."""
+    resolve_organ(organ)
+    return organ  # type: ignore[return-value]

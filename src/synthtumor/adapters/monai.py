@@ -55,6 +55,7 @@ from synthtumor.adapters._common import (
     as_statistics,
     check_bool,
     check_label_values,
+    check_organ,
     check_probability,
     check_seed,
     check_size_and_config,
@@ -69,6 +70,7 @@ from synthtumor.adapters._common import (
 )
 from synthtumor.config import TumorConfig
 from synthtumor.location import LiverStatistics
+from synthtumor.organs import OrganPreset
 from synthtumor.params import TumorParams
 
 __all__ = [
@@ -138,6 +140,9 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
         Size preset; None draws one per call with ``config.size_probabilities``.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     spacing : sequence of 3 float or None
         Voxel spacing in mm (array-axis order). None reads it from the image's
         ``MetaTensor.pixdim``; numpy arrays and plain tensors then need it given here or in
@@ -182,9 +187,11 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
         bulge_into_background: bool = False,
+        organ: str | OrganPreset = "liver",
     ) -> None:
         RandomizableTransform.__init__(self, check_probability(prob))
         self._note_seeded()
+        self.organ = check_organ(organ)
         self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
         check_size_and_config(size, config)
         check_spacing(spacing)
@@ -295,6 +302,7 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
             bulge_into_background=self.bulge_into_background,
+            organ=self.organ,
         )
         if result is None:
             return img, label, None
@@ -361,6 +369,9 @@ class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
     config : TumorConfig or None
         Hyper-parameters and stage switches; None uses the paper's. Build variants with
         ``TumorConfig().replace(...)``.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     spacing : sequence of 3 float or None
         Voxel spacing in mm. None (default) reads ``MetaTensor.pixdim``; needed for numpy or
         plain tensor inputs.
@@ -431,6 +442,7 @@ class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
         bulge_into_background: bool = False,
         draw_key: Hashable | None = DRAW_KEY,
         allow_missing_keys: bool = False,
+        organ: str | OrganPreset = "liver",
     ) -> None:
         self.image_key, self.label_key = _image_and_label_keys(keys, image_key, label_key)
         check_statistics_key(statistics_key)
@@ -450,6 +462,7 @@ class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
             skip_if_tumor_present=skip_if_tumor_present,
             on_small_liver=on_small_liver,
             bulge_into_background=bulge_into_background,
+            organ=organ,
         )
         self._seed = 0
 

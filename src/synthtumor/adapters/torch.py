@@ -38,6 +38,7 @@ from synthtumor.adapters._common import (
     as_statistics,
     check_bool,
     check_label_values,
+    check_organ,
     check_probability,
     check_seed,
     check_size_and_config,
@@ -50,6 +51,7 @@ from synthtumor.adapters._common import (
     synthesize_label_map,
 )
 from synthtumor.config import TumorConfig
+from synthtumor.organs import OrganPreset
 
 __all__ = ["LiverTooSmallWarning", "LiverTumorDataset"]
 
@@ -80,6 +82,9 @@ class LiverTumorDataset(Dataset):
         Size preset; None draws one per sample.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     liver_label, tumor_label : int
         The liver's value in the label (default 1) and the value written for tumour voxels
         (default 2). Other label values are kept; a boolean mask comes back as ``uint8``.
@@ -151,6 +156,7 @@ class LiverTumorDataset(Dataset):
         on_small_liver: SmallLiverPolicy = "warn",
         bulge_into_background: bool = False,
         draw_key: Hashable | None = DRAW_KEY,
+        organ: str | OrganPreset = "liver",
     ) -> None:
         if not hasattr(dataset, "__getitem__"):
             raise TypeError(
@@ -163,6 +169,7 @@ class LiverTumorDataset(Dataset):
         check_size_and_config(size, config)
         self.size = size
         self.config = config
+        self.organ = check_organ(organ)
         self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
         check_spacing(spacing)
         self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
@@ -214,6 +221,7 @@ class LiverTumorDataset(Dataset):
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
             bulge_into_background=self.bulge_into_background,
+            organ=self.organ,
         )
         if result is None:
             return self._repack(item, image, label, draw_record(seed, None))

@@ -42,6 +42,7 @@ from synthtumor.adapters._common import (
     as_statistics,
     check_bool,
     check_label_values,
+    check_organ,
     check_seed,
     check_size_and_config,
     check_small_liver_policy,
@@ -51,6 +52,7 @@ from synthtumor.adapters._common import (
     synthesize_label_map,
 )
 from synthtumor.config import TumorConfig
+from synthtumor.organs import OrganPreset
 
 __all__ = ["LiverTooSmallWarning", "LiverTumor", "MeasureLiver", "RandomLiverTumor"]
 
@@ -101,6 +103,9 @@ class LiverTumor(tio.Transform):
         Size preset; None lets the seed draw one.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     skip_if_tumor_present : bool
         Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
     on_small_liver : {"warn", "raise", "ignore"}
@@ -161,6 +166,7 @@ class LiverTumor(tio.Transform):
         statistics_key: str | None = STATISTICS_KEY,
         bulge_into_background: bool = False,
         draw_key: str | None = DRAW_KEY,
+        organ: str | OrganPreset = "liver",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -177,6 +183,7 @@ class LiverTumor(tio.Transform):
         self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
         self.draw_key = _check_optional_key(draw_key, "draw_key")
         _check_selected(self)
+        self.organ = check_organ(organ)
         # The arguments that rebuild this transform from the subject's history.
         self.args_names = [
             "seed",
@@ -192,6 +199,7 @@ class LiverTumor(tio.Transform):
             "bulge_into_background",
             "draw_key",
             "label_keys",
+            "organ",
         ]
 
     def apply_transform(self, subject: tio.Subject) -> tio.Subject:
@@ -219,6 +227,7 @@ class LiverTumor(tio.Transform):
             on_small_liver=self.on_small_liver,
             statistics=statistics,
             bulge_into_background=self.bulge_into_background,
+            organ=self.organ,
         )
         if result is not None:
             # set_data replaces the tensors: the ones the caller holds are never written to.
@@ -248,6 +257,9 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
         Size preset; None draws one per call.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     skip_if_tumor_present : bool
         Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
     on_small_liver : {"warn", "raise", "ignore"}
@@ -304,6 +316,7 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
         statistics_key: str | None = STATISTICS_KEY,
         bulge_into_background: bool = False,
         draw_key: str | None = DRAW_KEY,
+        organ: str | OrganPreset = "liver",
         **kwargs: Any,
     ) -> None:
         # `p` is drawn here rather than by TorchIO (which then always applies), so that a
@@ -322,6 +335,7 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
         self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
         self.draw_key = _check_optional_key(draw_key, "draw_key")
         _check_selected(self)
+        self.organ = check_organ(organ)
 
     def apply_transform(self, subject: tio.Subject) -> tio.Subject:
         if torch.rand(1).item() > self.synthesis_probability:
@@ -345,6 +359,7 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
             include=self.include,
             exclude=self.exclude,
             label_keys=self.label_keys,
+            organ=self.organ,
             copy=False,
         )
         return transform(subject)

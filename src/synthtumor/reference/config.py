@@ -182,6 +182,9 @@ class SynthesisConfig:
         A TumorConfig file (TOML or JSON, e.g. from ``synthtumor calibrate``); when set it
         is the whole synthesis config and the fields above but `probability`, `size` and
         `on_small_liver` are not used.
+    organ : str
+        The organ preset ("liver", "pancreas", "kidney"; ``docs/organs.md``), the organ being
+        label 1 of the training labels. Default "liver".
     """
 
     probability: float = 0.9
@@ -199,9 +202,14 @@ class SynthesisConfig:
     lesion_types: str = "metastasis"
     pattern: Literal["none", "solitary", "multifocal", "satellite"] = "none"
     config_file: str = ""
+    organ: str = "liver"
 
     def __post_init__(self) -> None:
         from synthtumor.appearance import parse_lesion_shares
+        from synthtumor.organs import ORGAN_NAMES
+
+        if self.organ not in ORGAN_NAMES:
+            raise ValueError(f"synthesis.organ must be one of {ORGAN_NAMES}, got {self.organ!r}")
 
         parse_lesion_shares(self.lesion_types, name="synthesis.lesion_types")
         _probability(self.probability, "synthesis.probability")

@@ -576,9 +576,11 @@ def _summary_markdown(summary: Summary) -> str:
         f"| Metric | Mean | {confidence} CI | Cases |",
         "|---|---|---|---|",
     ]
+    organ = str(settings.get("organ", "liver"))
     for name, interval in summary.metrics.items():
+        title = _METRIC_TITLES.get(name, name).replace("Liver", organ.capitalize())
         lines.append(
-            f"| {_METRIC_TITLES.get(name, name)} | {_format(interval.estimate)} | "
+            f"| {title} | {_format(interval.estimate)} | "
             f"{_format_ci(interval)} | {summary.metric_counts[name]} |"
         )
     counts = summary.case_counts
@@ -701,8 +703,10 @@ def evaluate_folder(
     ref_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
     *,
-    liver_label: int = 1,
+    organ_label: int | None = None,
     tumor_label: int = 2,
+    organ: str = "liver",
+    liver_label: int | None = None,
     tolerance_mm: float = 2.0,
     overwrite: bool = False,
     n_resamples: int = 10_000,
@@ -721,8 +725,13 @@ def evaluate_folder(
     out_dir : path-like
         Report folder (created if missing). Receives :data:`REPORT_FILES`: ``per_case.csv``,
         ``lesions.csv``, ``summary.json``, ``summary.md`` and ``detection_by_radius.png``.
-    liver_label, tumor_label : int
-        Label values; the liver region is liver or tumour.
+    organ_label, tumor_label : int
+        Label values (default 1 and 2); the organ region is organ or tumour.
+    organ : str, default "liver"
+        The organ's name, used in the report ("Pancreas DSC"; its metric keeps the key
+        ``liver_dsc``).
+    liver_label : int or None
+        The old name of `organ_label` (deprecated: it warns).
     tolerance_mm : float, default 2.0
         NSD tolerance in mm.
     overwrite : bool, default False
@@ -772,6 +781,9 @@ def evaluate_folder(
     >>> summary.metrics["tumour_dsc"].estimate
     1.0
     """
+    from synthtumor.organ_map import renamed_label
+
+    liver_label = renamed_label(organ_label, liver_label)
     out_path = Path(out_dir)
     targets = {name: out_path / name for name in REPORT_FILES}
     _refuse_existing(targets.values(), overwrite)
@@ -794,6 +806,7 @@ def evaluate_folder(
             "pred_dir": str(pred_dir),
             "ref_dir": str(ref_dir),
             "liver_label": liver_label,
+            "organ": organ,
             "tumor_label": tumor_label,
             "tolerance_mm": tolerance_mm,
             "overlap_threshold": overlap_threshold,

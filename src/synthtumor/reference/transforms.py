@@ -158,6 +158,7 @@ def synthesis_transform(config: TrainingConfig, *, prob: float | None = None) ->
         config=synthesis.tumor_config(),
         skip_if_tumor_present=True,
         on_small_liver=synthesis.on_small_liver,
+        organ=synthesis.organ,
     )
 
 

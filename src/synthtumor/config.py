@@ -9,11 +9,32 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from synthtumor._validation import (
+    MAX_ABS_HU,
+    MAX_BLUR_MM,
+    MAX_DEFORMATION_MM,
+    MAX_LOCATION_TRIES,
+    MAX_MASS_EFFECT_RADIUS_FACTOR,
+    MAX_NOISE_LOWPASS_MM,
+    MAX_RADIUS_MM,
+    MAX_STATS_PATCHES,
+    MAX_TEXTURE_SCALE,
+    check_bool,
+    check_choice,
+    check_int,
+    check_label_threshold,
+    check_labels,
+    check_real,
+)
+from synthtumor._validation import check_pair as _check_pair
+from synthtumor._validation import check_value as _check_value
 
 __all__ = [
     "APPEARANCES",
@@ -65,20 +86,6 @@ def draw(value: Value, rng: np.random.Generator) -> float:
     return float(value)
 
 
-def _check_value(value: object, name: str, *, minimum: float = 0.0) -> None:
-    """Check a constant-or-range hyper-parameter; both ends at or above `minimum`."""
-    ends = value if isinstance(value, tuple) else (value,)
-    if isinstance(value, tuple) and len(value) != 2:
-        raise ValueError(f"{name} must be a number or a (low, high) pair, got {value!r}")
-    for end in ends:
-        if isinstance(end, bool) or not isinstance(end, int | float):
-            raise TypeError(f"{name} must be a number or a (low, high) pair, got {value!r}")
-        if not math.isfinite(end) or end < minimum:
-            raise ValueError(f"{name} must be finite and >= {minimum}, got {value!r}")
-    if isinstance(value, tuple) and value[0] > value[1]:
-        raise ValueError(f"{name} range must be (low, high) with low <= high, got {value!r}")
-
-
 @dataclass(frozen=True)
 class SizePreset:
     """One tumour size of Table 6.
@@ -104,8 +111,8 @@ class SizePreset:
     count: int | tuple[int, int]
 
     def __post_init__(self) -> None:
-        _check_value(self.radius_mm, "radius_mm", minimum=1e-6)
-        _check_value(self.deformation_mm, "deformation_mm")
+        _check_value(self.radius_mm, "radius_mm", minimum=1e-6, maximum=MAX_RADIUS_MM)
+        _check_value(self.deformation_mm, "deformation_mm", maximum=MAX_DEFORMATION_MM)
         counts = self.count if isinstance(self.count, tuple) else (self.count, self.count)
         if len(counts) != 2 or not all(
             isinstance(c, int | np.integer) and not isinstance(c, bool) for c in counts
@@ -275,60 +282,13 @@ class TumorConfig:
                 raise ValueError(
                     f"{name}=None (the lesion type's value) needs appearance='realistic'"
                 )
-        for name in (
-            "vessel_threshold_offset_hu",
-            "texture_blur_mm",
-            "edge_blur_mm",
-            "mass_effect_radius_factor",
-            "capsule_blur_mm",
-            "capsule_contrast_hu",
-            "texture_std_hu",
-        ):
-            if getattr(self, name) is not None:
-                _check_value(getattr(self, name), name)
-        if not 0.0 <= self.capsule_share <= 1.0:
-            raise ValueError(f"capsule_share must lie in [0, 1], got {self.capsule_share!r}")
-        if not 0.0 < self.noise_lowpass_mm <= 20.0:
-            raise ValueError(
-                f"noise_lowpass_mm must lie in (0, 20] mm, got {self.noise_lowpass_mm!r}"
-            )
-        _check_value(self.texture_scale, "texture_scale", minimum=1.0)
-        _check_value(self.mass_effect_intensity, "mass_effect_intensity")
-        intensity = self.mass_effect_intensity
-        if max(intensity if isinstance(intensity, tuple) else (intensity,)) > 100:
-            raise ValueError(f"mass_effect_intensity must lie in [0, 100], got {intensity!r}")
-        if self.vessel_smoothing_mm is not None:
-            _check_value(self.vessel_smoothing_mm, "vessel_smoothing_mm")
-        if self.texture_mean_hu is not None:
-            _check_value(self.texture_mean_hu, "texture_mean_hu", minimum=-math.inf)
-        _check_pair(self.semi_axis_factor, "semi_axis_factor", low=1e-6, high=math.inf)
-        _check_pair(self.capsule_band, "capsule_band", low=0.0, high=1.0)
+        _check_ranges(self)
+        _check_counts_and_labels(self)
+        for name in _SWITCHES:
+            check_bool(getattr(self, name), name=name)
         for size in TUMOR_SIZES:
             if not isinstance(getattr(self, size), SizePreset):
                 raise TypeError(f"{size} must be a SizePreset, got {getattr(self, size)!r}")
-        probabilities = np.asarray(self.size_probabilities, dtype=float)
-        if probabilities.shape != (5,) or np.any(probabilities < 0) or probabilities.sum() <= 0:
-            raise ValueError(
-                "size_probabilities must be 5 non-negative numbers (tiny, small, medium, large, "
-                f"mix) with a positive sum, got {self.size_probabilities!r}"
-            )
-        if self.max_location_tries < 1:
-            raise ValueError(f"max_location_tries must be >= 1, got {self.max_location_tries}")
-        if self.location_fallback not in ("least_vessels", "raise"):
-            raise ValueError(
-                "location_fallback must be 'least_vessels' or 'raise', "
-                f"got {self.location_fallback!r}"
-            )
-        if self.stats_patches < 1:
-            raise ValueError(f"stats_patches must be >= 1, got {self.stats_patches}")
-        if not 0.0 < self.label_threshold < 1.0:
-            raise ValueError(f"label_threshold must lie in (0, 1), got {self.label_threshold}")
-        labels = (self.background_label, self.liver_label, self.tumor_label)
-        if len(set(labels)) != 3 or not all(0 <= int(label) <= 255 for label in labels):
-            raise ValueError(
-                "background_label, liver_label and tumor_label must be 3 distinct integers in "
-                f"[0, 255], got {labels}"
-            )
 
     @classmethod
     def realistic(
@@ -433,12 +393,82 @@ class TumorConfig:
         return (size,)
 
 
-def _check_pair(pair: object, name: str, *, low: float, high: float) -> None:
+_SWITCHES = (
+    "tiny_tumors",
+    "elastic_deformation",
+    "edge_blur",
+    "vessel_avoidance",
+    "mass_effect",
+    "capsule",
+    "scanner_blur",
+)
+"""The boolean fields: True or False only (``capsule="False"`` would switch nothing off)."""
+
+_RANGES: dict[str, tuple[float, float]] = {
+    "vessel_smoothing_mm": (0.0, MAX_BLUR_MM),
+    "vessel_threshold_offset_hu": (0.0, MAX_ABS_HU),
+    "texture_mean_hu": (-MAX_ABS_HU, MAX_ABS_HU),
+    "texture_scale": (1.0, MAX_TEXTURE_SCALE),
+    "texture_blur_mm": (0.0, MAX_BLUR_MM),
+    "edge_blur_mm": (0.0, MAX_BLUR_MM),
+    "mass_effect_radius_factor": (0.0, MAX_MASS_EFFECT_RADIUS_FACTOR),
+    "mass_effect_intensity": (0.0, 100.0),
+    "capsule_blur_mm": (0.0, MAX_BLUR_MM),
+    "capsule_contrast_hu": (0.0, MAX_ABS_HU),
+    "texture_std_hu": (0.0, MAX_ABS_HU),
+}
+"""``(minimum, maximum)`` of each constant-or-range field (None, where allowed, is checked
+elsewhere); the maxima are documented in docs/robustness.md."""
+
+
+def _check_ranges(config: TumorConfig) -> None:
+    """The constant-or-range fields, pairs and plain numbers: type, finiteness and bounds."""
+    for name, (minimum, maximum) in _RANGES.items():
+        if getattr(config, name) is not None:
+            _check_value(getattr(config, name), name, minimum=minimum, maximum=maximum)
+    _check_pair(config.semi_axis_factor, "semi_axis_factor", low=1e-6, high=math.inf)
+    _check_pair(config.capsule_band, "capsule_band", low=0.0, high=1.0)
+    check_real(config.capsule_share, name="capsule_share", low=0.0, high=1.0)
+    check_real(
+        config.noise_lowpass_mm,
+        name="noise_lowpass_mm",
+        low=0.0,
+        high=MAX_NOISE_LOWPASS_MM,
+        low_open=True,
+    )
+    probabilities = config.size_probabilities
     if (
-        not isinstance(pair, tuple)
-        or len(pair) != 2
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
+        not isinstance(probabilities, tuple | list | np.ndarray)
+        or len(probabilities) != 5
+        or not all(isinstance(p, numbers.Real) and not isinstance(p, bool) for p in probabilities)
     ):
-        raise TypeError(f"{name} must be a (low, high) pair of numbers, got {pair!r}")
-    if not (low <= pair[0] <= pair[1] <= high):
-        raise ValueError(f"{name} must satisfy {low} <= low <= high <= {high}, got {pair!r}")
+        raise TypeError(
+            "size_probabilities must be a tuple of 5 numbers (tiny, small, medium, large, mix), "
+            f"got {probabilities!r}"
+        )
+    if not all(math.isfinite(p) and p >= 0 for p in probabilities) or sum(probabilities) <= 0:
+        raise ValueError(
+            "size_probabilities must be 5 non-negative numbers (tiny, small, medium, large, "
+            f"mix) with a positive sum, got {probabilities!r}"
+        )
+
+
+def _check_counts_and_labels(config: TumorConfig) -> None:
+    """The integer fields, the location fallback, the label threshold and the label values."""
+    check_int(
+        config.max_location_tries,
+        name="max_location_tries",
+        minimum=1,
+        maximum=MAX_LOCATION_TRIES,
+    )
+    check_choice(config.location_fallback, ("least_vessels", "raise"), name="location_fallback")
+    check_int(config.stats_patches, name="stats_patches", minimum=1, maximum=MAX_STATS_PATCHES)
+    check_label_threshold(config.label_threshold)
+    check_labels(
+        {
+            "background_label": config.background_label,
+            "liver_label": config.liver_label,
+            "tumor_label": config.tumor_label,
+        },
+        maximum=255,
+    )

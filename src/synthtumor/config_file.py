@@ -24,6 +24,12 @@ __all__ = ["config_from_mapping", "config_to_mapping", "read_config", "write_con
 def _value(key: str, value: Any) -> Any:
     """JSON/TOML lists become tuples; a size preset given as a table becomes a SizePreset."""
     if key in TUMOR_SIZES and isinstance(value, dict):
+        known = [field.name for field in dataclasses.fields(SizePreset)]
+        if sorted(value) != sorted(known):
+            raise ValueError(
+                f"size preset [{key}] must set exactly {', '.join(known)}; "
+                f"got {', '.join(sorted(value)) or 'nothing'}"
+            )
         return SizePreset(**{name: _value(name, item) for name, item in value.items()})
     if isinstance(value, list):
         return tuple(_value(key, item) for item in value)

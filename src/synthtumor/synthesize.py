@@ -12,11 +12,14 @@ import numpy as np
 
 from synthtumor._threads import single_blas_thread
 from synthtumor._validation import (
+    SEED_BOUND,
     LiverTooSmallError,
     as_binary_mask,
     as_spacing,
     as_volume,
+    check_bool,
     check_finite,
+    check_rng,
 )
 from synthtumor.appearance import draw_appearance, scanner_blur_mm
 from synthtumor.config import SIZE_NAMES, TumorConfig, draw
@@ -46,7 +49,6 @@ __all__ = [
 RngLike = np.random.Generator | int | np.random.SeedSequence | None
 
 _MIN_LIVER_TO_TUMOR_VOLUME = 2.0
-_SEED_BOUND = 2**53
 
 
 class SynthesisResult(NamedTuple):
@@ -194,7 +196,7 @@ def _draw_tumor(
         "capsule_band": tuple(float(v) for v in config.capsule_band),
         "capsule_blur_mm": draw(config.capsule_blur_mm, rng),
         "capsule_contrast_hu": _draw_optional(config.capsule_contrast_hu, rng),
-        "seed": int(rng.integers(0, _SEED_BOUND)),
+        "seed": int(rng.integers(0, SEED_BOUND)),
     }
     if config.appearance == "realistic":
         assert phase is not None
@@ -285,7 +287,7 @@ def _sample_checked(
     With `statistics` (a crop of a measured scan) nothing is measured here and the random
     stream skips the measurement's draws; without, the stream is what it has always been.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
 
     # Counting stops once the liver is known to hold the largest tumour `size` may ask for
     # (with whole-scan statistics, once the crop is known to hold some liver).
@@ -551,7 +553,7 @@ def liver_statistics(
     image = as_volume(image)
     mask = as_binary_mask(liver_mask, shape=image.shape)
     spacing = as_spacing(spacing)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     liver_voxels = count_voxels(mask)
     if liver_voxels == 0:
         raise ValueError("liver_mask is empty: there is no liver to measure")
@@ -626,6 +628,7 @@ def apply(
     """
     if not isinstance(params, TumorParams):
         raise TypeError(f"params must be a TumorParams, got {type(params).__name__}")
+    inplace = check_bool(inplace, name="inplace")
     image = as_volume(image)
     mask = as_binary_mask(liver_mask, shape=image.shape)
     return _apply_checked(image, liver_mask, mask, params, inplace=inplace)
@@ -738,6 +741,7 @@ def synthesize(
     True
     """
     # Checked once here: the mask check reads the whole mask, which costs on big volumes.
+    inplace = check_bool(inplace, name="inplace")
     config = _check_config(config)
     statistics = _check_statistics(statistics)
     image = as_volume(image)

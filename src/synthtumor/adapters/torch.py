@@ -30,6 +30,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "synthtumor.adapters.torch needs torch; install it with `pip install synthtumor[torch]`"
     ) from error
 
+from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
     LiverTooSmallWarning,
     SmallLiverPolicy,
@@ -49,8 +50,6 @@ from synthtumor.adapters._common import (
 from synthtumor.config import TumorConfig
 
 __all__ = ["LiverTooSmallWarning", "LiverTumorDataset"]
-
-_SEED_BOUND = 2**63
 
 
 class LiverTumorDataset(Dataset):
@@ -184,7 +183,7 @@ class LiverTumorDataset(Dataset):
             single_channel(label_array, name="label", channel_first=False),
             spacing=self._spacing_of(spacing, stats),
             statistics=stats,
-            seed=int(rng.integers(_SEED_BOUND)),
+            seed=int(rng.integers(SEED_BOUND)),
             size=self.size,
             config=self.config,
             liver_label=self.liver_label,

@@ -35,6 +35,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "`pip install synthtumor[torchio]`"
     ) from error
 
+from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
     LiverTooSmallWarning,
     SmallLiverPolicy,
@@ -54,8 +55,6 @@ __all__ = ["LiverTooSmallWarning", "LiverTumor", "MeasureLiver", "RandomLiverTum
 
 STATISTICS_KEY = "liver_statistics"
 """Where ``MeasureLiver`` stores a subject's statistics and the tumour transforms look."""
-
-_SEED_BOUND = 2**31
 
 
 class LiverTumor(tio.Transform):
@@ -267,7 +266,7 @@ class RandomLiverTumor(RandomTransform):
         self.on_small_liver = check_small_liver_policy(on_small_liver)
 
     def apply_transform(self, subject: tio.Subject) -> tio.Subject:
-        seed = int(torch.randint(0, _SEED_BOUND, (1,)).item())
+        seed = int(torch.randint(0, SEED_BOUND, (1,)).item())
         # The subject was already copied (if copy=True) before this call: no second copy.
         transform = LiverTumor(
             seed,

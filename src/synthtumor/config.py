@@ -19,13 +19,16 @@ import numpy as np
 from synthtumor._validation import (
     MAX_ABS_HU,
     MAX_BLUR_MM,
-    MAX_DEFORMATION_MM,
+    MAX_DEFORMATION_PER_RADIUS,
     MAX_LOCATION_TRIES,
     MAX_MASS_EFFECT_RADIUS_FACTOR,
     MAX_NOISE_LOWPASS_MM,
     MAX_RADIUS_MM,
+    MAX_SEMI_AXIS_FACTOR,
     MAX_STATS_PATCHES,
     MAX_TEXTURE_SCALE,
+    MIN_RADIUS_MM,
+    MIN_SEMI_AXIS_FACTOR,
     check_bool,
     check_choice,
     check_int,
@@ -111,8 +114,21 @@ class SizePreset:
     count: int | tuple[int, int]
 
     def __post_init__(self) -> None:
-        _check_value(self.radius_mm, "radius_mm", minimum=1e-6, maximum=MAX_RADIUS_MM)
-        _check_value(self.deformation_mm, "deformation_mm", maximum=MAX_DEFORMATION_MM)
+        _check_value(self.radius_mm, "radius_mm", minimum=MIN_RADIUS_MM, maximum=MAX_RADIUS_MM)
+        _check_value(self.deformation_mm, "deformation_mm")
+        smallest_radius = (
+            min(self.radius_mm) if isinstance(self.radius_mm, tuple) else self.radius_mm
+        )
+        largest = (
+            max(self.deformation_mm)
+            if isinstance(self.deformation_mm, tuple)
+            else self.deformation_mm
+        )
+        if largest > MAX_DEFORMATION_PER_RADIUS * smallest_radius:
+            raise ValueError(
+                f"deformation_mm must be at most {MAX_DEFORMATION_PER_RADIUS:g} x radius_mm "
+                f"(the smallest radius, {smallest_radius:g} mm), got {self.deformation_mm!r}"
+            )
         counts = self.count if isinstance(self.count, tuple) else (self.count, self.count)
         if len(counts) != 2 or not all(
             isinstance(c, int | np.integer) and not isinstance(c, bool) for c in counts
@@ -426,7 +442,12 @@ def _check_ranges(config: TumorConfig) -> None:
     for name, (minimum, maximum) in _RANGES.items():
         if getattr(config, name) is not None:
             _check_value(getattr(config, name), name, minimum=minimum, maximum=maximum)
-    _check_pair(config.semi_axis_factor, "semi_axis_factor", low=1e-6, high=math.inf)
+    _check_pair(
+        config.semi_axis_factor,
+        "semi_axis_factor",
+        low=MIN_SEMI_AXIS_FACTOR,
+        high=MAX_SEMI_AXIS_FACTOR,
+    )
     _check_pair(config.capsule_band, "capsule_band", low=0.0, high=1.0)
     check_real(config.capsule_share, name="capsule_share", low=0.0, high=1.0)
     check_real(

@@ -15,11 +15,14 @@ from synthtumor._validation.arrays import as_spacing
 from synthtumor._validation.scalars import (
     MAX_ABS_HU,
     MAX_BLUR_MM,
-    MAX_DEFORMATION_MM,
+    MAX_DEFORMATION_PER_RADIUS,
     MAX_MASS_EFFECT_RADIUS_FACTOR,
     MAX_NOISE_LOWPASS_MM,
     MAX_RADIUS_MM,
+    MAX_SEMI_AXIS_MM,
     MAX_TEXTURE_SCALE,
+    MIN_RADIUS_MM,
+    MIN_SEMI_AXIS_MM,
     check_bool,
     check_choice,
     check_int,
@@ -84,9 +87,9 @@ _SPEC_FIELDS: dict[str, Check] = {
     "size": _size,
     "center_voxel": _center,
     "vessel_free": _optional_bool,
-    "radius_mm": _real(0.0, MAX_RADIUS_MM, low_open=True),
-    "semi_axes_mm": _triple(0.0, MAX_RADIUS_MM, low_open=True),
-    "deformation_mm": _real(0.0, MAX_DEFORMATION_MM),
+    "radius_mm": _real(MIN_RADIUS_MM, MAX_RADIUS_MM),
+    "semi_axes_mm": _triple(MIN_SEMI_AXIS_MM, MAX_SEMI_AXIS_MM),
+    "deformation_mm": _real(0.0, MAX_DEFORMATION_PER_RADIUS * MAX_RADIUS_MM),
     "edge_blur_mm": _BLUR,
     "texture_mean_hu": _HU,
     "texture_std_hu": _HU_STD,
@@ -109,6 +112,11 @@ def check_tumor_spec(spec: Any, *, where: str = "") -> None:
     """Check every field of a ``TumorSpec``; `where` prefixes the field names (``tumors[0].``)."""
     for field, check in _SPEC_FIELDS.items():
         check(getattr(spec, field), f"{where}{field}")
+    if spec.deformation_mm > MAX_DEFORMATION_PER_RADIUS * spec.radius_mm:
+        raise ValueError(
+            f"{where}deformation_mm must be at most {MAX_DEFORMATION_PER_RADIUS:g} x radius_mm "
+            f"({spec.radius_mm:g} mm), got {spec.deformation_mm!r}"
+        )
 
 
 def _shape(value: object, name: str) -> None:

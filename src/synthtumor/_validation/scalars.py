@@ -20,13 +20,18 @@ import numpy as np
 __all__ = [
     "MAX_ABS_HU",
     "MAX_BLUR_MM",
-    "MAX_DEFORMATION_MM",
+    "MAX_DEFORMATION_PER_RADIUS",
     "MAX_LOCATION_TRIES",
     "MAX_MASS_EFFECT_RADIUS_FACTOR",
     "MAX_NOISE_LOWPASS_MM",
     "MAX_RADIUS_MM",
+    "MAX_SEMI_AXIS_FACTOR",
+    "MAX_SEMI_AXIS_MM",
     "MAX_STATS_PATCHES",
     "MAX_TEXTURE_SCALE",
+    "MIN_RADIUS_MM",
+    "MIN_SEMI_AXIS_FACTOR",
+    "MIN_SEMI_AXIS_MM",
     "SEED_BOUND",
     "check_bool",
     "check_choice",
@@ -58,8 +63,25 @@ MAX_NOISE_LOWPASS_MM = 20.0
 MAX_RADIUS_MM = 150.0
 """Largest tumour radius or semi-axis in mm (a 30 cm lesion; Table 6's largest is 40 mm)."""
 
-MAX_DEFORMATION_MM = 20.0
-"""Largest elastic deformation sigma_e in mm: twice Table 6's largest (10 mm)."""
+MIN_RADIUS_MM = 0.1
+"""Smallest nominal tumour radius in mm (Table 6's smallest is 4 mm)."""
+
+MIN_SEMI_AXIS_FACTOR = 0.01
+"""Smallest semi-axis factor (``semi_axis_factor``; the paper's 0.75)."""
+
+MAX_SEMI_AXIS_FACTOR = 2.0
+"""Largest semi-axis factor (``semi_axis_factor``; the paper's 1.25)."""
+
+MIN_SEMI_AXIS_MM = MIN_RADIUS_MM * MIN_SEMI_AXIS_FACTOR
+"""Smallest semi-axis of a drawn tumour: the shape divides by it in float32."""
+
+MAX_SEMI_AXIS_MM = MAX_RADIUS_MM * MAX_SEMI_AXIS_FACTOR
+"""Largest semi-axis of a drawn tumour."""
+
+MAX_DEFORMATION_PER_RADIUS = 1.0
+"""Largest elastic deformation sigma_e as a multiple of the tumour's radius (Table 6's largest
+is 0.375, the robustness benchmark's 3 sigma shape level about 0.4): the deformed tumour's box
+grows with it, so it is tied to the tumour's size."""
 
 MAX_TEXTURE_SCALE = 10.0
 """Largest texture up-scaling eta (Table 1 draws it from U(1.1, 1.5))."""

@@ -100,15 +100,23 @@ MAX_STATS_PATCHES = 1_024
 """Most random liver patches measured for the liver's statistics (default 32)."""
 
 
+# The exact-type tests first: params check every field of every tumour, and the ABC checks
+# behind numbers.Real cost several times more.
+
+
 def _is_bool(value: object) -> bool:
-    return isinstance(value, bool | np.bool_)
+    return type(value) is bool or isinstance(value, np.bool_)
 
 
 def _is_real(value: object) -> bool:
+    if type(value) is float or type(value) is int:
+        return True
     return isinstance(value, numbers.Real) and not _is_bool(value)
 
 
 def _is_int(value: object) -> bool:
+    if type(value) is int:
+        return True
     return isinstance(value, numbers.Integral) and not _is_bool(value)
 
 

@@ -8,36 +8,13 @@ millimetres here and are converted to voxels with the scan's spacing.
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 import os
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from synthtumor._validation import (
-    MAX_ABS_HU,
-    MAX_BLUR_MM,
-    MAX_DEFORMATION_PER_RADIUS,
-    MAX_LOCATION_TRIES,
-    MAX_MASS_EFFECT_RADIUS_FACTOR,
-    MAX_NOISE_LOWPASS_MM,
-    MAX_RADIUS_MM,
-    MAX_SEMI_AXIS_FACTOR,
-    MAX_STATS_PATCHES,
-    MAX_TEXTURE_SCALE,
-    MIN_RADIUS_MM,
-    MIN_SEMI_AXIS_FACTOR,
-    check_bool,
-    check_choice,
-    check_int,
-    check_label_threshold,
-    check_labels,
-    check_real,
-)
-from synthtumor._validation import check_pair as _check_pair
-from synthtumor._validation import check_value as _check_value
+from synthtumor._validation.config import check_size_preset, check_tumor_config
 
 __all__ = [
     "APPEARANCES",
@@ -114,21 +91,7 @@ class SizePreset:
     count: int | tuple[int, int]
 
     def __post_init__(self) -> None:
-        _check_value(self.radius_mm, "radius_mm", minimum=MIN_RADIUS_MM, maximum=MAX_RADIUS_MM)
-        _check_value(self.deformation_mm, "deformation_mm")
-        smallest_radius = (
-            min(self.radius_mm) if isinstance(self.radius_mm, tuple) else self.radius_mm
-        )
-        largest = (
-            max(self.deformation_mm)
-            if isinstance(self.deformation_mm, tuple)
-            else self.deformation_mm
-        )
-        if largest > MAX_DEFORMATION_PER_RADIUS * smallest_radius:
-            raise ValueError(
-                f"deformation_mm must be at most {MAX_DEFORMATION_PER_RADIUS:g} x radius_mm "
-                f"(the smallest radius, {smallest_radius:g} mm), got {self.deformation_mm!r}"
-            )
+        check_size_preset(self)
         counts = self.count if isinstance(self.count, tuple) else (self.count, self.count)
         if len(counts) != 2 or not all(
             isinstance(c, int | np.integer) and not isinstance(c, bool) for c in counts
@@ -298,10 +261,7 @@ class TumorConfig:
                 raise ValueError(
                     f"{name}=None (the lesion type's value) needs appearance='realistic'"
                 )
-        _check_ranges(self)
-        _check_counts_and_labels(self)
-        for name in _SWITCHES:
-            check_bool(getattr(self, name), name=name)
+        check_tumor_config(self)
         for size in TUMOR_SIZES:
             if not isinstance(getattr(self, size), SizePreset):
                 raise TypeError(f"{size} must be a SizePreset, got {getattr(self, size)!r}")
@@ -407,89 +367,3 @@ class TumorConfig:
         if size == "mix":
             return tuple(s for s in TUMOR_SIZES if self.tiny_tumors or s != "tiny")
         return (size,)
-
-
-_SWITCHES = (
-    "tiny_tumors",
-    "elastic_deformation",
-    "edge_blur",
-    "vessel_avoidance",
-    "mass_effect",
-    "capsule",
-    "scanner_blur",
-)
-"""The boolean fields: True or False only (``capsule="False"`` would switch nothing off)."""
-
-_RANGES: dict[str, tuple[float, float]] = {
-    "vessel_smoothing_mm": (0.0, MAX_BLUR_MM),
-    "vessel_threshold_offset_hu": (0.0, MAX_ABS_HU),
-    "texture_mean_hu": (-MAX_ABS_HU, MAX_ABS_HU),
-    "texture_scale": (1.0, MAX_TEXTURE_SCALE),
-    "texture_blur_mm": (0.0, MAX_BLUR_MM),
-    "edge_blur_mm": (0.0, MAX_BLUR_MM),
-    "mass_effect_radius_factor": (0.0, MAX_MASS_EFFECT_RADIUS_FACTOR),
-    "mass_effect_intensity": (0.0, 100.0),
-    "capsule_blur_mm": (0.0, MAX_BLUR_MM),
-    "capsule_contrast_hu": (0.0, MAX_ABS_HU),
-    "texture_std_hu": (0.0, MAX_ABS_HU),
-}
-"""``(minimum, maximum)`` of each constant-or-range field (None, where allowed, is checked
-elsewhere); the maxima are documented in docs/robustness.md."""
-
-
-def _check_ranges(config: TumorConfig) -> None:
-    """The constant-or-range fields, pairs and plain numbers: type, finiteness and bounds."""
-    for name, (minimum, maximum) in _RANGES.items():
-        if getattr(config, name) is not None:
-            _check_value(getattr(config, name), name, minimum=minimum, maximum=maximum)
-    _check_pair(
-        config.semi_axis_factor,
-        "semi_axis_factor",
-        low=MIN_SEMI_AXIS_FACTOR,
-        high=MAX_SEMI_AXIS_FACTOR,
-    )
-    _check_pair(config.capsule_band, "capsule_band", low=0.0, high=1.0)
-    check_real(config.capsule_share, name="capsule_share", low=0.0, high=1.0)
-    check_real(
-        config.noise_lowpass_mm,
-        name="noise_lowpass_mm",
-        low=0.0,
-        high=MAX_NOISE_LOWPASS_MM,
-        low_open=True,
-    )
-    probabilities = config.size_probabilities
-    if (
-        not isinstance(probabilities, tuple | list | np.ndarray)
-        or len(probabilities) != 5
-        or not all(isinstance(p, numbers.Real) and not isinstance(p, bool) for p in probabilities)
-    ):
-        raise TypeError(
-            "size_probabilities must be a tuple of 5 numbers (tiny, small, medium, large, mix), "
-            f"got {probabilities!r}"
-        )
-    if not all(math.isfinite(p) and p >= 0 for p in probabilities) or sum(probabilities) <= 0:
-        raise ValueError(
-            "size_probabilities must be 5 non-negative numbers (tiny, small, medium, large, "
-            f"mix) with a positive sum, got {probabilities!r}"
-        )
-
-
-def _check_counts_and_labels(config: TumorConfig) -> None:
-    """The integer fields, the location fallback, the label threshold and the label values."""
-    check_int(
-        config.max_location_tries,
-        name="max_location_tries",
-        minimum=1,
-        maximum=MAX_LOCATION_TRIES,
-    )
-    check_choice(config.location_fallback, ("least_vessels", "raise"), name="location_fallback")
-    check_int(config.stats_patches, name="stats_patches", minimum=1, maximum=MAX_STATS_PATCHES)
-    check_label_threshold(config.label_threshold)
-    check_labels(
-        {
-            "background_label": config.background_label,
-            "liver_label": config.liver_label,
-            "tumor_label": config.tumor_label,
-        },
-        maximum=255,
-    )

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 import synthtumor
+from synthtumor._validation.options import int_option, real_option, seed_option
 from synthtumor.appearance import LESION_NAMES, parse_lesion_shares
 from synthtumor.calibrate_cli import add_calibrate_parser
 from synthtumor.cli_errors import EXIT_BAD_INPUT, EXIT_OK, run_handler
@@ -174,21 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+_positive_int = int_option(minimum=1)
+_non_negative_int = int_option(minimum=0)
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -222,7 +210,7 @@ def _add_synthesis_options(parser: argparse.ArgumentParser, *, default_seed: int
     seed_default = "a fresh random seed, printed" if default_seed is None else default_seed
     parser.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=seed_option,
         default=None,
         metavar="N",
         help=f"seed of the run; case i uses SeedSequence(N).spawn(count)[i] (default: "
@@ -606,7 +594,7 @@ def _add_synthesize(subparsers: Any) -> None:
     parser.add_argument("liver", type=Path, metavar="LIVER", help="liver mask on the CT's grid")
     parser.add_argument(
         "--liver-label",
-        type=int,
+        type=_non_negative_int,
         default=None,
         metavar="V",
         help="the liver's value in a multi-label LIVER map, written out as a 0/1/2 label "
@@ -763,20 +751,24 @@ def _add_evaluate(subparsers: Any) -> None:
         "--organ-label",
         "--liver-label",
         dest="organ_label",
-        type=int,
+        type=_non_negative_int,
         default=1,
         metavar="V",
         help="the organ's value (default: 1; --liver-label is its old name)",
     )
     parser.add_argument(
-        "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
+        "--tumor-label",
+        type=_non_negative_int,
+        default=2,
+        metavar="V",
+        help="tumour value (default: 2)",
     )
     parser.add_argument(
         "--organ", default="liver", metavar="NAME", help="the organ's name in the report"
     )
     parser.add_argument(
         "--tolerance-mm",
-        type=float,
+        type=real_option(low=0.0, low_open=True),
         default=2.0,
         metavar="MM",
         help="NSD tolerance in mm (default: 2)",

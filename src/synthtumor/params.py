@@ -11,6 +11,8 @@ import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
+from synthtumor._validation.params import check_tumor_params, check_tumor_spec
+
 __all__ = [
     "FORMAT_VERSION",
     "TumorParams",
@@ -29,6 +31,7 @@ _TUPLE_FIELDS = {
     "shape",
     "spacing",
     "scanner_blur_mm",
+    "duct_path",
 }
 
 
@@ -113,6 +116,9 @@ class TumorSpec:
     duct_path: tuple[tuple[int, int, int], ...] = ()
     duct_radius_mm: float = 0.0
     duct_hu: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_tumor_spec(self)
 
 
 def edge_sigmas_mm(spec: TumorSpec) -> tuple[float, float, float]:
@@ -219,6 +225,9 @@ class TumorParams:
     noise_lowpass_mm: float = 0.0
     vessel_check: str = "eq2"
 
+    def __post_init__(self) -> None:
+        check_tumor_params(self)
+
     def to_dict(self) -> dict[str, Any]:
         """A plain dictionary of JSON types, with a format version."""
         data = asdict(self)
@@ -232,10 +241,14 @@ class TumorParams:
             raise TypeError(f"data must be a dict, got {type(data).__name__}")
         data = dict(data)
         version = data.pop("format_version", FORMAT_VERSION)
-        if version not in _READABLE_VERSIONS:
-            raise ValueError(f"unsupported params format_version {version!r}")
-        tumors = tuple(_build(TumorSpec, tumor) for tumor in data.pop("tumors", []))
-        return _build(cls, {**data, "tumors": tumors})
+        if isinstance(version, bool) or version not in _READABLE_VERSIONS:
+            raise ValueError(f"format_version must be one of {_READABLE_VERSIONS}, got {version!r}")
+        tumors = data.pop("tumors", [])
+        if not isinstance(tumors, list | tuple):
+            raise TypeError(f"tumors must be a list of tumour objects, got {tumors!r}")
+        return _build(
+            cls, {**data, "tumors": tuple(_tumor(i, tumor) for i, tumor in enumerate(tumors))}
+        )
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON text; keyword arguments go to :func:`json.dumps` (e.g. ``indent=2``)."""
@@ -247,6 +260,13 @@ class TumorParams:
         return cls.from_dict(json.loads(text))
 
 
+def _tuples(key: str, value: Any) -> Any:
+    """JSON lists back to the tuples of the dataclasses (nested ones too)."""
+    if key in _TUPLE_FIELDS and isinstance(value, list):
+        return tuple(_tuples(key, item) for item in value)
+    return value
+
+
 def _lists(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _lists(item) for key, item in value.items()}
@@ -255,6 +275,16 @@ def _lists(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"params hold a non-finite number {value}")
     return value
+
+
+def _tumor(index: int, data: object) -> TumorSpec:
+    """One tumour of a params mapping; an error names it as ``tumors[index]``."""
+    if not isinstance(data, dict):
+        raise TypeError(f"tumors[{index}] must be an object of TumorSpec fields, got {data!r}")
+    try:
+        return _build(TumorSpec, data)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"tumors[{index}]: {error}") from None
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
@@ -268,10 +298,5 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
             f"{cls.__name__} fields do not match: unknown {sorted(unknown)}, "
             f"missing {sorted(missing)}"
         )
-    converted = {
-        key: tuple(value) if key in _TUPLE_FIELDS and isinstance(value, list) else value
-        for key, value in data.items()
-    }
-    if isinstance(converted.get("duct_path"), list):
-        converted["duct_path"] = tuple(tuple(point) for point in converted["duct_path"])
+    converted = {key: _tuples(key, value) for key, value in data.items()}
     return cls(**converted)

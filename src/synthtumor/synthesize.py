@@ -12,11 +12,14 @@ import numpy as np
 
 from synthtumor._threads import single_blas_thread
 from synthtumor._validation import (
+    SEED_BOUND,
     LiverTooSmallError,
     as_binary_mask,
     as_spacing,
     as_volume,
+    check_bool,
     check_finite,
+    check_rng,
 )
 from synthtumor.appearance import draw_appearance, scanner_blur_mm
 from synthtumor.config import SIZE_NAMES, TumorConfig, draw
@@ -49,7 +52,7 @@ __all__ = [
 
 RngLike = np.random.Generator | int | np.random.SeedSequence | None
 
-_SEED_BOUND = 2**53
+_MIN_LIVER_TO_TUMOR_VOLUME = 2.0
 LIVER = ORGAN_PRESETS["liver"]
 
 
@@ -203,7 +206,7 @@ def _draw_tumor(
         "capsule_band": tuple(float(v) for v in config.capsule_band),
         "capsule_blur_mm": draw(config.capsule_blur_mm, rng),
         "capsule_contrast_hu": _draw_optional(config.capsule_contrast_hu, rng),
-        "seed": int(rng.integers(0, _SEED_BOUND)),
+        "seed": int(rng.integers(0, SEED_BOUND)),
     }
     if config.appearance == "realistic":
         assert phase is not None
@@ -333,7 +336,7 @@ def _sample_checked(
     With `statistics` (a crop of a measured scan) nothing is measured here and the random
     stream skips the measurement's draws; without, the stream is what it has always been.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     organ = resolve_organ("liver") if organ is None else organ
 
     # Counting stops once the liver is known to hold the largest tumour `size` may ask for
@@ -646,7 +649,7 @@ def liver_statistics(
     image = as_volume(image)
     mask = as_binary_mask(liver_mask, shape=image.shape)
     spacing = as_spacing(spacing)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     liver_voxels = count_voxels(mask)
     if liver_voxels == 0:
         raise ValueError("liver_mask is empty: there is no liver to measure")
@@ -738,6 +741,7 @@ def apply(
     """
     if not isinstance(params, TumorParams):
         raise TypeError(f"params must be a TumorParams, got {type(params).__name__}")
+    inplace = check_bool(inplace, name="inplace")
     image = as_volume(image)
     organ_mask = _organ_mask(liver_mask, organ_label, image.shape, params)
     if protected is not None:
@@ -919,6 +923,7 @@ def synthesize(
     True
     """
     # Checked once here: the mask check reads the whole mask, which costs on big volumes.
+    inplace = check_bool(inplace, name="inplace")
     organ = resolve_organ(organ)
     config = organ_config(_check_config(config), organ)
     statistics = _check_statistics(statistics)

@@ -6,8 +6,6 @@ the extra), then this module, which needs torch.
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple, TypeVar
@@ -22,6 +20,7 @@ from synthtumor import (
     TumorParams,
     liver_statistics,
 )
+from synthtumor._validation import as_spacing, check_labels, check_probability, check_seed
 from synthtumor.config import SIZE_NAMES
 from synthtumor.label_map import synthesize_label_map as _synthesize_label_map
 from synthtumor.organs import OrganPreset, resolve_organ
@@ -77,15 +76,6 @@ class SynthesizedPair(NamedTuple):
 # --- argument checks -------------------------------------------------------------------------
 
 
-def check_probability(prob: object, *, name: str = "prob") -> float:
-    """Return `prob` as a float in [0, 1], refusing anything else (NaN included)."""
-    if isinstance(prob, bool) or not isinstance(prob, numbers.Real):
-        raise TypeError(f"{name} must be a number in [0, 1], got {prob!r}")
-    if not 0.0 <= float(prob) <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {prob!r}")
-    return float(prob)
-
-
 def check_small_liver_policy(value: object) -> SmallLiverPolicy:
     if value not in _SMALL_LIVER_POLICIES:
         raise ValueError(f"on_small_liver must be one of {_SMALL_LIVER_POLICIES}, got {value!r}")
@@ -94,26 +84,14 @@ def check_small_liver_policy(value: object) -> SmallLiverPolicy:
 
 def check_label_values(liver_label: object, tumor_label: object) -> tuple[int, int]:
     """Two distinct non-negative integers: the liver's and the tumour's value in a label map."""
-    values = []
-    for name, value in (("liver_label", liver_label), ("tumor_label", tumor_label)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        values.append(int(value))
-    if values[0] == values[1]:
-        raise ValueError(f"liver_label and tumor_label must differ, both are {values[0]}")
-    return values[0], values[1]
+    liver, tumor = check_labels({"liver_label": liver_label, "tumor_label": tumor_label})
+    return liver, tumor
 
 
 def check_bool(value: object, *, name: str) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
-
-
-def check_seed(seed: object, *, name: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def check_size_and_config(size: object, config: object) -> None:
@@ -248,13 +226,8 @@ def single_channel(array: np.ndarray, *, name: str, channel_first: bool) -> np.n
 
 
 def check_spacing(spacing: Sequence[float] | None, *, name: str = "spacing") -> None:
-    if spacing is None:
-        return
-    values = tuple(spacing)
-    if len(values) != 3 or not all(
-        isinstance(v, numbers.Real) and math.isfinite(v) and v > 0 for v in values
-    ):
-        raise ValueError(f"{name} must be 3 positive numbers in mm or None, got {spacing!r}")
+    if spacing is not None:
+        as_spacing(spacing, name=name)
 
 
 # --- the label-map policy --------------------------------------------------------------------

@@ -47,6 +47,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "`pip install synthtumor[monai]`"
     ) from error
 
+from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
     DRAW_KEY,
     LiverTooSmallWarning,
@@ -87,11 +88,9 @@ __all__ = [
 STATISTICS_KEY = "liver_statistics"
 """Where ``LiverStatisticsd`` stores a scan's statistics and ``RandLiverTumord`` looks for them."""
 
-_SEED_BOUND = 2**32
-
 
 def _draw_seed(state: np.random.RandomState) -> int:
-    return int(state.randint(_SEED_BOUND, dtype=np.uint32))
+    return int(state.randint(SEED_BOUND, dtype=np.int64))
 
 
 class _WorkerSeeding:

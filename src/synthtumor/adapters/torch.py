@@ -30,6 +30,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "synthtumor.adapters.torch needs torch; install it with `pip install synthtumor[torch]`"
     ) from error
 
+from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
     DRAW_KEY,
     LiverTooSmallWarning,
@@ -54,8 +55,6 @@ from synthtumor.config import TumorConfig
 from synthtumor.organs import OrganPreset
 
 __all__ = ["LiverTooSmallWarning", "LiverTumorDataset"]
-
-_SEED_BOUND = 2**63
 
 
 class LiverTumorDataset(Dataset):
@@ -234,7 +233,7 @@ class LiverTumorDataset(Dataset):
         rng = np.random.default_rng(np.random.SeedSequence((self.seed, self.epoch, index)))
         if not rng.random() < self.prob:
             return None
-        return int(rng.integers(_SEED_BOUND))
+        return int(rng.integers(SEED_BOUND))
 
     def _check_index(self, index: int) -> int:
         if isinstance(index, torch.Tensor | np.integer):

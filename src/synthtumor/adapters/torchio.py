@@ -34,6 +34,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "`pip install synthtumor[torchio]`"
     ) from error
 
+from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
     DRAW_KEY,
     LiverTooSmallWarning,
@@ -58,8 +59,6 @@ __all__ = ["LiverTooSmallWarning", "LiverTumor", "MeasureLiver", "RandomLiverTum
 
 STATISTICS_KEY = "liver_statistics"
 """Where ``MeasureLiver`` stores a subject's statistics and the tumour transforms look."""
-
-_SEED_BOUND = 2**31
 
 
 def _random_transform_base() -> type:
@@ -341,7 +340,7 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
         if torch.rand(1).item() > self.synthesis_probability:
             _record(subject, self.draw_key, draw_record(None, None))
             return subject
-        seed = int(torch.randint(0, _SEED_BOUND, (1,)).item())
+        seed = int(torch.randint(0, SEED_BOUND, (1,)).item())
         # The subject was already copied (if copy=True) before this call: no second copy.
         transform = LiverTumor(
             seed,

@@ -18,7 +18,7 @@ from synthtumor import (
     sample,
 )
 from synthtumor._threads import single_blas_thread
-from synthtumor._validation import as_spacing
+from synthtumor._validation import SEED_BOUND, as_spacing
 from synthtumor.adapters._common import (
     LiverTooSmallWarning,
     SmallLiverPolicy,
@@ -27,8 +27,6 @@ from synthtumor.adapters._common import (
 from synthtumor.torch._render import render_tumor
 
 __all__ = ["BatchResult", "crop_seeds", "render_batch", "synthesize_batch"]
-
-_SEED_BOUND = 2**62
 
 
 class BatchResult(NamedTuple):
@@ -328,7 +326,7 @@ def crop_seeds(generator: torch.Generator | int | None, count: int) -> list[int]
     if isinstance(generator, int):
         generator = torch.Generator().manual_seed(generator)
     device = "cpu" if generator is None else generator.device
-    draws = torch.randint(0, _SEED_BOUND, (count,), generator=generator, device=device)
+    draws = torch.randint(0, SEED_BOUND, (count,), generator=generator, device=device)
     return [int(value) for value in draws.tolist()]
 
 

@@ -7,7 +7,13 @@ import math
 import numpy as np
 
 from synthtumor._validation import check_finite
-from synthtumor.params import TumorParams, TumorSpec, edge_sigmas_mm, tumor_half_extent_mm
+from synthtumor.params import (
+    TumorParams,
+    TumorSpec,
+    blur_reach_mm,
+    edge_sigmas_mm,
+    tumor_half_extent_mm,
+)
 from synthtumor.postprocess import (
     MassEffect,
     blend,
@@ -68,11 +74,14 @@ def tumor_box(
     return tuple(lower), tuple(upper)  # type: ignore[return-value]
 
 
-def _half_box_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -> tuple[int, ...]:
+def _half_box_voxels(
+    spec: TumorSpec, spacing: tuple[float, float, float], *, always_capsule: bool = False
+) -> tuple[int, ...]:
     """Half-size in voxels of the tumour's box before it is clipped to the volume."""
+    half_extent = tumor_half_extent_mm(spec, always_capsule=always_capsule)
     return tuple(
         math.ceil(half_mm / voxel_mm) + 1
-        for half_mm, voxel_mm in zip(tumor_half_extent_mm(spec), spacing, strict=True)
+        for half_mm, voxel_mm in zip(half_extent, spacing, strict=True)
     )
 
 
@@ -83,8 +92,10 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
     effect's warped frame it reaches further, by at most ``1 / s`` where ``s`` is eq. 5's radial
     scale at that reach (the scale grows with the distance, so this bounds it); then the blurs
     reach 3 sigma and the footprint search adds up to 4 voxels of rounding and sampling gap.
+    The capsule's reach counts whether or not the tumour has one, so that its texture does not
+    depend on that.
     """
-    box = _half_box_voxels(spec, spacing)
+    box = _half_box_voxels(spec, spacing, always_capsule=True)
     scale_at_edge = 1.0
     if _pushes_visibly(spec, spacing):
         reach = min(
@@ -104,16 +115,13 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
             half,
         )
         for semi, voxel_mm, half, blur_mm in zip(
-            spec.semi_axes_mm, spacing, box, _blur_reach_mm(spec), strict=True
+            spec.semi_axes_mm,
+            spacing,
+            box,
+            blur_reach_mm(spec, always_capsule=True),
+            strict=True,
         )
     )
-
-
-def _blur_reach_mm(spec: TumorSpec) -> tuple[float, ...]:
-    """How far, per axis, the edge and capsule blurs carry the tumour beyond its mask."""
-    # The capsule's reach counts even when it is off, so that the texture (drawn on this
-    # extent) is the same with and without it.
-    return tuple(3.0 * edge + 3.0 * spec.capsule_blur_mm for edge in edge_sigmas_mm(spec))
 
 
 def _tumour_texture(spec: TumorSpec, spacing, extent, rng: np.random.Generator) -> np.ndarray:
@@ -245,7 +253,7 @@ def _reach_of(
     `mask` holds samples at the offsets `axes`, every `strides` shape-grid points; the box is
     clipped to ``lower:upper``. None when the mask is empty.
     """
-    blur_reach_mm = _blur_reach_mm(spec)
+    reach_mm = blur_reach_mm(spec)
     extent_lower, extent_upper = [], []
     for axis in range(3):
         others = tuple(a for a in range(3) if a != axis)
@@ -257,7 +265,7 @@ def _reach_of(
         # One sampling step more covers both the gap between samples and the blur kernels'
         # rounding to whole grid points.
         step_mm = strides[axis] * spacing[axis] / subdivisions[axis]
-        reach_voxels = (blur_reach_mm[axis] + step_mm) / spacing[axis]
+        reach_voxels = (reach_mm[axis] + step_mm) / spacing[axis]
         centre = spec.center_voxel[axis]
         low = math.floor(centre + first_mm / spacing[axis] - reach_voxels)
         high = math.ceil(centre + last_mm / spacing[axis] + reach_voxels) + 1

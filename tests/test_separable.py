@@ -104,14 +104,18 @@ def test_block_mean_is_the_mean_of_each_block_and_of_a_partial_last_one():
     )
 
 
-def test_coarse_blur_is_scipys_exact_filter_where_no_axis_is_coarsened():
-    box = np.random.default_rng(1).random((17, 23, 11), dtype=np.float32)
-    sigmas = [0.8, 2.9, 1.5]
-    assert coarse_steps(sigmas) == (1, 1, 1)
+@pytest.mark.parametrize(
+    ("shape", "sigmas"),
+    [((37, 43, 31), [0.8, 2.9, 1.5]), ((30, 33, 32), [3.0, 3.0, 3.0])],
+    ids=["no-coarse-axis", "box-under-32**3"],
+)
+def test_coarse_blur_is_scipys_exact_filter_where_nothing_is_coarsened(shape, sigmas):
+    box = np.random.default_rng(1).random(shape, dtype=np.float32)
     expected = ndimage.gaussian_filter(box, sigmas, mode="nearest", truncate=3.0)
     np.testing.assert_allclose(
         coarse_gaussian_blur(box, sigmas, truncate=3.0), expected, rtol=0, atol=1e-5
     )
+    assert coarse_steps([0.8, 2.9, 1.5]) == (1, 1, 1)
 
 
 def _interior(shape, sigmas):
@@ -164,7 +168,7 @@ def test_coarse_blur_averages_around_each_voxel_with_the_asked_variance(sigmas):
 
 def test_coarse_blur_keeps_constants_and_blurs_a_stack_box_by_box():
     rng = np.random.default_rng(3)
-    stack = rng.random((2, 21, 30, 9), dtype=np.float32)
+    stack = rng.random((2, 41, 40, 21), dtype=np.float32)
     stack[1] = 42.0
     blurred = coarse_gaussian_blur(stack, [3.0, 3.3, 1.0], truncate=3.0)
     np.testing.assert_allclose(blurred[1], 42.0, rtol=1e-5)

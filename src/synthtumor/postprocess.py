@@ -94,8 +94,9 @@ def local_mean(
     sigmas = list(sigmas_voxels)
     if inside.all():  # deep in the organ the normalisation is 1: one blur is enough
         return coarse_gaussian_blur(image, sigmas, truncate=_LOWPASS_TRUNCATE)
-    inside_weight = inside.astype(np.float32)
-    weighted_and_weight = np.stack([image * inside_weight, inside_weight])
+    weighted_and_weight = np.empty((2, *image.shape), dtype=np.float32)
+    np.multiply(image, inside, out=weighted_and_weight[0])
+    weighted_and_weight[1] = inside
     mean, norm = coarse_gaussian_blur(weighted_and_weight, sigmas, truncate=_LOWPASS_TRUNCATE)
     np.maximum(norm, np.float32(1e-3), out=norm)
     mean /= norm

@@ -305,15 +305,15 @@ def _tumour_weight_and_capsule(
 
 def _enhancing_periphery(
     spec: TumorSpec, spacing, extent, controls, texture: np.ndarray
-) -> np.ndarray:
-    """The extra HU of an enhancing periphery (haemangioma), 0 where there is none.
+) -> np.ndarray | None:
+    """The extra HU of an enhancing periphery (haemangioma); None for a lesion without one.
 
     The periphery covers the outer `fill` share of the deformed ellipsoid's normalised radius
     (so it follows the tumour's real edge), ramping in over a tenth of it; it is nodular:
     modulated by the tumour's own texture, so that brighter texture reads as brighter nodules.
     """
     if spec.periphery_hu == 0 or spec.fill <= 0:
-        return np.zeros(texture.shape, dtype=np.float32)
+        return None
     squared = _squared_radius(spec, _box_axes(spec, spacing, *extent), controls, spacing)
     depth = np.sqrt(squared) - np.float32(1.0 - spec.fill)
     ramp = np.clip(depth / np.float32(0.1), 0.0, 1.0)
@@ -410,7 +410,9 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")
     texture = _tumour_texture(spec, spacing, extent, np.random.default_rng(texture_seed))
     if params.noise_lowpass_mm > 0:
-        texture += _enhancing_periphery(spec, spacing, extent, controls, texture)
+        periphery = _enhancing_periphery(spec, spacing, extent, controls, texture)
+        if periphery is not None:
+            texture += periphery
         rendered = blend_keeping_noise(
             image_box,
             texture,

@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows: dict[str, list] = {clock: [] for clock in CLOCKS}
     for size in args.sizes:
-        calls = {clock: {mode: [] for mode in MODES} for clock in CLOCKS}
-        per_tumour = {clock: {mode: [] for mode in MODES} for clock in CLOCKS}
+        calls: dict[str, dict[str, list[float]]] = {c: {m: [] for m in MODES} for c in CLOCKS}
+        per_tumour: dict[str, dict[str, list[float]]] = {c: {m: [] for m in MODES} for c in CLOCKS}
         for seed in range(args.repeats):
             order = MODES if seed % 2 == 0 else MODES[::-1]
             fastest = {mode: dict.fromkeys(CLOCKS, math.inf) for mode in MODES}

@@ -17,6 +17,7 @@ __all__ = [
     "FORMAT_VERSION",
     "TumorParams",
     "TumorSpec",
+    "blur_reach_mm",
     "edge_sigmas_mm",
     "tumor_half_extent_mm",
 ]
@@ -137,23 +138,44 @@ def edge_sigmas_mm(spec: TumorSpec) -> tuple[float, float, float]:
     )
 
 
-def tumor_half_extent_mm(spec: TumorSpec) -> tuple[float, float, float]:
+def blur_reach_mm(spec: TumorSpec, *, always_capsule: bool = False) -> tuple[float, float, float]:
+    """How far, per axis, the edge and capsule blurs carry a tumour beyond its mask (3 sigma).
+
+    In the paper mode the capsule's reach counts even when the capsule is off, so that the box,
+    and so the texture drawn in it, stays the same whichever stages are on. A realistic lesion
+    without a capsule (most of them) does not pay for one, unless `always_capsule`: the texture
+    field is sized with it, so that the texture is the same with and without a capsule.
+
+    Examples
+    --------
+    >>> spec = TumorSpec("tiny", (5, 5, 5), True, 4.0, (4.0, 4.0, 4.0), 0.0, 1.0, 40.0, 10.0,
+    ...                  1.3, 0.6, 1.3, 0.0, (0.4, 0.7), 0.8, 0.0, 0)
+    >>> [round(reach, 6) for reach in blur_reach_mm(spec)]
+    [5.4, 5.4, 5.4]
+    >>> from dataclasses import replace
+    >>> [round(reach, 6) for reach in blur_reach_mm(replace(spec, lesion="metastasis"))]
+    [3.0, 3.0, 3.0]
+    """
+    has_capsule = always_capsule or spec.lesion is None or spec.capsule_contrast_hu > 0
+    capsule_mm = 3.0 * spec.capsule_blur_mm if has_capsule else 0.0
+    reach = [3.0 * edge_mm + capsule_mm for edge_mm in edge_sigmas_mm(spec)]
+    return reach[0], reach[1], reach[2]
+
+
+def tumor_half_extent_mm(
+    spec: TumorSpec, *, always_capsule: bool = False
+) -> tuple[float, float, float]:
     """Half-size, in mm per axis, of the box that holds everything one tumour changes.
 
-    The deformed, blurred tumour with its capsule, and the region its mass effect warps.
+    The deformed, blurred tumour with its capsule (:func:`blur_reach_mm`, which says what
+    `always_capsule` does), and the region its mass effect warps.
     """
     from synthtumor.shape import DISPLACEMENT_CLIP
 
     extents = []
-    for semi_axis, edge_mm in zip(spec.semi_axes_mm, edge_sigmas_mm(spec), strict=True):
-        # The capsule's reach counts even when it is off: the box, and so the texture drawn in
-        # it, stays the same whichever stages are on.
-        tumour = (
-            semi_axis
-            + DISPLACEMENT_CLIP * spec.deformation_mm
-            + 3.0 * edge_mm
-            + 3.0 * spec.capsule_blur_mm
-        )
+    reaches = blur_reach_mm(spec, always_capsule=always_capsule)
+    for semi_axis, reach_mm in zip(spec.semi_axes_mm, reaches, strict=True):
+        tumour = semi_axis + DISPLACEMENT_CLIP * spec.deformation_mm + reach_mm
         warp = spec.mass_effect_radius_factor * semi_axis if spec.mass_effect_intensity else 0.0
         extents.append(max(tumour, warp))
     return extents[0], extents[1], extents[2]

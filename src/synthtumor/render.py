@@ -8,7 +8,13 @@ from collections.abc import Callable
 import numpy as np
 
 from synthtumor._validation import check_finite
-from synthtumor.params import TumorParams, TumorSpec, edge_sigmas_mm, tumor_half_extent_mm
+from synthtumor.params import (
+    TumorParams,
+    TumorSpec,
+    blur_reach_mm,
+    edge_sigmas_mm,
+    tumor_half_extent_mm,
+)
 from synthtumor.postprocess import (
     MassEffect,
     blend,
@@ -70,11 +76,14 @@ def tumor_box(
     return tuple(lower), tuple(upper)  # type: ignore[return-value]
 
 
-def _half_box_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -> tuple[int, ...]:
+def _half_box_voxels(
+    spec: TumorSpec, spacing: tuple[float, float, float], *, always_capsule: bool = False
+) -> tuple[int, ...]:
     """Half-size in voxels of the tumour's box before it is clipped to the volume."""
+    half_extent = tumor_half_extent_mm(spec, always_capsule=always_capsule)
     return tuple(
         math.ceil(half_mm / voxel_mm) + 1
-        for half_mm, voxel_mm in zip(tumor_half_extent_mm(spec), spacing, strict=True)
+        for half_mm, voxel_mm in zip(half_extent, spacing, strict=True)
     )
 
 
@@ -85,8 +94,10 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
     effect's warped frame it reaches further, by at most ``1 / s`` where ``s`` is eq. 5's radial
     scale at that reach (the scale grows with the distance, so this bounds it); then the blurs
     reach 3 sigma and the footprint search adds up to 4 voxels of rounding and sampling gap.
+    The capsule's reach counts whether or not the tumour has one, so that its texture does not
+    depend on that.
     """
-    box = _half_box_voxels(spec, spacing)
+    box = _half_box_voxels(spec, spacing, always_capsule=True)
     scale_at_edge = 1.0
     if _pushes_visibly(spec, spacing):
         reach = min(
@@ -106,16 +117,13 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
             half,
         )
         for semi, voxel_mm, half, blur_mm in zip(
-            spec.semi_axes_mm, spacing, box, _blur_reach_mm(spec), strict=True
+            spec.semi_axes_mm,
+            spacing,
+            box,
+            blur_reach_mm(spec, always_capsule=True),
+            strict=True,
         )
     )
-
-
-def _blur_reach_mm(spec: TumorSpec) -> tuple[float, ...]:
-    """How far, per axis, the edge and capsule blurs carry the tumour beyond its mask."""
-    # The capsule's reach counts even when it is off, so that the texture (drawn on this
-    # extent) is the same with and without it.
-    return tuple(3.0 * edge + 3.0 * spec.capsule_blur_mm for edge in edge_sigmas_mm(spec))
 
 
 def _tumour_texture(spec: TumorSpec, spacing, extent, rng: np.random.Generator) -> np.ndarray:
@@ -247,7 +255,7 @@ def _reach_of(
     `mask` holds samples at the offsets `axes`, every `strides` shape-grid points; the box is
     clipped to ``lower:upper``. None when the mask is empty.
     """
-    blur_reach_mm = _blur_reach_mm(spec)
+    reach_mm = blur_reach_mm(spec)
     extent_lower, extent_upper = [], []
     for axis in range(3):
         others = tuple(a for a in range(3) if a != axis)
@@ -259,7 +267,7 @@ def _reach_of(
         # One sampling step more covers both the gap between samples and the blur kernels'
         # rounding to whole grid points.
         step_mm = strides[axis] * spacing[axis] / subdivisions[axis]
-        reach_voxels = (blur_reach_mm[axis] + step_mm) / spacing[axis]
+        reach_voxels = (reach_mm[axis] + step_mm) / spacing[axis]
         centre = spec.center_voxel[axis]
         low = math.floor(centre + first_mm / spacing[axis] - reach_voxels)
         high = math.ceil(centre + last_mm / spacing[axis] + reach_voxels) + 1
@@ -299,15 +307,15 @@ def _tumour_weight_and_capsule(
 
 def _enhancing_periphery(
     spec: TumorSpec, spacing, extent, controls, texture: np.ndarray
-) -> np.ndarray:
-    """The extra HU of an enhancing periphery (haemangioma), 0 where there is none.
+) -> np.ndarray | None:
+    """The extra HU of an enhancing periphery (haemangioma); None for a lesion without one.
 
     The periphery covers the outer `fill` share of the deformed ellipsoid's normalised radius
     (so it follows the tumour's real edge), ramping in over a tenth of it; it is nodular:
     modulated by the tumour's own texture, so that brighter texture reads as brighter nodules.
     """
     if spec.periphery_hu == 0 or spec.fill <= 0:
-        return np.zeros(texture.shape, dtype=np.float32)
+        return None
     squared = _squared_radius(spec, _box_axes(spec, spacing, *extent), controls, spacing)
     depth = np.sqrt(squared) - np.float32(1.0 - spec.fill)
     ramp = np.clip(depth / np.float32(0.1), 0.0, 1.0)
@@ -458,7 +466,9 @@ def render_tumor(
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")
     texture = _tumour_texture(spec, spacing, extent, np.random.default_rng(texture_seed))
     if params.noise_lowpass_mm > 0:
-        texture += _enhancing_periphery(spec, spacing, extent, controls, texture)
+        periphery = _enhancing_periphery(spec, spacing, extent, controls, texture)
+        if periphery is not None:
+            texture += periphery
         rendered = blend_keeping_noise(
             image_box,
             texture,

@@ -1,7 +1,7 @@
 """The ``synthtumor calibrate`` subcommand (registered in :mod:`synthtumor.cli`)::
 
     synthtumor calibrate DATA -o tumour.toml [--phase auto] [--lesion metastasis]
-                         [--liver-label 1] [--tumor-label 2] [--force]
+                         [--organ-label 1] [--tumor-label 2] [--force]
 
 Measures every annotated case of DATA (layouts of :func:`synthtumor.realism.find_cases`), fits
 the realistic mode (:func:`synthtumor.calibrate.calibrate`) and writes the config as TOML (or
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
+
+from synthtumor._renamed import RenamedOption
 
 __all__ = ["add_calibrate_parser"]
 
@@ -43,6 +45,7 @@ def add_calibrate_parser(subparsers: Any) -> None:
         "--organ-label",
         "--liver-label",
         dest="organ_label",
+        action=RenamedOption,
         type=int,
         default=1,
         metavar="V",

@@ -2,7 +2,7 @@
 
 Two forms::
 
-    synthtumor realism CT LABEL [--json FILE] [--liver-label 1] [--tumor-label 2] [--force]
+    synthtumor realism CT LABEL [--json FILE] [--organ-label 1] [--tumor-label 2] [--force]
     synthtumor realism --compare REAL_DIR SYNTH_DIR -o DIR [--force]
 
 The first prints one row per lesion of a scan (and writes them as JSON with ``--json``); the
@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from synthtumor._renamed import RenamedOption
 from synthtumor.io import atomic_write_text
 from synthtumor.realism.compare import (
     check_outputs,
@@ -59,6 +60,7 @@ def add_realism_parser(subparsers: Any) -> None:
         "--organ-label",
         "--liver-label",
         dest="organ_label",
+        action=RenamedOption,
         type=int,
         default=1,
         metavar="V",

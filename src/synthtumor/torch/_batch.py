@@ -128,7 +128,7 @@ def synthesize_batch(
             volumes, masks, per_crop, crop_seeds(generator, len(volumes)), strict=True
         )
     ]
-    return _render(images, volumes, masks, params, (config.background_label, config.liver_label))
+    return _render(images, volumes, masks, params, (config.background_label, config.organ_label))
 
 
 @single_blas_thread
@@ -189,7 +189,7 @@ def _render(
     labels = torch.empty(volumes.shape, dtype=torch.uint8, device=volumes.device)
     for index, drawn in enumerate(params):
         background, liver = (
-            default_labels if drawn is None else (drawn.background_label, drawn.liver_label)
+            default_labels if drawn is None else (drawn.background_label, drawn.organ_label)
         )
         labels[index] = torch.where(masks[index], liver, background).to(torch.uint8)
         for spec in () if drawn is None else drawn.tumors:
@@ -205,7 +205,7 @@ _RENDERED_FIELDS = {
     "TumorParams": {
         "shape", "spacing", "size", "tumors", "liver_mean_hu", "parenchyma_mean_hu",
         "parenchyma_std_hu", "vessel_threshold_hu", "vessel_smoothing_mm", "label_threshold",
-        "background_label", "liver_label", "tumor_label", "appearance", "phase", "pattern",
+        "background_label", "organ_label", "tumor_label", "appearance", "phase", "pattern",
         "vessel_check",
     },
     "TumorSpec": {

@@ -213,3 +213,17 @@ def test_commands_take_liver_label_as_a_deprecated_spelling_of_organ_label(
         parser.parse_args([*args, "--organ-label", "7", "--liver-label", "7"])
     assert exit_.value.code == 2
     assert "give --organ-label or --liver-label, not both" in capsys.readouterr().err
+
+
+def test_a_config_with_the_old_key_works_on_the_command_line_and_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from synthtumor.cli import main
+
+    out = tmp_path / "out"
+    options = ["--config", '{"liver_label": 3}', "--size", "small", "--seed", "1", "--no-preview"]
+    assert main(["demo", "-o", str(out), *options]) == 0
+    err = capsys.readouterr().err
+    assert "synthtumor: warning: --config: liver_label is deprecated; use organ_label" in err
+    params = TumorParams.from_json((out / "synth_000_params.json").read_text())
+    assert params.organ_label == 3

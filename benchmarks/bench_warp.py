@@ -21,9 +21,10 @@ if __name__ == "__main__":
         os.environ[_name] = "1"
 
 import argparse
+import functools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from scipy import ndimage
@@ -38,19 +39,19 @@ ROW = "{:>9} {:>12} {:>8} {:>8} {:>9} {:>10} {:>11}"
 
 def _case(radius_mm: float, spacing: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
     """A scan-like float32 box around one tumour and the points its mass effect samples."""
-    half = [math.ceil(RADIUS_FACTOR * radius_mm / s) for s in spacing]
-    shape = tuple(2 * h + 1 for h in half)
-    axes = offsets_mm((0, 0, 0), shape, tuple(half), spacing)
+    h0, h1, h2 = (math.ceil(RADIUS_FACTOR * radius_mm / s) for s in spacing)
+    shape = (2 * h0 + 1, 2 * h1 + 1, 2 * h2 + 1)
+    axes = offsets_mm((0, 0, 0), shape, (h0, h1, h2), spacing)
     warp = mass_effect(axes, (radius_mm,) * 3, radius_factor=RADIUS_FACTOR, intensity=INTENSITY)
     values = np.random.default_rng(0).normal(60.0, 20.0, shape).astype(np.float32)
-    return values, warp.source(shape, tuple(half))
+    return values, warp.source(shape, (h0, h1, h2))
 
 
 def _scipy_warp(values: np.ndarray, source: np.ndarray) -> np.ndarray:
     return ndimage.map_coordinates(values, source, order=1, mode="nearest")
 
 
-def _median_ms(calls: dict[str, Callable[[], np.ndarray]], repeats: int) -> dict[str, float]:
+def _median_ms(calls: Mapping[str, Callable[[], np.ndarray]], repeats: int) -> dict[str, float]:
     """Median ms of each call, the calls interleaved so that drifts hit them alike."""
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeats):
@@ -72,8 +73,8 @@ def main(argv: list[str] | None = None) -> None:
         for radius in args.radii:
             values, source = _case(radius, spacing)
             calls = {
-                "ours": lambda v=values, s=source: warp_linear(v, s),
-                "scipy": lambda v=values, s=source: _scipy_warp(v, s),
+                "ours": functools.partial(warp_linear, values, source),
+                "scipy": functools.partial(_scipy_warp, values, source),
             }
             ms = _median_ms(calls, args.repeats)
             diff = float(np.abs(calls["ours"]() - calls["scipy"]()).max())

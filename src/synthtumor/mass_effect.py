@@ -41,6 +41,8 @@ __all__ = [
 PUSH_SKIP_VOXELS = 0.2
 """Mass-effect pushes that move nothing outside the tumour by this many voxels are skipped."""
 
+Point = tuple[int, int, int]
+
 MOVE_MIN_VOXELS = 0.01
 """Voxels of a warped box that would move by less than this many voxels keep their value."""
 
@@ -187,7 +189,7 @@ def warp_linear(values: np.ndarray, source: np.ndarray) -> np.ndarray:
     corner += base[1] * shape[2]
     corner += base[2]
     flat = np.ascontiguousarray(values, dtype=np.float32).ravel()
-    result = None
+    result: np.ndarray | None = None
     for step_0, weight_0 in ((0, 1.0 - fraction[0]), (stride_0, fraction[0])):
         plane = None
         for step_1, weight_1 in ((0, 1.0 - fraction[1]), (stride_1, fraction[1])):
@@ -198,6 +200,7 @@ def warp_linear(values: np.ndarray, source: np.ndarray) -> np.ndarray:
             plane = line if plane is None else plane + line
         plane *= weight_0
         result = plane if result is None else result + plane
+    assert result is not None  # the loop ran twice
     return result
 
 
@@ -292,7 +295,7 @@ def push_tissue(
 
 def _push_box(
     spec: TumorSpec, spacing: tuple[float, float, float], shape: tuple[int, ...]
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
+) -> tuple[Point, Point]:
     """The voxel box ``(lower, upper)`` of gamma < gamma_max, clipped to the volume."""
     reach = [
         math.ceil(spec.mass_effect_radius_factor * semi / voxel_mm)
@@ -302,7 +305,7 @@ def _push_box(
     upper = tuple(
         min(c + r + 1, n) for c, r, n in zip(spec.center_voxel, reach, shape, strict=True)
     )
-    return lower, upper
+    return lower, upper  # type: ignore[return-value]
 
 
 def _moves_enough(

@@ -47,7 +47,7 @@ class LiverStatistics:
         T of eq. 2.
     liver_volume_mm3 : float or None
         Volume of the whole liver in mm^3: the size presets are fitted to it. None (statistics
-        from :func:`synthtumor.location.liver_statistics`): the liver mask at hand is measured.
+        from :func:`synthtumor.liver_stats.liver_statistics`): the liver mask at hand is measured.
     spacing : tuple of 3 float or None
         The voxel spacing in mm they were measured at. The core does not read it; the adapters
         use it for data that carries no spacing of its own.

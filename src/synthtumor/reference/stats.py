@@ -21,6 +21,7 @@ RngLike = int | np.random.Generator | np.random.SeedSequence | None
 # Upper bound on the elements of one (resamples x cases) batch, to bound memory on large inputs.
 _MAX_BATCH_ELEMENTS = 1 << 22
 
+
 class ConfidenceInterval(NamedTuple):
     """A point estimate with the bounds of its confidence interval."""
 

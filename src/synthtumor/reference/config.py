@@ -117,6 +117,9 @@ class DataConfig:
         every training scan.
     num_workers : int
         DataLoader worker processes per training process.
+    repeats : int
+        Passes over the training scans per epoch (an epoch of a few scans is then long enough
+        that the per-epoch work, a checkpoint and maybe a validation, stays a small share).
     """
 
     datalist: str = ""
@@ -133,6 +136,7 @@ class DataConfig:
     precompute_crop_indices: bool = False
     cache: Literal["memory", "disk", "none"] = "memory"
     num_workers: int = 4
+    repeats: int = 1
 
     def __post_init__(self) -> None:
         _positive_triple(self.spacing_mm, "data.spacing_mm")
@@ -142,8 +146,10 @@ class DataConfig:
             raise ValueError(f"data.window_hu must be (low, high), got {self.window_hu!r}")
         if len(self.orientation) != 3:
             raise ValueError(f"data.orientation must be 3 axis codes, got {self.orientation!r}")
-        if self.fold < 0 or self.samples_per_scan < 1 or self.num_workers < 0:
-            raise ValueError("data.fold and data.num_workers must be >= 0, samples_per_scan >= 1")
+        if self.fold < 0 or self.samples_per_scan < 1 or self.num_workers < 0 or self.repeats < 1:
+            raise ValueError(
+                "data.fold and data.num_workers must be >= 0, samples_per_scan and repeats >= 1"
+            )
         if min(self.pos_neg_ratio) < 0 or sum(self.pos_neg_ratio) <= 0:
             raise ValueError(f"data.pos_neg_ratio must be >= 0, got {self.pos_neg_ratio!r}")
         if self.foreground_margin_mm < 0:
@@ -572,7 +578,7 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
     accepted, name = _SCALARS[kind]
     if not isinstance(value, accepted) or (kind is not bool and isinstance(value, bool)):
         raise TypeError(f"{where} must be {name}, got {value!r}")
-    return float(value) if kind is float else value
+    return float(typing.cast(float, value)) if kind is float else value
 
 
 def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
@@ -592,7 +598,7 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         kind = hints[name]
         key = f"{where}.{name}" if where else name
         if is_dataclass(kind):
-            kwargs[name] = _build(kind, value, key)
+            kwargs[name] = _build(typing.cast(type, kind), value, key)
         else:
             kwargs[name] = _coerce(value, kind, key)
     return cls(**kwargs)

@@ -135,11 +135,16 @@ def build_dataset(
 
 
 def build_loader(dataset: Any, config: TrainingConfig, dist_info: Any) -> tuple[Any, Any, Any]:
-    """The training ``DataLoader``, its sampler and the generator that seeds it per epoch."""
+    """The training ``DataLoader``, its sampler and the generator that seeds it per epoch.
+
+    ``data.repeats`` passes over `dataset` make one epoch (the same cached items, not copies).
+    """
     import torch
     from monai.data import DataLoader
-    from torch.utils.data import DistributedSampler, RandomSampler
+    from torch.utils.data import ConcatDataset, DistributedSampler, RandomSampler
 
+    if config.data.repeats > 1:
+        dataset = ConcatDataset([dataset] * config.data.repeats)
     generator = torch.Generator()
     sampler: Any
     if dist_info.enabled:

@@ -59,6 +59,8 @@ def _open(path: str | os.PathLike, role: str) -> nib.Nifti1Image:
     if not is_nifti_path(path):
         raise ValueError(f"{role} file {path} is not NIfTI: expected a .nii or .nii.gz file")
     image = nib.load(path)
+    if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
+        raise ValueError(f"{role} file {path} is not NIfTI (read as {type(image).__name__})")
     if len(image.shape) != 3:
         raise ValueError(f"{role} file {path}: expected a 3-D volume, got shape {image.shape}")
     return image

@@ -37,7 +37,7 @@ def validation_items(config: TrainingConfig, entries: list[dict[str, Any]]) -> l
     for index, entry in enumerate(entries):
         data = preprocess({"image": entry["image"], "label": entry["label"]})
         synthetic = synthesis is not None and not entry.get("has_tumor", False)
-        if synthetic:
+        if synthesis is not None and synthetic:
             seed = derived_seed(config.validation.seed, index)
             data["image"], data["label"] = synthesis.liver_tumor.synthesize(
                 data["image"], data["label"], seed=seed
@@ -75,6 +75,7 @@ def validate(model: Any, items: list[dict], config: TrainingConfig, device: Any)
                     overlap=config.validation.overlap,
                     mode=config.inference.blend_mode,
                 )
+            assert isinstance(logits, torch.Tensor)
             prediction = torch.argmax(logits, dim=1)[0].cpu().numpy()
             reference = item["label"]
             liver_scores.append(dice(prediction > 0, reference > 0))

@@ -469,3 +469,54 @@ def test_same_seed_same_losses_with_workers_and_disk_cache(workspace, tmp_path):
     first, second = losses("a"), losses("b")
     assert len(first) == 4 and first == second
     assert len(list((tmp_path / "a" / "cache").iterdir())) == 1
+
+
+def test_gpu_mode_hook_synthesizes_then_windows_the_batch(monkeypatch):
+    """The "gpu" hook with a stand-in synthtumor.torch: what it passes and what it does after."""
+    import sys
+    import types
+
+    import torch
+
+    from synthtumor.reference.device_synthesis import prepare_batch
+
+    calls = []
+
+    def synthesize_batch(images, liver_masks, *, spacing, statistics, size, config, generator):
+        calls.append((tuple(images.shape), spacing, statistics, size))
+        labels = torch.where(liver_masks, 2, 0).to(torch.uint8)
+        return images + 100.0, labels, [None] * len(images)
+
+    monkeypatch.setitem(
+        sys.modules, "synthtumor.torch", types.SimpleNamespace(synthesize_batch=synthesize_batch)
+    )
+    config = apply_overrides(
+        profile_config("smoke"),
+        [
+            "synthesis.probability=1",
+            "synthesis.size=medium",
+            "augment.intensity_scale_prob=0",
+            "augment.intensity_shift_prob=0",
+        ],
+    )
+    images = torch.full((2, 1, 4, 4, 4), 50.0)
+    labels = torch.zeros((2, 1, 4, 4, 4), dtype=torch.uint8)
+    labels[:, :, :2] = 1
+    statistics = {"liver_mean_hu": torch.tensor([60.0, 70.0]), "patches": [torch.tensor([1, 2])]}
+    batch = {"image": images, "label": labels, "liver_statistics": statistics}
+    out_images, out_labels = prepare_batch(batch, config, torch.device("cpu"), torch.Generator())
+    assert (images == 50.0).all() and int(labels.max()) == 1  # the loader's batch is kept
+    assert calls == [
+        (
+            (2, 1, 4, 4, 4),
+            config.data.spacing_mm,
+            [{"liver_mean_hu": 60.0, "patches": [1]}, {"liver_mean_hu": 70.0, "patches": [2]}],
+            "medium",
+        )
+    ]
+    low, high = config.data.window_hu
+    assert torch.allclose(out_images, torch.full_like(images, (150.0 - low) / (high - low)))
+    assert (out_labels[:, :, :2] == 2).all() and (out_labels[:, :, 2:] == 0).all()
+    none = apply_overrides(config, ["synthesis.probability=0"])
+    plain, _ = prepare_batch(batch, none, torch.device("cpu"), torch.Generator())
+    assert torch.allclose(plain, torch.full_like(images, (50.0 - low) / (high - low)))

@@ -51,6 +51,8 @@ def prepare_batch(
             config=synthesis.tumor_config(),
             generator=generator,
         )
+        # New tensors: on the CPU, .to(device) hands back the loader's own.
+        images, labels = images.clone(), labels.clone()
         images[chosen] = rendered.to(images.dtype)
         labels[chosen] = torch.maximum(labels[chosen], new_labels.to(labels.dtype))
     return _intensity(images, config, generator), labels

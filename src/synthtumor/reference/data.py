@@ -10,9 +10,19 @@
 * ``"gpu"``: the loader delivers crops in HU with their statistics and the batch is
   synthesized on the training device (:mod:`synthtumor.reference.device_synthesis`; needs
   ``synthtumor.torch``);
-* ``"auto"`` (default): the fastest that is correct here, today "crop" (and "volume" in the
-  "mixed" mode, where a crop of a scan with real tumours could miss them and get synthetic
+* ``"auto"`` (default): the faster of "volume" and "crop" where both are correct ("volume" in
+  the "mixed" mode, where a crop of a scan with real tumours could miss them and get synthetic
   ones, and with the "zscore" scaling, which runs on the whole scan before the crop).
+
+Which is faster depends on how much of a scan the crops of one sample cover: "volume" pays a
+scan's synthesis once for ``data.samples_per_scan`` crops, "crop" pays it per crop, and a call's
+fixed costs (placement, texture, the tumours' boxes) do not shrink with the crop. Measured with
+``benchmarks/bench_training_input.py`` (crops per second per core, volume / crop): 126 / 37 at
+3 mm with 8 crops of 32^3 per scan (scan : crops voxel ratio about 3), 21 / 18 at 2 mm with 2 of
+48^3 (ratio about 13), 1.2 / 1.6 at 1 mm with 1 of 96^3 (ratio about 27). So "auto" takes
+"crop" when the median training scan (at the training spacing, from the headers) holds at least
+:data:`CROP_RATIO` times the voxels of one sample's crops, else "volume". "gpu" is never chosen
+by "auto" until its synthesis is wired in and measured.
 """
 
 from __future__ import annotations
@@ -23,14 +33,26 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from synthtumor.reference.config import TrainingConfig, config_to_dict
 from synthtumor.reference.prepare import fold_split, load_datalist
 from synthtumor.reference.scans import check_same_grid
 
-__all__ = ["GPU_MODULE", "build_dataset", "resolve_where", "training_cases"]
+__all__ = [
+    "CROP_RATIO",
+    "GPU_MODULE",
+    "build_dataset",
+    "resolve_where",
+    "scan_voxels",
+    "training_cases",
+]
 
 GPU_MODULE = "synthtumor.torch"
 """The module that ``synthesis.where = "gpu"`` needs (``synthesize_batch``)."""
+
+CROP_RATIO = 15.0
+"""Scan-to-crops voxel ratio above which "auto" synthesizes on the crops (see above)."""
 
 
 def training_cases(config: TrainingConfig) -> dict[str, list[dict[str, Any]]]:
@@ -62,8 +84,28 @@ def training_cases(config: TrainingConfig) -> dict[str, list[dict[str, Any]]]:
     return {"train": train, "validation": validation}
 
 
-def resolve_where(config: TrainingConfig) -> str:
+def scan_voxels(entries: list[dict[str, Any]], spacing_mm: tuple[float, ...]) -> float:
+    """Median voxel count of the scans at `spacing_mm`, from their headers (no voxel read)."""
+    import nibabel as nib
+
+    counts = []
+    for entry in entries:
+        image = nib.load(entry["image"])
+        assert isinstance(image, nib.Nifti1Image | nib.Nifti2Image)  # checked by training_cases
+        extent = np.asarray(image.shape[:3]) * np.asarray(image.header.get_zooms()[:3])
+        counts.append(float(np.prod(extent / np.asarray(spacing_mm))))
+    return float(np.median(counts))
+
+
+def resolve_where(config: TrainingConfig, scan_size: float | None = None) -> str:
     """The ``synthesis.where`` a run uses ("auto" resolved); checks what the choice needs.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    scan_size : float, optional
+        The median training scan's voxel count at the training spacing (:func:`scan_voxels`);
+        None: assume scans much larger than the crops.
 
     Raises
     ------
@@ -76,11 +118,15 @@ def resolve_where(config: TrainingConfig) -> str:
     >>> from synthtumor.reference.config import TrainingConfig
     >>> resolve_where(TrainingConfig()), resolve_where(TrainingConfig(mode="mixed"))
     ('crop', 'volume')
+    >>> resolve_where(TrainingConfig(), scan_size=3 * 96**3)  # crops cover a third of the scan
+    'volume'
     """
     where = config.synthesis.where
     on_crops_ok = config.mode != "mixed" and config.data.intensity_scaling == "minmax"
     if where == "auto":
-        return "crop" if on_crops_ok else "volume"
+        crops = config.data.samples_per_scan * float(np.prod(config.data.roi_size))
+        small_crops = scan_size is None or scan_size >= CROP_RATIO * crops
+        return "crop" if on_crops_ok and small_crops else "volume"
     if where != "volume" and config.mode == "mixed":
         raise ValueError(
             f"synthesis.where={where!r} does not go with mode 'mixed' (a crop of a scan with "

@@ -64,7 +64,7 @@ def set_up(
     from monai.losses import DiceCELoss
     from monai.utils import set_determinism
 
-    from synthtumor.reference.data import build_dataset, build_loader, resolve_where
+    from synthtumor.reference.data import build_dataset, build_loader, resolve_where, scan_voxels
     from synthtumor.reference.distributed import init_distributed
     from synthtumor.reference.models import build_training_state
     from synthtumor.reference.run_logs import progress_bar
@@ -75,12 +75,12 @@ def set_up(
     checkpoint = load_checkpoint(resume) if resume is not None else None
     if checkpoint is not None:
         check_resume_config(config, checkpoint)
-    where = resolve_where(config)
     dist_info = init_distributed(device)
     set_determinism(seed=derived_seed(config.seed, dist_info.rank))
     if config.train.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
     cases = training_cases(config)
+    where = resolve_where(config, scan_voxels(cases["train"], config.data.spacing_mm))
     if dist_info.is_main:
         _write_config(config, run_dir)
     barrier(dist_info)

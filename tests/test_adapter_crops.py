@@ -9,7 +9,7 @@ import torchio as tio
 from monai.data import CacheDataset, DataLoader, MetaTensor, PersistentDataset
 from monai.transforms import Compose, RandCropByPosNegLabeld, Randomizable
 
-import synthtumor.adapters._common as common
+import synthtumor.label_map as label_map
 from synthtumor import LiverStatistics, liver_statistics
 from synthtumor.adapters.monai import LiverStatisticsd, RandLiverTumord
 from synthtumor.adapters.torch import LiverTumorDataset
@@ -30,13 +30,13 @@ def scan():
 def seen_statistics(monkeypatch):
     """The `statistics` each call of the core's sample() received from an adapter."""
     seen = []
-    original = common.sample
+    original = label_map.sample
 
     def spy(*args, **kwargs):
         seen.append(kwargs.get("statistics"))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(common, "sample", spy)
+    monkeypatch.setattr(label_map, "sample", spy)
     return seen
 
 

@@ -10,11 +10,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from monai.data import CacheDataset, DataLoader, Dataset, MetaTensor
+from monai.data import CacheDataset, DataLoader, Dataset, MetaTensor, PersistentDataset
 from monai.transforms import (
     Compose,
     CropForegroundd,
     EnsureChannelFirstd,
+    EnsureTyped,
     LoadImaged,
     Orientationd,
     RandCropByPosNegLabeld,
@@ -28,6 +29,7 @@ from scipy import ndimage
 
 from synthtumor import LiverTooSmallError
 from synthtumor.adapters.monai import (
+    LiverStatisticsd,
     LiverTooSmallWarning,
     RandLiverTumor,
     RandLiverTumorD,
@@ -210,7 +212,7 @@ def test_scan_with_real_tumour_passes_through(small_phantom):
     data = _meta_sample(small_phantom)
     data["label"][0, 30:33, 30:33, 20:23] = 2
     out = RandLiverTumord(KEYS).set_random_state(5)(data)
-    assert out["image"] is data["image"] and out["label"] is data["label"]
+    _assert_passed_through(out, data)
     forced = RandLiverTumord(KEYS, skip_if_tumor_present=False).set_random_state(5)(data)
     assert not torch.equal(forced["image"], data["image"])
 
@@ -230,7 +232,7 @@ def test_small_or_absent_liver_passes_through_with_a_warning(small_phantom, live
         data["label"][0, 30:33, 30:33, 20:23] = 1
     with pytest.warns(LiverTooSmallWarning, match="passing the sample through"):
         out = RandLiverTumord(KEYS).set_random_state(7)(data)
-    assert out["image"] is data["image"] and out["label"] is data["label"]
+    _assert_passed_through(out, data)
     with pytest.raises(LiverTooSmallError):
         RandLiverTumord(KEYS, on_small_liver="raise").set_random_state(7)(data)
     with warnings.catch_warnings():
@@ -251,7 +253,7 @@ def test_other_errors_are_not_swallowed(small_phantom):
 def test_prob_zero_changes_nothing(small_phantom):
     data = _meta_sample(small_phantom)
     out = RandLiverTumord(KEYS, prob=0.0).set_random_state(9)(data)
-    assert out["image"] is data["image"] and out["label"] is data["label"]
+    _assert_passed_through(out, data)
 
 
 def test_missing_keys(small_phantom):
@@ -326,6 +328,17 @@ def test_cache_dataset_caches_before_the_transform_and_epochs_differ(small_phant
     assert not (dataset._cache[0]["label"] == 2).any()
 
 
+def _assert_passed_through(out: dict, data: dict) -> None:
+    """The sample's arrays come back untouched; the image as a view carrying the empty record."""
+    assert out["label"] is data["label"]
+    assert out["image"].data_ptr() == data["image"].data_ptr()
+    assert torch.equal(out["image"].affine, data["image"].affine)
+    assert (
+        out["synthtumor"]["params"] == "" and out["image"].meta["synthtumor"] is out["synthtumor"]
+    )
+    assert "synthtumor" not in data["image"].meta
+
+
 # --- a real scan -----------------------------------------------------------------------------
 
 
@@ -355,3 +368,127 @@ def test_end_to_end_pipeline_on_the_real_slab(shared_data):
         assert np.allclose(crop["image"].pixdim, 1.0)
         labels_seen |= set(torch.unique(crop["label"]).tolist())
     assert labels_seen <= {0.0, 1.0, 2.0}
+
+
+# --- seeding under torch's plain DataLoader, the recorded draw, PersistentDataset -----------
+
+
+def _plain_loader_images(items: list, seed: int) -> list[torch.Tensor]:
+    torch.manual_seed(seed)
+    dataset = Dataset(items, Compose([RandLiverTumord(KEYS, size="small")]).set_random_state(0))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=1, num_workers=2, collate_fn=lambda batch: batch
+    )
+    return [sample["image"] for batch in loader for sample in batch]
+
+
+def test_plain_torch_dataloader_workers_draw_differently_and_repeat(small_phantom):
+    items = [_meta_sample(small_phantom) for _ in range(4)]
+    first = _plain_loader_images(items, seed=3)
+    again = _plain_loader_images(items, seed=3)
+    # Samples 0 and 1 are the first draw of worker 0 and of worker 1.
+    assert not torch.equal(first[0], first[1])
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_the_draw_is_recorded_and_survives_collation(small_phantom):
+    from synthtumor import TumorParams
+
+    items = [_meta_sample(small_phantom) for _ in range(4)]
+    transform = Compose([RandLiverTumord(KEYS, prob=0.5, size="small")]).set_random_state(1)
+    batches = list(DataLoader(Dataset(items, transform), batch_size=4))
+    (batch,) = batches
+    records = batch["synthtumor"]
+    applied = [bool(p) for p in records["params"]]
+    assert any(applied) and not all(applied)  # prob 0.5 on 4 samples, this seed: both kinds
+    assert records["params"] == batch["image"].meta["synthtumor"]["params"]
+    for index, params in enumerate(records["params"]):
+        has_tumour = bool((batch["label"][index] == 2).any())
+        assert has_tumour == bool(params)
+        if params:
+            assert TumorParams.from_json(params).shape == small_phantom.image.shape
+
+
+def test_persistent_dataset_without_statistics_names_the_fix(small_phantom, tmp_path):
+    items = [{"image": small_phantom.image[None].copy(), "label": small_phantom.liver_mask[None]}]
+    dataset = PersistentDataset(
+        items, Compose([EnsureTyped(KEYS), RandLiverTumord(KEYS, size="small")]), tmp_path
+    )
+    dataset[0]  # computed: EnsureTyped's MetaTensor has a pixdim
+    with pytest.raises(RuntimeError) as caught:
+        dataset[0]  # reloaded from the cache as plain tensors
+    assert "LiverStatisticsd" in str(caught.value.__cause__)
+
+
+def test_persistent_dataset_with_defaults_and_workers_reads_its_cache(small_phantom, tmp_path):
+    # Two scans (two cache files): MONAI returns a computed item as a MetaTensor and a
+    # reloaded one as a plain tensor, which would not collate in one batch.
+    items = [
+        {"image": small_phantom.image[None] + offset, "label": small_phantom.liver_mask[None]}
+        for offset in (0, 1)
+    ]
+    transform = Compose(
+        [
+            EnsureTyped(KEYS),
+            LiverStatisticsd(KEYS, spacing=SPACING),
+            RandLiverTumord(KEYS, size="small"),
+        ]
+    )
+    dataset = PersistentDataset(items, transform, tmp_path)
+    set_determinism(seed=0)
+    try:
+        epochs = [list(DataLoader(dataset, batch_size=2, num_workers=2)) for _ in range(2)]
+    finally:
+        set_determinism(seed=None)
+    cached = sorted(tmp_path.glob("*.pt"))
+    written = [path.stat().st_mtime_ns for path in cached]
+    assert len(cached) == 2
+    for epoch in epochs:
+        (batch,) = epoch
+        assert bool((batch["label"] == 2).any())
+    assert not torch.equal(epochs[0][0]["image"], epochs[1][0]["image"])
+    list(DataLoader(dataset, batch_size=2, num_workers=0))
+    assert [path.stat().st_mtime_ns for path in cached] == written
+
+
+@pytest.mark.parametrize("bulge_into_background", [False, True])
+def test_an_organ_against_the_liver_keeps_its_voxels(bulge_into_background):
+    """The tumour sits against the organ (seed 0, see tests/test_label_map.py): without the
+    rule its bulge took organ voxels."""
+    phantom = make_phantom(shape=(64, 64, 48), rng=0)
+    labels = phantom.liver_mask.astype(np.uint8)
+    centre = int(np.argwhere(phantom.liver_mask).mean(axis=0)[0])
+    organ = np.zeros_like(phantom.liver_mask)
+    organ[centre:] = True
+    labels[organ & ~phantom.liver_mask] = 7
+    transform = RandLiverTumor(
+        spacing=phantom.spacing, size="medium", bulge_into_background=bulge_into_background
+    )
+    image, label = transform.synthesize(phantom.image[None], labels[None], seed=0)
+    organ_voxels = labels[None] == 7
+    assert (label == 2).sum() > 100
+    assert np.array_equal(label == 7, organ_voxels)
+    assert np.array_equal(image[organ_voxels], phantom.image[None][organ_voxels])
+
+
+def test_bulge_option_must_be_a_bool():
+    with pytest.raises(TypeError, match="bulge_into_background must be True or False"):
+        RandLiverTumord(KEYS, bulge_into_background="no")
+
+
+def test_dataloader_is_reproducible_with_a_seeded_generator(small_phantom):
+    """The docs' second way of seeding MONAI's DataLoader, which reseeds the transforms from
+    torch's generator whatever set_random_state said."""
+    items = [_meta_sample(small_phantom) for _ in range(4)]
+    runs = []
+    for _ in range(2):
+        transform = Compose([RandLiverTumord(KEYS, size="small")])
+        loader = DataLoader(
+            Dataset(items, transform),
+            batch_size=2,
+            num_workers=2,
+            generator=torch.Generator().manual_seed(5),
+        )
+        runs.append(_epoch_images(loader))
+    assert all(torch.equal(a, b) for a, b in zip(*runs, strict=True))
+    assert not torch.equal(runs[0][0], runs[0][2])  # the two workers differ

@@ -14,7 +14,7 @@ import torch
 from scipy import ndimage
 from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
-from synthtumor import LiverTooSmallError
+from synthtumor import LiverTooSmallError, TumorParams
 from synthtumor.adapters.torch import LiverTooSmallWarning, LiverTumorDataset
 from synthtumor.phantom import Phantom, make_phantom
 
@@ -125,7 +125,8 @@ def test_dictionary_samples_and_other_organs(small_phantom):
         [sample], image_key="ct", label_key="seg", liver_label=5, tumor_label=9, seed=2
     )
     out = dataset[0]
-    assert out.keys() == sample.keys() and out["id"] == "case-0"
+    assert out.keys() == {*sample.keys(), "synthtumor"} and out["id"] == "case-0"
+    assert TumorParams.from_json(out["synthtumor"]["params"]).shape == organs.shape
     assert out["seg"].dtype == np.int16
     tumour = out["seg"] == 9
     assert tumour.any()
@@ -269,3 +270,25 @@ def test_end_to_end_pipeline_on_the_real_slab(shared_data):
         assert set(np.unique(crop["label"]).tolist()) <= {0, 1, 2}
     assert not np.array_equal(dataset[0]["image"], dataset[1]["image"])
     assert all((dataset[i]["label"] == 2).any() for i in range(len(dataset)))
+
+
+def test_metatensor_keeps_type_affine_and_gives_its_pixdim(small_phantom):
+    from monai.data import MetaTensor
+
+    affine = torch.diag(torch.tensor([*SPACING, 1.0], dtype=torch.float64))
+    image = MetaTensor(small_phantom.image.copy(), affine=affine)
+    label = MetaTensor(small_phantom.liver_mask.astype(np.uint8), affine=affine)
+    dataset = LiverTumorDataset([{"image": image, "label": label}], seed=0, size="small")
+    out = dataset[0]
+    assert type(out["image"]) is MetaTensor and type(out["label"]) is MetaTensor
+    assert torch.equal(out["image"].affine, affine) and torch.equal(out["label"].affine, affine)
+    assert bool((out["label"] == 2).any())
+    assert out["image"].meta["synthtumor"] == out["synthtumor"]
+    assert "synthtumor" not in image.meta  # the caller's MetaTensor is untouched
+    # The spacing came from pixdim: the params say so.
+    assert TumorParams.from_json(out["synthtumor"]["params"]).spacing == SPACING
+
+
+def test_bulge_option_must_be_a_bool(small_phantom):
+    with pytest.raises(TypeError, match="bulge_into_background must be True or False"):
+        LiverTumorDataset([], bulge_into_background=1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
+import subprocess
 import sys
 import warnings
 
@@ -13,7 +15,7 @@ import torch
 import torchio as tio
 from scipy import ndimage
 
-from synthtumor import LiverTooSmallError, TumorConfig
+from synthtumor import LiverTooSmallError, TumorConfig, TumorParams
 from synthtumor.adapters.torchio import LiverTooSmallWarning, LiverTumor, RandomLiverTumor
 from synthtumor.phantom import Phantom, make_phantom
 
@@ -257,3 +259,49 @@ def test_end_to_end_pipeline_on_the_real_slab(shared_data):
         assert 0.0 <= float(patch["image"].data.min()) <= float(patch["image"].data.max()) <= 1.0
     labels = set().union(*(set(patch["label"].data.unique().tolist()) for patch in patches))
     assert 2 in labels and labels <= {0, 1, 2}
+
+
+def test_include_and_exclude_are_checked_and_passed_on(small_phantom):
+    with pytest.raises(ValueError, match="image_key='image'"):
+        RandomLiverTumor(include=["label"])
+    with pytest.raises(ValueError, match="label_key='label'"):
+        LiverTumor(0, exclude=["label"])
+    subject = _subject(small_phantom)
+    torch.manual_seed(0)
+    out = RandomLiverTumor(include=["image", "label"], label_keys=["label"])(subject)
+    (name, arguments), *_ = out.applied_transforms
+    assert name == "LiverTumor" and arguments["include"] == ["image", "label"]
+    assert arguments["label_keys"] == ["label"]
+
+
+def test_no_import_of_torchio_transforms_augmentation():
+    """TorchIO 2 removes that module: the adapter must import without it. Checked in a fresh
+    interpreter (a second import here would register a second LiverTumor class with TorchIO)."""
+    code = (
+        "import sys, torchio\n"
+        "from torchio.transforms.augmentation.random_transform import RandomTransform\n"
+        "sys.modules['torchio.transforms.augmentation'] = None\n"
+        "from synthtumor.adapters.torchio import RandomLiverTumor\n"
+        "assert issubclass(RandomLiverTumor, RandomTransform)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=os.environ.copy())
+
+
+def test_the_draw_survives_a_queue_and_the_loader(small_phantom):
+    subjects = tio.SubjectsDataset(
+        [_subject(small_phantom) for _ in range(2)], transform=RandomLiverTumor(size="small")
+    )
+    torch.manual_seed(0)
+    queue = tio.Queue(
+        subjects, max_length=4, samples_per_volume=2, sampler=tio.UniformSampler(32), num_workers=0
+    )
+    patch = queue[0]
+    assert patch["synthtumor"]["seed"] == patch.applied_transforms[0][1]["seed"]
+    batch = next(iter(tio.SubjectsLoader(queue, batch_size=2)))
+    params = [TumorParams.from_json(text) for text in batch["synthtumor"]["params"]]
+    assert all(p.shape == small_phantom.image.shape for p in params)
+
+
+def test_bulge_option_must_be_a_bool():
+    with pytest.raises(TypeError, match="bulge_into_background must be True or False"):
+        RandomLiverTumor(bulge_into_background="False")

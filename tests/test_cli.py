@@ -44,12 +44,21 @@ def assert_tumours_in_liver(label: np.ndarray, liver: np.ndarray) -> None:
 
 
 def error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    """The single stderr line of a failed run; fails if there is not exactly one."""
-    lines = capsys.readouterr().err.splitlines()
+    """The single stderr line of a failed run (beside the progress bar of a multi-case run)."""
+    lines = stderr_lines(capsys)
     assert len(lines) == 1, lines
     assert lines[0].startswith(PREFIX)
     assert "Traceback" not in lines[0]
     return lines[0]
+
+
+def _progress(line: str) -> bool:
+    return not line.strip() or "case/s" in line
+
+
+def stderr_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """stderr without the progress bar."""
+    return [line for line in capsys.readouterr().err.splitlines() if not _progress(line)]
 
 
 # --- small inputs written with plain nibabel -------------------------------------------------
@@ -505,3 +514,238 @@ def test_evaluate_writes_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[
     (pred / "case1.nii.gz").unlink()
     assert main(["evaluate", str(pred), str(ref), "-o", str(tmp_path / "r2")]) == 2
     assert "case1" in error_line(capsys)
+
+
+# --- one error path: OS errors, signals, partial files -------------------------------------
+
+
+def synthesize_args(scan: tuple[Path, Path], out: Path, *extra: str) -> list[str]:
+    ct, liver = scan
+    fixed = ["--size", "tiny", "--seed", "3", "--no-preview"]
+    return ["synthesize", str(ct), str(liver), "-o", str(out), *fixed, *extra]
+
+
+def hidden_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".*"))
+
+
+def test_output_under_a_regular_file_is_one_line(
+    tmp_path: Path, small_scan: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("")
+    assert main(synthesize_args(small_scan, blocker / "out")) == 2
+    assert "notes.txt, which is not a folder" in error_line(capsys)
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    write(pred / "a.nii.gz", np.zeros((4, 4, 4), np.uint8))
+    assert main(["evaluate", str(pred), str(pred), "-o", str(blocker / "report")]) == 2
+    assert "notes.txt, which is not a folder" in error_line(capsys)
+    assert blocker.read_text() == ""
+
+
+def test_read_only_folder_is_one_line(
+    tmp_path: Path,
+    small_scan: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    import synthtumor.io
+    import synthtumor.run_folder
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    # root ignores permission bits, so the refusal of the OS is simulated: first the check
+    # before any work, then a write that the OS refuses after the check passed.
+    monkeypatch.setattr(
+        synthtumor.run_folder.os,
+        "access",
+        lambda path, mode: Path(path) != locked and real_access(path, mode),
+    )
+    assert main(synthesize_args(small_scan, locked / "out")) == 2
+    assert f"output folder {locked} is not writable" in error_line(capsys)
+    assert list(locked.iterdir()) == []
+    monkeypatch.setattr(synthtumor.run_folder.os, "access", real_access)
+
+    real_open = os.open
+
+    def refuse(path: str, *args: object) -> int:
+        if Path(path).parent == locked / "out" and Path(path).name.startswith(".synth"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args)
+
+    monkeypatch.setattr(synthtumor.io.os, "open", refuse)
+    assert main(synthesize_args(small_scan, locked / "out")) == 2
+    target = locked / "out" / "synthtumor_run.incomplete.json"  # the first file written
+    assert error_line(capsys) == f"{PREFIX}{target}: Permission denied"
+
+
+def test_full_disk_is_one_line_leaves_no_partial_file_and_resume_completes(
+    tmp_path: Path,
+    small_scan: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import errno
+
+    import synthtumor.io
+
+    real_save = synthtumor.io.nib.save
+    saved: list[str] = []
+
+    def fill_disk(image: object, path: Path) -> None:
+        if len(saved) == 2:  # case 0 is written; the disk fills during case 1's image
+            Path(path).write_bytes(b"\x1f\x8b half a file")
+            raise OSError(errno.ENOSPC, "No space left on device")  # as write() raises it
+        saved.append(str(path))
+        real_save(image, path)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(synthtumor.io.nib, "save", fill_disk)
+    assert main(synthesize_args(small_scan, out, "--count", "3")) == 2
+    line = error_line(capsys)
+    assert line == f"{PREFIX}{case_paths(out, 1)['image.nii.gz']}: No space left on device"
+    assert hidden_files(out) == []  # the half-written temporary file is gone
+    assert not (out / RUN_RECORD).exists()
+    assert (out / "synthtumor_run.incomplete.json").is_file()
+    assert case_paths(out, 0)["label.nii.gz"].is_file()
+    assert not case_paths(out, 1)["image.nii.gz"].exists()
+    # Without --resume or --force the interrupted run is not overwritten.
+    monkeypatch.setattr(synthtumor.io.nib, "save", real_save)
+    assert main(synthesize_args(small_scan, out, "--count", "3")) == 2
+    assert "--resume" in error_line(capsys)
+
+    # Space freed: --resume (no seed given: the recorded one) finishes the same run.
+    ct, liver = small_scan
+    resume = ["synthesize", str(ct), str(liver), "-o", str(out), "--size", "tiny"]
+    assert main([*resume, "--no-preview", "--count", "3", "--resume"]) == 0
+    assert "(1 of the cases kept from the interrupted run)" in capsys.readouterr().out
+    fresh = tmp_path / "fresh"
+    assert main(synthesize_args(small_scan, fresh, "--count", "3")) == 0
+    for index in range(3):
+        for kind in ("image.nii.gz", "label.nii.gz"):
+            np.testing.assert_array_equal(
+                load(case_paths(out, index)[kind])[0], load(case_paths(fresh, index)[kind])[0]
+            )
+        params = case_paths(out, index)["params.json"].read_text()
+        assert params == case_paths(fresh, index)["params.json"].read_text()
+    assert not (out / "synthtumor_run.incomplete.json").exists()
+    recorded = json.loads((out / RUN_RECORD).read_text())
+    assert recorded == json.loads((fresh / RUN_RECORD).read_text()) | {"inputs": recorded["inputs"]}
+
+
+def test_resume_refuses_another_run_and_a_complete_one(
+    tmp_path: Path,
+    small_scan: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "out"
+    real_apply = synthtumor.apply
+    calls: list[int] = []
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(synthtumor, "apply", interrupted)
+    assert main(synthesize_args(small_scan, out, "--count", "2")) == 130
+    assert stderr_lines(capsys) == ["synthtumor: interrupted"]
+    assert hidden_files(out) == []
+    monkeypatch.setattr(synthtumor, "apply", real_apply)
+
+    assert main(synthesize_args(small_scan, out, "--count", "4", "--resume")) == 2
+    assert "differs from the interrupted run in count" in error_line(capsys)
+    assert main(synthesize_args(small_scan, out, "--count", "2", "--resume")) == 0
+    capsys.readouterr()
+    assert main(synthesize_args(small_scan, out, "--count", "2", "--resume")) == 2
+    assert "nothing to resume" in (line := error_line(capsys)) and "run is complete" in line
+    assert main(synthesize_args(small_scan, out, "--force", "--resume")) == 2  # usage error
+
+
+def test_sigterm_removes_the_file_being_written(
+    tmp_path: Path,
+    small_scan: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import signal
+
+    import synthtumor.io
+
+    real_fsync = synthtumor.io._fsync
+
+    def terminated_while_writing(path: Path) -> None:
+        assert path.exists()  # the temporary file is on disk when the signal comes
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(synthtumor.io, "_fsync", terminated_while_writing)
+    out = tmp_path / "out"
+    assert main(synthesize_args(small_scan, out)) == 143
+    assert stderr_lines(capsys) == ["synthtumor: terminated"]
+    assert hidden_files(out) == [] and not case_paths(out, 0)["image.nii.gz"].exists()
+    assert signal.getsignal(signal.SIGTERM) is not None  # the handler is restored after
+    monkeypatch.setattr(synthtumor.io, "_fsync", real_fsync)
+
+
+def test_partial_files_of_a_killed_run_are_cleaned_by_the_next(
+    tmp_path: Path, small_scan: tuple[Path, Path]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    left = out / ".synth_000_image.nii.gz.0123456789ab.partial.nii.gz"  # what SIGKILL leaves
+    left.write_bytes(b"\x1f\x8b truncated")
+    mine = out / ".keep_me"
+    mine.write_text("not ours")
+    assert main(synthesize_args(small_scan, out)) == 0
+    assert hidden_files(out) == [".keep_me"]
+    # evaluate skips such files when pairing and cleans them from its report folder
+    (out / left.name).write_bytes(b"\x1f\x8b truncated")
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / ".summary.md.0123456789ab.partial.tmp").write_text("half")
+    assert main(["evaluate", str(out), str(out), "-o", str(report)]) == 0
+    assert hidden_files(report) == []
+
+
+def test_force_with_a_smaller_count_replaces_the_whole_run(
+    tmp_path: Path, small_scan: tuple[Path, Path]
+) -> None:
+    out = tmp_path / "out"
+    assert main(synthesize_args(small_scan, out, "--count", "3")) == 0
+    assert main(synthesize_args(small_scan, out, "--count", "1", "--force")) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "synth_000_image.nii.gz",
+        "synth_000_label.nii.gz",
+        "synth_000_params.json",
+        RUN_RECORD,
+    ]
+    assert json.loads((out / RUN_RECORD).read_text())["count"] == 1
+
+
+def test_synthesize_output_pairs_with_evaluate(
+    tmp_path: Path, small_scan: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from synthtumor.reference.predict import output_name
+
+    out = tmp_path / "synth"
+    assert main(synthesize_args(small_scan, out, "--count", "2")) == 0
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    for index in range(2):
+        image = case_paths(out, index)["image.nii.gz"]
+        # a perfect model, named as `synthtumor predict` names its output for this image
+        shutil.copy(case_paths(out, index)["label.nii.gz"], pred / f"{output_name(image)}.nii.gz")
+    capsys.readouterr()
+    assert main(["evaluate", str(pred), str(out), "-o", str(tmp_path / "report")]) == 0
+    out_text = capsys.readouterr().out
+    assert "evaluated 2 case(s)" in out_text and "tumour DSC 1.000" in out_text
+    cases = json.loads((tmp_path / "report" / "summary.json").read_text())["cases"]
+    assert cases == ["synth_000", "synth_001"]

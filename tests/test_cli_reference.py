@@ -26,7 +26,7 @@ def test_train_with_a_missing_config_is_one_clear_error(tmp_path, capsys):
     code = main(["train", str(tmp_path / "missing.toml"), "-o", str(tmp_path / "run")])
     error = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert len(error) == 1 and error[0].startswith("synthtumor train: ")
+    assert len(error) == 1 and error[0].startswith("synthtumor: error: bad config ")
     assert "missing.toml" in error[0]
     assert not (tmp_path / "run").exists()
 
@@ -41,4 +41,15 @@ def test_a_missing_extra_is_named_with_the_install_command(tmp_path, capsys, mon
     error = capsys.readouterr().err
     assert code == 2
     assert "needs torch" in error and "pip install 'synthtumor[reference]'" in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_python_m_train_reports_errors_like_the_cli(tmp_path, capsys):
+    """``python -m synthtumor.reference.train`` (what torchrun starts) shares the error path."""
+    from synthtumor.reference.train import main as train_main
+
+    code = train_main([str(tmp_path / "missing.toml"), "-o", str(tmp_path / "run")])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(error) == 1 and error[0].startswith("synthtumor: error: bad config ")
     assert not (tmp_path / "run").exists()

@@ -16,7 +16,15 @@ import pytest
 from synthtumor.config_file import config_from_mapping
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-RUN_PAGES = ["configuration.md"]
+RUN_PAGES = [
+    "cli.md",
+    "configuration.md",
+    "gpu.md",
+    "monai.md",
+    "organs.md",
+    "pytorch.md",
+    "torchio.md",
+]
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 

@@ -238,8 +238,8 @@ def test_edge_cases_run_clean_under_errstate_raise():
         ({"label": np.full((4, 4, 4), 0.5)}, ValueError, "label must hold integer"),
         ({"spacing": (1.0, -1.0, 1.0)}, ValueError, "spacing"),
         ({"spacing": "1mm"}, TypeError, "spacing"),
-        ({"tumor_label": 1}, ValueError, "liver_label and tumor_label"),
-        ({"liver_label": 1.5}, TypeError, "liver_label"),
+        ({"tumor_label": 1}, ValueError, "organ_label and tumor_label"),
+        ({"organ_label": 1.5}, TypeError, "organ_label"),
         ({"image": np.full((4, 4, 4), np.nan)}, ValueError, "image contains NaN"),
     ],
 )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
 from scipy import ndimage
 
 from _volumes import coarse_phantom
-from synthtumor import TumorConfig, TumorParams, apply, sample, synthesize
+from synthtumor import TumorConfig, TumorParams, apply, sample, synthesize, tumor_box
 from synthtumor.appearance import LESION_TYPES, scanner_blur_mm
 from synthtumor.phantom import make_phantom
 from synthtumor.phase import PHASES
@@ -121,6 +122,32 @@ def test_hcc_capsule_only_where_the_phase_shows_one():
     config = TumorConfig.realistic("portal", "hcc", capsule_share=0.0)
     params = _coarse_sample(config, size="small", seed=0)
     assert all(spec.capsule_contrast_hu == 0.0 for spec in params.tumors)
+
+
+def test_a_lesion_without_capsule_gets_a_smaller_box_and_the_same_texture(quiet_phantom):
+    """No capsule, no capsule margin; the texture (seen deep inside, where the capsule's blurred
+    band cannot reach) is the same whether the lesion has a capsule or not."""
+    config = TumorConfig.realistic("portal", "hcc", capsule_share=1.0)
+    _, _, with_capsule = _one_lesion(quiet_phantom, config, 2)
+    (spec,) = with_capsule.tumors
+    assert spec.capsule_contrast_hu > 0
+    bare_spec = dataclasses.replace(spec, capsule_contrast_hu=0.0)
+    without = dataclasses.replace(with_capsule, tumors=(bare_spec,))
+    shape = quiet_phantom.image.shape
+    (low, high), (bare_low, bare_high) = (
+        tumor_box(s, with_capsule.spacing, shape) for s in (spec, bare_spec)
+    )
+    assert all(a <= b for a, b in zip(low, bare_low, strict=True))
+    assert all(a >= b for a, b in zip(high, bare_high, strict=True))
+    assert math.prod(np.subtract(bare_high, bare_low)) < 0.9 * math.prod(np.subtract(high, low))
+    image, label, _ = apply(quiet_phantom.image, quiet_phantom.liver_mask, with_capsule)
+    bare_image, bare_label, _ = apply(quiet_phantom.image, quiet_phantom.liver_mask, without)
+    # The capsule is a blurred band of t'' in [0.4, 0.7]: a few mm at most from the outline.
+    deep = ndimage.distance_transform_edt(label == 2) > 6.0
+    assert deep.sum() > 200
+    np.testing.assert_allclose(image[deep], bare_image[deep], rtol=0, atol=1e-3)
+    np.testing.assert_array_equal(label, bare_label)  # the capsule only adds HU
+    assert not np.allclose(image[label == 2], bare_image[label == 2], atol=1.0)
 
 
 def test_lesion_shares_are_followed():

@@ -308,3 +308,114 @@ def test_compare_folders_writes_markdown(folders, tmp_path):
     assert "| Tumour DSC |" in text
     with pytest.raises(FileExistsError, match=r"comparison\.md"):
         compare_folders(pred_dir, worse, ref_dir, out_file=out_file)
+
+
+# --- lesion precision, false positives, the command line --------------------------------------
+
+
+def two_lesion_reference() -> np.ndarray:
+    ref = liver()
+    ref[3:6, 3:6, 3:5] = 2
+    ref[9:12, 9:12, 6:8] = 2
+    return ref
+
+
+def test_a_model_that_paints_everything_does_not_look_good(tmp_path, capsys):
+    from synthtumor.cli import main
+
+    pred_dir, ref_dir = tmp_path / "pred", tmp_path / "ref"
+    for index in range(2):
+        ref = two_lesion_reference()
+        save(ref_dir / f"case{index}.nii.gz", ref)
+        save(pred_dir / f"case{index}.nii.gz", np.where(ref > 0, 2, 0).astype(np.uint8))
+    assert main(["evaluate", str(pred_dir), str(ref_dir), "-o", str(tmp_path / "report")]) == 0
+    headline = capsys.readouterr().out.splitlines()[-1]
+    # every lesion is covered and every scan called positive ...
+    assert "lesion sensitivity 1.000" in headline and "case sensitivity 1.000" in headline
+    # ... but the one predicted lesion per scan is mostly liver: a false positive
+    assert "lesion precision 0.000" in headline
+    assert "false positives per scan 1.000" in headline
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    lesion_level = summary["lesion_level"]
+    assert (lesion_level["lesions"], lesion_level["detected"]) == (4, 4)
+    assert (lesion_level["predicted"], lesion_level["false_positives"]) == (2, 2)
+    liver_voxels = int(np.count_nonzero(liver()))
+    outside_mm3 = (liver_voxels - 2 * 18) * math.prod(SPACING)
+    assert summary["false_positives"]["volume_per_scan_mm3"]["mean"] == pytest.approx(outside_mm3)
+    markdown = (tmp_path / "report" / "summary.md").read_text()
+    assert "| Precision | 0.000 |" in markdown and "0 of 2 predicted lesions true" in markdown
+
+
+def test_precision_counts_predicted_lesions_not_voxels(tmp_path):
+    ref = two_lesion_reference()
+    pred = liver()
+    pred[3:6, 3:6, 3:5] = 2  # exactly the first lesion
+    pred[4:5, 10:11, 7:8] = 2  # a false positive that touches no lesion
+    save(tmp_path / "ref" / "a.nii.gz", ref)
+    save(tmp_path / "pred" / "a.nii.gz", pred)
+    summary = evaluate_folder(
+        tmp_path / "pred", tmp_path / "ref", tmp_path / "report", n_resamples=N_RESAMPLES
+    )
+    assert summary.lesion_counts == {
+        "lesions": 2,
+        "detected": 1,
+        "predicted": 2,
+        "false_positives": 1,
+    }
+    assert summary.lesion_precision.estimate == 0.5
+    assert summary.lesion_sensitivity.estimate == 0.5
+    assert summary.false_positive_volume_mm3.estimate == pytest.approx(math.prod(SPACING))
+
+
+def test_min_overlap_and_min_volume_from_the_command_line(tmp_path, capsys):
+    from synthtumor.cli import main
+
+    ref = liver()
+    ref[4:8, 4:8, 4:6] = 2  # 32 voxels
+    pred = liver()
+    pred[4:8, 4:8, 4:5] = 2  # half of it
+    save(tmp_path / "ref" / "a.nii.gz", ref)
+    save(tmp_path / "pred" / "a.nii.gz", pred)
+    args = ["evaluate", str(tmp_path / "pred"), str(tmp_path / "ref")]
+    assert main([*args, "-o", str(tmp_path / "any")]) == 0
+    assert main([*args, "-o", str(tmp_path / "strict"), "--min-overlap", "0.75"]) == 0
+    big = 16 * math.prod(SPACING) + 1.0  # just over the predicted volume
+    assert main([*args, "-o", str(tmp_path / "big"), "--min-volume", str(big)]) == 0
+    any_overlap, strict, big_only = (
+        json.loads((tmp_path / name / "summary.json").read_text())
+        for name in ("any", "strict", "big")
+    )
+    assert any_overlap["lesion_level"]["detected"] == 1
+    assert strict["lesion_level"]["detected"] == 0
+    assert strict["settings"]["overlap_threshold"] == 0.75
+    assert any_overlap["case_level_detection"]["tp"] == 1
+    assert big_only["case_level_detection"]["fn"] == 1
+    assert big_only["settings"]["min_predicted_volume_mm3"] == big
+    capsys.readouterr()
+    assert main([*args, "-o", str(tmp_path / "bad"), "--min-overlap", "1.5"]) == 2
+    assert "--min-overlap" in capsys.readouterr().err
+
+
+def test_truncated_prediction_is_one_error_line(folders, capsys):
+    from synthtumor.cli import main
+
+    pred_dir, ref_dir, out_dir = folders
+    path = pred_dir / "case_hit.nii.gz"
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(ValueError, match=r"case_hit\.nii\.gz could not be read"):
+        run(folders)
+    assert main(["evaluate", str(pred_dir), str(ref_dir), "-o", str(out_dir)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("synthtumor: error: label map file ")
+    assert "case_hit.nii.gz could not be read" in lines[0]
+    assert not out_dir.exists()
+
+
+def test_synthesize_layout_pairs_label_files_and_skips_images(tmp_path):
+    out = tmp_path / "synth"
+    save(out / "synth_000_image.nii.gz", np.zeros((16, 16, 12), np.int16))
+    save(out / "synth_000_label.nii.gz", two_lesion_reference())
+    save(tmp_path / "pred" / "synth_000.nii.gz", two_lesion_reference())
+    ((case, pred, ref),) = pair_cases(tmp_path / "pred", out)
+    assert case == "synth_000" and ref.name == "synth_000_label.nii.gz"
+    assert pred.name == "synth_000.nii.gz"

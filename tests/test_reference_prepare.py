@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
@@ -12,7 +11,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from synthtumor.reference.cli_commands import add_prepare_parser
+from synthtumor.cli import main
 from synthtumor.reference.prepare import (
     LabelMapping,
     find_cases,
@@ -63,10 +62,7 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="synthtumor")
-    add_prepare_parser(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    return main(argv)
 
 
 # --- layouts --------------------------------------------------------------------------------
@@ -254,8 +250,10 @@ def test_cli_prepare(tmp_path, capsys):
     out = tmp_path / "out"
     assert run_cli(["prepare", str(source), "-o", str(out), "--folds", "5"]) == 0
     assert "5 case(s), 1 with tumour, 5 fold(s)" in capsys.readouterr().out
-    assert run_cli(["prepare", str(source), "-o", str(out)]) == 1
-    assert "--force" in capsys.readouterr().err
+    assert run_cli(["prepare", str(source), "-o", str(out)]) == 2
+    error = capsys.readouterr().err.splitlines()
+    assert len(error) == 1 and error[0].startswith("synthtumor: error: outputs exist")
+    assert "--force" in error[0]
     code = run_cli(
         ["prepare", str(source), "-o", str(out), "--force", "--no-test", "--tumor-values", "none"]
     )
@@ -263,3 +261,101 @@ def test_cli_prepare(tmp_path, capsys):
     datalist = load_datalist(out / "datalist.json")
     assert datalist["numWithTumor"] == 0  # tumour value 2 not mapped: it is background now
     assert datalist["folds"]["splits"][0]["test"] == []
+
+
+# --- any number of scans; unreadable files -----------------------------------------------------
+
+
+def test_few_scans_get_fewer_folds_with_one_warning_line(tmp_path, capsys):
+    source = images_labels_folder(tmp_path / "src", 3)
+    out = tmp_path / "out"
+    assert run_cli(["prepare", str(source), "-o", str(out)]) == 0  # --folds 5 by default
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "synthtumor: warning: 3 cases cannot fill 5 folds with training, validation and test "
+        "parts; using 3 folds (pass --folds 3 to silence this)"
+    ]
+    assert "3 case(s), 0 with tumour, 3 fold(s)" in captured.out
+    splits = load_datalist(out / "datalist.json")["folds"]["splits"]
+    assert sorted(case for split in splits for case in split["test"]) == [
+        "case00",
+        "case01",
+        "case02",
+    ]
+    for split in splits:
+        assert [len(split[part]) for part in ("train", "validation", "test")] == [1, 1, 1]
+    assert run_cli(["prepare", str(source), "-o", str(out), "--folds", "3", "--force"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_too_few_scans_for_a_test_part_is_one_error_naming_no_test(tmp_path, capsys):
+    source = images_labels_folder(tmp_path / "src", 2)
+    assert run_cli(["prepare", str(source), "-o", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("synthtumor: error: 2 case(s) are too few") and "--no-test" in line
+    assert not (tmp_path / "out" / "datalist.json").exists()
+    assert run_cli(["prepare", str(source), "-o", str(tmp_path / "pool"), "--no-test"]) == 0
+
+
+@pytest.mark.parametrize("role", ["images", "labels"])
+def test_truncated_scan_is_an_error_not_a_datalist_entry(tmp_path, capsys, role):
+    source = images_labels_folder(tmp_path / "src", 4)
+    name = "case02_0000.nii.gz" if role == "images" else "case02.nii.gz"
+    path = source / role / name
+    path.write_bytes(path.read_bytes()[:-30])  # the end of the gzip stream is lost
+    with pytest.raises(ValueError, match="case02") as error:
+        prepare_dataset(source, tmp_path / "out", n_folds=2)
+    assert name in str(error.value) and "could not be read" in str(error.value)
+    assert not (tmp_path / "out" / "datalist.json").exists()
+    assert run_cli(["prepare", str(source), "-o", str(tmp_path / "out"), "--folds", "2"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("synthtumor: error: 1 case(s) failed the checks") and name in line
+    with pytest.warns(UserWarning, match="leaving out 1 case"):
+        path = prepare_dataset(source, tmp_path / "out", n_folds=3, skip_invalid=True)
+    assert "case02" not in [e["case"] for e in load_datalist(path)["training"]]
+
+
+def test_garbage_file_named_nii_gz_is_an_error(tmp_path):
+    source = images_labels_folder(tmp_path / "src", 4)
+    (source / "labels" / "case01.nii.gz").write_text("not an image\n")
+    with pytest.raises(ValueError, match="case01: could not be read"):
+        prepare_dataset(source, tmp_path / "out", n_folds=2)
+
+
+def test_stale_staging_folder_of_a_killed_run_is_removed(tmp_path):
+    source = images_labels_folder(tmp_path / "src", 4)
+    stale = tmp_path / "out" / "labels" / ".staging-killed"
+    stale.mkdir(parents=True)
+    (stale / "case00.nii.gz").write_bytes(b"half")
+    half_datalist = tmp_path / "out" / ".datalist.json.0123456789ab.partial.tmp"
+    half_datalist.write_text("{")
+    prepare_dataset(source, tmp_path / "out", n_folds=2)
+    assert not stale.exists() and not half_datalist.exists()
+    assert not list((tmp_path / "out").rglob(".*"))
+
+
+def test_readme_chain_prepares_the_shared_data(tmp_path, shared_data, capsys):
+    """``synthtumor prepare DATA/ -o prepared/`` as the README writes it, on the 3 shared scans."""
+    out = tmp_path / "prepared"
+    assert run_cli(["prepare", str(shared_data), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "using 3 folds" in captured.err
+    datalist = load_datalist(out / "datalist.json")
+    cases = ["abdomen-3mm", "chaos-ct3", "portal-venous-slab"]
+    assert [entry["case"] for entry in datalist["training"]] == cases
+    for entry in datalist["training"]:
+        assert entry["source_label"].endswith("liver.nii.gz") and not entry["has_tumor"]
+    test_part = [fold_split(datalist, fold)["test"] for fold in range(3)]
+    assert sorted(entries[0]["case"] for entries in test_part) == cases
+
+
+def test_output_under_a_regular_file_is_one_error_line(tmp_path, capsys):
+    source = images_labels_folder(tmp_path / "src", 3)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("")
+    assert run_cli(["prepare", str(source), "-o", str(blocker / "out"), "--folds", "3"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"synthtumor: error: output folder {blocker / 'out'} lies under {blocker}, which is not "
+        "a folder"
+    )

@@ -163,7 +163,10 @@ def test_load_scan_and_cli_parser(shared_data):
     add_robustness_parser(parser.add_subparsers())
     args = parser.parse_args(["robustness", "best.pt", "a.nii.gz:b.nii.gz", "-o", "out"])
     assert args.repeats == 2 and args.dimensions.split(",") == list(DIMENSIONS)
-    assert args.handler(args) == 1  # the scan files do not exist: a clean error, exit code 1
+    from synthtumor.cli_errors import run_handler
+
+    # The scan files do not exist: a clean error; handlers raise, one place maps the code.
+    assert run_handler(args.handler, args) == 2
 
 
 def test_load_scan_checks_the_grid_like_every_reference_command(tmp_path):

@@ -310,7 +310,9 @@ def test_train_cli_print_config_and_bad_override(capsys):
     assert args.handler(args) == 0
     assert 'swin_variant = "base"' in capsys.readouterr().out
     args = parser.parse_args(["train", "--set", "optim.lr=fast", "-o", "x"])
-    assert args.handler(args) == 2
+    from synthtumor.cli_errors import run_handler
+
+    assert run_handler(args.handler, args) == 2  # handlers raise; one place maps the code
     assert "optim.lr must be a number" in capsys.readouterr().err
 
 
@@ -473,52 +475,42 @@ def test_same_seed_same_losses_with_workers_and_disk_cache(workspace, tmp_path):
     assert len(list((tmp_path / "a" / "cache").iterdir())) == 1
 
 
-def test_gpu_mode_hook_synthesizes_then_windows_the_batch(monkeypatch):
-    """The "gpu" hook with a stand-in synthtumor.torch: what it passes and what it does after."""
-    import sys
-    import types
-
+def test_gpu_mode_hook_synthesizes_then_windows_the_batch():
+    """The "gpu" hook with synthtumor.torch on the CPU, on a MONAI-collated batch."""
     import torch
+    from monai.data import list_data_collate
 
+    from synthtumor import liver_statistics
+    from synthtumor.phantom import make_phantom
     from synthtumor.reference.device_synthesis import prepare_batch
 
-    calls = []
-
-    def synthesize_batch(images, liver_masks, *, spacing, statistics, size, config, generator):
-        calls.append((tuple(images.shape), spacing, statistics, size))
-        labels = torch.where(liver_masks, 2, 0).to(torch.uint8)
-        return images + 100.0, labels, [None] * len(images)
-
-    monkeypatch.setitem(
-        sys.modules, "synthtumor.torch", types.SimpleNamespace(synthesize_batch=synthesize_batch)
-    )
     config = apply_overrides(
         profile_config("smoke"),
         [
             "synthesis.probability=1",
-            "synthesis.size=medium",
+            "synthesis.size=small",
             "augment.intensity_scale_prob=0",
             "augment.intensity_shift_prob=0",
         ],
     )
-    images = torch.full((2, 1, 4, 4, 4), 50.0)
-    labels = torch.zeros((2, 1, 4, 4, 4), dtype=torch.uint8)
-    labels[:, :, :2] = 1
-    statistics = {"liver_mean_hu": torch.tensor([60.0, 70.0]), "patches": [torch.tensor([1, 2])]}
-    batch = {"image": images, "label": labels, "liver_statistics": statistics}
-    out_images, out_labels = prepare_batch(batch, config, torch.device("cpu"), torch.Generator())
-    assert (images == 50.0).all() and int(labels.max()) == 1  # the loader's batch is kept
-    assert calls == [
-        (
-            (2, 1, 4, 4, 4),
-            config.data.spacing_mm,
-            [{"liver_mean_hu": 60.0, "patches": [1]}, {"liver_mean_hu": 70.0, "patches": [2]}],
-            "medium",
-        )
-    ]
+    phantom = make_phantom(shape=(48, 48, 48), spacing=config.data.spacing_mm, rng=0)
+    statistics = liver_statistics(phantom.image, phantom.liver_mask, spacing=phantom.spacing)
+    sample = {
+        "image": torch.from_numpy(phantom.image.astype(np.float32))[None],
+        "label": torch.from_numpy(phantom.liver_mask.astype(np.uint8))[None],
+        "liver_statistics": statistics.to_dict(),
+    }
+    batch = list_data_collate([sample, sample])
+    before = batch["image"].clone()
+    images, labels = prepare_batch(batch, config, torch.device("cpu"), torch.Generator())
+    assert torch.equal(batch["image"], before) and int(batch["label"].max()) == 1  # kept
+    assert images.shape == before.shape and labels.dtype == torch.uint8
+    assert all(bool((labels[i] == 2).any()) for i in range(2))
+    assert ((labels == 2) <= (batch["label"] == 1)).all()  # tumours inside the liver
+    assert float(images.min()) >= 0.0 and float(images.max()) <= 1.0  # windowed after
     low, high = config.data.window_hu
-    assert torch.allclose(out_images, torch.full_like(images, (150.0 - low) / (high - low)))
-    assert (out_labels[:, :, :2] == 2).all() and (out_labels[:, :, 2:] == 0).all()
-    none = apply_overrides(config, ["synthesis.probability=0"])
-    plain, _ = prepare_batch(batch, none, torch.device("cpu"), torch.Generator())
-    assert torch.allclose(plain, torch.full_like(images, (50.0 - low) / (high - low)))
+    outside = labels == 0
+    expected = (before.clamp(low, high) - low) / (high - low)
+    assert torch.allclose(images[outside], expected[outside], atol=1e-6)
+    again, _ = prepare_batch(batch, config, torch.device("cpu"), torch.Generator())
+    assert torch.equal(again, images)  # same generator state, same batch

@@ -157,5 +157,9 @@ def test_build_blinded_set_and_score_it_from_the_cli(tmp_path, shared_data, caps
     }
     assert report["sensitivity"] == 0.0 and report["specificity"] == 1.0
     assert "Sensitivity (synthetic recognised): 0.0 %" in capsys.readouterr().out
-    args = parser.parse_args(["turing", "build", "-o", str(out), "--healthy", "no-colon"])
-    assert args.handler(args) == 1
+    from synthtumor.cli import main
+
+    assert main(["turing", "build", "-o", str(out), "--healthy", "no-colon"]) == 2
+    assert capsys.readouterr().err == (
+        "synthtumor: error: healthy scans are CT:LIVER pairs, got 'no-colon'\n"
+    )

@@ -146,16 +146,19 @@ def test_inplace_validates_before_writing(scan):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"texture_scale": 0.5}, "texture_scale must be finite and >= 1"),
+        ({"texture_scale": 0.5}, r"texture_scale must be finite and in \[1, 10\]"),
         ({"edge_blur_mm": (1.2, 0.6)}, "edge_blur_mm range must be"),
         ({"edge_blur_mm": (0.6, 1.2, 2.0)}, "edge_blur_mm must be a number or a"),
-        ({"mass_effect_intensity": 150.0}, r"mass_effect_intensity must lie in \[0, 100\]"),
+        (
+            {"mass_effect_intensity": 150.0},
+            r"mass_effect_intensity must be finite and in \[0, 100\]",
+        ),
         ({"capsule_band": (0.7, 0.4)}, "capsule_band must satisfy"),
         ({"size_probabilities": (0, 0, 0, 0, 0)}, "size_probabilities must be 5"),
-        ({"max_location_tries": 0}, "max_location_tries must be >= 1"),
+        ({"max_location_tries": 0}, r"max_location_tries must be an integer in \[1, 1000\]"),
         ({"location_fallback": "skip"}, "location_fallback must be"),
         ({"label_threshold": 1.0}, r"label_threshold must lie in \(0, 1\)"),
-        ({"tumor_label": 1}, "3 distinct integers"),
+        ({"tumor_label": 1}, "background_label, liver_label and tumor_label must be distinct"),
     ],
 )
 def test_bad_config_values_are_named(changes, message):

@@ -15,7 +15,9 @@ Importing this package imports neither torch, MONAI nor TorchIO; the adapters in
 
 from synthtumor._validation import LiverTooSmallError
 from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
+from synthtumor.label_map import synthesize_label_map
 from synthtumor.location import LiverStatistics, vessel_mask
+from synthtumor.organs import ORGAN_NAMES, ORGAN_PRESETS, OrganPreset
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.phase import PhaseEstimate, estimate_phase
 from synthtumor.synthesize import (
@@ -31,10 +33,13 @@ from synthtumor.synthesize import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ORGAN_NAMES",
+    "ORGAN_PRESETS",
     "SIZE_NAMES",
     "TUMOR_SIZES",
     "LiverStatistics",
     "LiverTooSmallError",
+    "OrganPreset",
     "PhaseEstimate",
     "SizePreset",
     "SynthesisResult",
@@ -48,6 +53,7 @@ __all__ = [
     "liver_statistics",
     "sample",
     "synthesize",
+    "synthesize_label_map",
     "tumor_box",
     "vessel_mask",
 ]

@@ -135,8 +135,35 @@ LESION_TYPES: dict[str, LesionAppearance] = {
         heterogeneity=(0.5, 0.9),
         transition_mm=(0.9, 1.6),
     ),
+    # Pancreatic ductal adenocarcinoma (organ preset "pancreas", relative to the pancreas):
+    # hypoattenuating, most conspicuous at the pancreatic (late arterial) phase, less at portal
+    # phase, near iso when unenhanced or delayed; infiltrative, ill-defined margin.
+    "pdac": LesionAppearance(
+        phases={
+            "non_contrast": PhaseAppearance(contrast_hu=(-12.0, -2.0)),
+            "arterial": PhaseAppearance(contrast_hu=(-70.0, -30.0)),
+            "portal": PhaseAppearance(contrast_hu=(-45.0, -15.0)),
+            "delayed": PhaseAppearance(contrast_hu=(-20.0, 0.0)),
+        },
+        heterogeneity=(0.5, 0.9),
+        transition_mm=(1.5, 2.5),
+    ),
+    # Clear cell renal cell carcinoma (organ preset "kidney", relative to the kidney): near
+    # iso unenhanced, avid heterogeneous arterial (corticomedullary) enhancement, washout
+    # against the enhancing parenchyma at nephrographic (portal) and delayed phase.
+    "rcc": LesionAppearance(
+        phases={
+            "non_contrast": PhaseAppearance(contrast_hu=(-10.0, 5.0)),
+            "arterial": PhaseAppearance(contrast_hu=(10.0, 50.0)),
+            "portal": PhaseAppearance(contrast_hu=(-70.0, -30.0)),
+            "delayed": PhaseAppearance(contrast_hu=(-60.0, -20.0)),
+        },
+        heterogeneity=(1.2, 2.0),
+        transition_mm=(0.6, 1.2),
+    ),
 }
-"""The lesion types of the realistic mode; sources and reasoning in ``docs/realism.md``."""
+"""The lesion types of the realistic mode; sources and reasoning in ``docs/realism.md`` (liver)
+and ``docs/organs.md`` (``pdac``, ``rcc``)."""
 
 LESION_NAMES: tuple[str, ...] = tuple(LESION_TYPES)
 """Names accepted by ``TumorConfig.realistic(lesion=...)``."""

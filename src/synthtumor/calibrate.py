@@ -273,11 +273,19 @@ def calibrate_folder(
     *,
     phase: str = "auto",
     lesion: str = "metastasis",
-    liver_label: int = 1,
+    organ_label: int | None = None,
     tumor_label: int = 2,
+    liver_label: int | None = None,
 ) -> Calibration:
     """Measure every case of `folder` (layouts of :func:`synthtumor.realism.find_cases`) and
-    :func:`calibrate`; ``phase="auto"`` estimates each case's phase from its liver and aorta."""
+    :func:`calibrate`; ``phase="auto"`` estimates each case's phase from its liver and aorta.
+
+    `organ_label` (default 1) is the organ's value in the labels; `liver_label` its deprecated
+    name. ``phase="auto"`` needs the organ to be the liver.
+    """
+    from synthtumor.organ_map import renamed_label
+
+    liver_label = renamed_label(organ_label, liver_label)
     from synthtumor.phase import estimate_phase
     from synthtumor.realism.compare import find_cases, load_case
     from synthtumor.realism.measure import lesion_statistics
@@ -293,7 +301,7 @@ def calibrate_folder(
         if len(scans) < SIMULATION_CASES:
             scans.append((image, label == liver_label, spacing))
         records[case.name] = lesion_statistics(
-            image, label, spacing=spacing, liver_label=liver_label, tumor_label=tumor_label
+            image, label, spacing=spacing, organ_label=liver_label, tumor_label=tumor_label
         )
         spacings[case.name] = spacing
         if phase == "auto":

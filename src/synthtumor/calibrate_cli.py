@@ -40,7 +40,13 @@ def add_calibrate_parser(subparsers: Any) -> None:
         "--lesion", choices=LESION_NAMES, default="metastasis", help="lesion type to write"
     )
     parser.add_argument(
-        "--liver-label", type=int, default=1, metavar="V", help="liver value (default: 1)"
+        "--organ-label",
+        "--liver-label",
+        dest="organ_label",
+        type=int,
+        default=1,
+        metavar="V",
+        help="the organ's value (default: 1; --liver-label is its old name)",
     )
     parser.add_argument(
         "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
@@ -62,7 +68,7 @@ def _calibrate_command(args: argparse.Namespace) -> int:
         args.data,
         phase=args.phase,
         lesion=args.lesion,
-        liver_label=args.liver_label,
+        organ_label=args.organ_label,
         tumor_label=args.tumor_label,
     )
     print(f"synthtumor: calibrated on {calibration.n['cases']} case(s) of {args.data}")

@@ -12,12 +12,15 @@ Output layout of ``synthesize`` and ``demo`` (flat files in the output folder)::
     synth_000_params.json     TumorParams (replay with synthtumor.apply)
     synth_000_preview.png     axial / coronal / sagittal quick look (unless --no-preview)
     synth_001_...             one group per case (--count)
-    synthtumor_run.json       the run: inputs, seed, options, config and files
+    synthtumor_run.json       the run: inputs, seed, options, config and files (written last;
+                              synthtumor_run.incomplete.json while the run is under way)
     phantom_ct.nii.gz, phantom_liver.nii.gz    demo only: the phantom itself
 
 Case ``i`` is drawn with ``numpy.random.SeedSequence(seed).spawn(count)[i]``, which does not
-depend on ``count``: any case can be reproduced alone. Exit codes: 0 success, 2 bad input or
-usage (one line ``synthtumor: error: ...`` on stderr), 130 interrupted.
+depend on ``count``: any case can be reproduced alone; ``--resume`` continues an interrupted run
+with the recorded seed. Exit codes (:mod:`synthtumor.cli_errors`, the one place that maps errors):
+0 success, 2 a user or OS error (one line ``synthtumor: error: ...`` on stderr), 130 interrupted,
+143 terminated.
 """
 
 from __future__ import annotations
@@ -37,13 +40,24 @@ from typing import Any
 import numpy as np
 
 import synthtumor
-from synthtumor._validation import LiverTooSmallError
+from synthtumor._validation.options import int_option, real_option, seed_option
 from synthtumor.appearance import LESION_NAMES, parse_lesion_shares
 from synthtumor.calibrate_cli import add_calibrate_parser
+from synthtumor.cli_errors import EXIT_BAD_INPUT, EXIT_OK, run_handler
 from synthtumor.config import APPEARANCES, PATTERNS, SIZE_NAMES, TumorConfig
 from synthtumor.config_file import config_from_mapping
 from synthtumor.phase import PHASE_CHOICES
 from synthtumor.realism.cli import add_realism_parser
+from synthtumor.run_folder import (
+    CASE_PREFIX,
+    INCOMPLETE_RECORD,
+    RUN_RECORD,
+    check_output_folder,
+    check_resumable,
+    check_writable_folder,
+    clear_previous_run,
+    read_incomplete_record,
+)
 
 __all__ = [
     "CASE_PREFIX",
@@ -56,16 +70,8 @@ __all__ = [
 ]
 
 PROG = "synthtumor"
-CASE_PREFIX = "synth"
-"""Output files are named ``synth_<index>_<kind>``, index zero-padded to at least 3 digits."""
-RUN_RECORD = "synthtumor_run.json"
-"""File recording a ``synthesize`` or ``demo`` run (written last, after every case)."""
 PHANTOM_FILES = ("phantom_ct.nii.gz", "phantom_liver.nii.gz")
 """What ``demo`` writes besides the cases: the phantom's CT and liver mask."""
-
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 
 STAGE_SWITCHES: tuple[tuple[str, str, str], ...] = (
     ("--no-mass-effect", "mass_effect", "no mass effect (eq. 5)"),
@@ -76,10 +82,7 @@ STAGE_SWITCHES: tuple[tuple[str, str, str], ...] = (
 )
 """``(flag, TumorConfig field, help)``: each flag sets its field to False."""
 
-# What a user can get wrong; anything else is a bug and keeps its traceback.
-_USER_ERRORS = (LiverTooSmallError, ValueError, TypeError, FileNotFoundError, FileExistsError)
-
-AddParser = Callable[[Any], None]  # argparse's subparsers action -> None
+AddParser = Callable[[Any], object]  # argparse's subparsers action -> (ignored)
 
 SUBCOMMANDS: list[tuple[str, AddParser]] = []
 """``(name, add_parser)`` for every subcommand, in the order ``--help`` lists them."""
@@ -105,15 +108,6 @@ def register_subcommand(name: str, add_parser: AddParser) -> None:
     SUBCOMMANDS.append((name, add_parser))
 
 
-# Modules of the extras, and the extra that brings each.
-_OPTIONAL_MODULES = {
-    "torch": "reference",
-    "monai": "reference",
-    "matplotlib": "reference",
-    "torchio": "torchio",
-}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``synthtumor`` command line and return its exit code.
 
@@ -125,8 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 on bad input or usage (after one ``synthtumor: error: ...`` line on
-        stderr), 130 when interrupted.
+        0 on success, 2 on a user or OS error (after one ``synthtumor: error: ...`` line on
+        stderr), 130 when interrupted, 143 on SIGTERM (see :mod:`synthtumor.cli_errors`).
 
     Examples
     --------
@@ -146,23 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        return args.handler(args)
-    except ModuleNotFoundError as error:
-        if error.name not in _OPTIONAL_MODULES:
-            raise
-        print(
-            f"{PROG}: error: this command needs {error.name}, which is not installed; install "
-            f"it with: pip install 'synthtumor[{_OPTIONAL_MODULES[error.name]}]'",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
-    except _USER_ERRORS as error:
-        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return run_handler(args.handler, args, prog=PROG)
 
 
 _EXAMPLES = """examples:
@@ -192,32 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(error: BaseException) -> str:
-    """The error's message on one line (FileNotFoundError from the OS has no custom text)."""
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
-
-
 # --------------------------------------------------------------------------------------------
 # Options shared by synthesize and demo
 # --------------------------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+_positive_int = int_option(minimum=1)
+_non_negative_int = int_option(minimum=0)
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -229,7 +188,16 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         metavar="OUT_DIR",
         help="folder for the outputs (created if missing)",
     )
-    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    runs = parser.add_mutually_exclusive_group()
+    runs.add_argument(
+        "--force", action="store_true", help="replace an earlier run in OUT_DIR (all its files)"
+    )
+    runs.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue the interrupted run in OUT_DIR ({INCOMPLETE_RECORD}): same options, "
+        "the recorded seed; cases already written are kept",
+    )
 
 
 def _add_synthesis_options(parser: argparse.ArgumentParser, *, default_seed: int | None) -> None:
@@ -242,8 +210,8 @@ def _add_synthesis_options(parser: argparse.ArgumentParser, *, default_seed: int
     seed_default = "a fresh random seed, printed" if default_seed is None else default_seed
     parser.add_argument(
         "--seed",
-        type=_non_negative_int,
-        default=default_seed,
+        type=seed_option,
+        default=None,
         metavar="N",
         help=f"seed of the run; case i uses SeedSequence(N).spawn(count)[i] (default: "
         f"{seed_default})",
@@ -302,18 +270,13 @@ def case_seed(seed: int, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(index,))
 
 
-def _resolve_seed(seed: int | None) -> int:
-    """`seed`, or a fresh 32-bit one (short enough to retype from the summary line)."""
-    return secrets.randbits(32) if seed is None else seed
-
-
 def _config_from_args(args: argparse.Namespace) -> tuple[TumorConfig, dict[str, Any]]:
     """The TumorConfig of the run and the overrides it was built from (for the run record)."""
     overrides = _read_config_overrides(args.config) if args.config else {}
     for _, field, _ in STAGE_SWITCHES:
         if getattr(args, f"no_{field}"):
             overrides[field] = False
-    for option in ("appearance", "phase", "pattern"):
+    for option in ("appearance", "phase", "pattern", "tumor_label"):
         if getattr(args, option, None) is not None:
             overrides[option] = getattr(args, option)
     if getattr(args, "lesion", None) is not None:
@@ -396,20 +359,8 @@ class _Volume:
     spacing: tuple[float, float, float]
     affine: np.ndarray
     header: Any  # nibabel.Nifti1Header or None
-
-
-def _check_output_folder(folder: Path, targets: Iterable[Path], *, force: bool) -> None:
-    """Refuse, before any work, an output folder that is a file or holds one of the targets."""
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"output folder {folder} exists and is not a folder")
-    if force:
-        return
-    existing = [path for path in targets if path.exists()]
-    if existing:
-        more = f" (and {len(existing) - 1} more output files)" if len(existing) > 1 else ""
-        raise FileExistsError(
-            f"output file {existing[0]} already exists{more}; pass --force to overwrite"
-        )
+    organ: str = "liver"
+    organ_label: tuple[int, ...] | None = None  # set: liver_mask is the organ map itself
 
 
 def _first_case(
@@ -420,6 +371,8 @@ def _first_case(
         volume.image,
         volume.liver_mask,
         spacing=volume.spacing,
+        organ=volume.organ,
+        organ_label=volume.organ_label,
         size=size,
         config=config,
         rng=np.random.default_rng(case_seed(seed, 0)),
@@ -435,8 +388,9 @@ def _write_cases(
     size: str | None,
     config: TumorConfig,
     force: bool,
+    done: frozenset[int] = frozenset(),
 ) -> None:
-    """Draw, render and write every case; case 0's params `first` are already drawn.
+    """Draw, render and write every case not in `done`; case 0's params `first` are drawn.
 
     ``apply(sample(rng))`` is exactly ``synthesize(rng)``, so each case equals
     ``synthesize(..., rng=default_rng(case_seed(seed, index)))``.
@@ -445,17 +399,23 @@ def _write_cases(
     from synthtumor.preview import preview_png
 
     for index, files in enumerate(_progress(cases)):
+        if index in done:
+            continue
         params = first
         if index > 0:
             params = synthtumor.sample(
                 volume.image,
                 volume.liver_mask,
                 spacing=volume.spacing,
+                organ=volume.organ,
+                organ_label=volume.organ_label,
                 size=size,
                 config=config,
                 rng=np.random.default_rng(case_seed(seed, index)),
             )
-        result = synthtumor.apply(volume.image, volume.liver_mask, params)
+        result = synthtumor.apply(
+            volume.image, volume.liver_mask, params, organ_label=volume.organ_label
+        )
         save_nifti(
             files.image, result.image, affine=volume.affine, header=volume.header, overwrite=force
         )
@@ -490,6 +450,13 @@ def _write_run_record(path: Path, record: dict[str, Any], *, force: bool) -> Non
     from synthtumor.io import atomic_write_text
 
     atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n", overwrite=force)
+
+
+def _written_cases(cases: list[CaseFiles]) -> frozenset[int]:
+    """Indices of the cases whose files all exist (each file is written atomically)."""
+    return frozenset(
+        index for index, files in enumerate(cases) if all(p.is_file() for p in files.paths())
+    )
 
 
 def _run_record(
@@ -545,13 +512,16 @@ def _produce(
     before_cases: Callable[[], None] = lambda: None,
     extra: str = "",
 ) -> int:
-    """Everything after the inputs are read: draw case 0, then write cases and run record."""
+    """Everything after the inputs are read: draw case 0, then write cases and run record.
+
+    The record is written first as :data:`INCOMPLETE_RECORD` (what ``--resume`` reads) and last
+    as :data:`RUN_RECORD`. ``--force`` first removes every file of an earlier run.
+    """
+    from synthtumor.io import remove_partial_files
+
+    folder: Path = args.output_dir
     config, overrides = _config_from_args(args)
-    cases = _case_files(args.output_dir, args)
-    first = _first_case(volume, seed=seed, size=args.size, config=config)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    before_cases()
-    _write_cases(volume, cases, first, seed=seed, size=args.size, config=config, force=args.force)
+    cases = _case_files(folder, args)
     record = _run_record(
         command,
         inputs=inputs,
@@ -561,8 +531,25 @@ def _produce(
         overrides=overrides,
         cases=cases,
     )
-    _write_run_record(args.output_dir / RUN_RECORD, record, force=args.force)
+    if args.resume:
+        check_resumable(read_incomplete_record(folder), record)
+    first = _first_case(volume, seed=seed, size=args.size, config=config)
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_partial_files(folder)  # left by a killed run
+    if args.force:
+        clear_previous_run(folder, keep=())
+    done = _written_cases(cases) if args.resume else frozenset()
+    _write_run_record(folder / INCOMPLETE_RECORD, record, force=True)
+    before_cases()
+    replace = args.force or args.resume
+    _write_cases(
+        volume, cases, first, seed=seed, size=args.size, config=config, force=replace, done=done
+    )
+    _write_run_record(folder / RUN_RECORD, record, force=replace)
+    (folder / INCOMPLETE_RECORD).unlink()
     seconds = time.perf_counter() - started
+    if done:
+        extra += f" ({len(done)} of the cases kept from the interrupted run)"
     line = _summary_line(cases, args.output_dir, seed=seed, seconds=seconds, extra=extra)
     print(f"{PROG}: {line}")
     return EXIT_OK
@@ -572,6 +559,23 @@ def _planned_outputs(args: argparse.Namespace, extra: Iterable[Path] = ()) -> li
     """Every file the run will write, checked before any work."""
     case_paths = [path for files in _case_files(args.output_dir, args) for path in files.paths()]
     return [*extra, *case_paths, args.output_dir / RUN_RECORD]
+
+
+def _check_output(args: argparse.Namespace, extra: Iterable[Path] = ()) -> None:
+    """The output checks of ``synthesize`` and ``demo`` (``--resume`` expects earlier files)."""
+    replace = args.force or args.resume
+    check_output_folder(args.output_dir, _planned_outputs(args, extra), force=replace)
+
+
+def _run_seed(args: argparse.Namespace, default: Callable[[], int]) -> int:
+    """--seed; with --resume and no --seed the interrupted run's; else `default()`."""
+    if args.seed is not None:
+        return int(args.seed)
+    if args.resume:
+        recorded = read_incomplete_record(args.output_dir).get("seed")
+        if isinstance(recorded, int):
+            return recorded
+    return default()
 
 
 # --------------------------------------------------------------------------------------------
@@ -590,28 +594,81 @@ def _add_synthesize(subparsers: Any) -> None:
     parser.add_argument("liver", type=Path, metavar="LIVER", help="liver mask on the CT's grid")
     parser.add_argument(
         "--liver-label",
-        type=int,
+        type=_non_negative_int,
         default=None,
         metavar="V",
-        help="the liver's value in a multi-label LIVER map (default: LIVER must be 0/1)",
+        help="the liver's value in a multi-label LIVER map, written out as a 0/1/2 label "
+        "(default: LIVER must be 0/1); --organ-label keeps the map's other classes",
     )
+    _add_organ_options(parser)
     _add_synthesis_options(parser, default_seed=None)
     parser.set_defaults(handler=_synthesize_command)
 
 
+def _add_organ_options(parser: argparse.ArgumentParser) -> None:
+    from synthtumor.organs import ORGAN_NAMES
+
+    parser.add_argument(
+        "--organ",
+        choices=ORGAN_NAMES,
+        default="liver",
+        help="the organ whose tumours are drawn (default: liver; see docs/organs.md)",
+    )
+    parser.add_argument(
+        "--organ-label",
+        type=_organ_label_values,
+        default=None,
+        metavar="V[,V]",
+        help="the organ's value(s) in a multi-class LIVER map, e.g. 7 (TotalSegmentator's "
+        "pancreas) or 2,3 (both kidneys); the label written is that map with the tumours in, "
+        "every other class kept",
+    )
+    parser.add_argument(
+        "--tumor-label",
+        type=int,
+        default=None,
+        metavar="V",
+        help="the tumours' value in the label written (default: 2; with --organ-label it must "
+        "not be a class of the map)",
+    )
+
+
+def _organ_label_values(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer or integers separated by commas, got {text!r}"
+        ) from None
+
+
 def _synthesize_command(args: argparse.Namespace) -> int:
-    from synthtumor.io import load_scan
+    from synthtumor.io import load_organ_map, load_scan
 
     started = time.perf_counter()
     _config_from_args(args)  # a bad --config fails before the inputs are read
-    seed = _resolve_seed(args.seed)
-    _check_output_folder(args.output_dir, _planned_outputs(args), force=args.force)
-    scan = load_scan(args.ct, args.liver, liver_label=args.liver_label)
-    volume = _Volume(scan.image, scan.liver_mask, scan.spacing, scan.affine, scan.header)
+    _check_output(args)
+    seed = _run_seed(args, lambda: secrets.randbits(32))
+    if args.organ_label is not None and args.liver_label is not None:
+        raise ValueError("give --organ-label or --liver-label, not both")
+    mask = None
+    if args.organ_label is not None:
+        mask = load_organ_map(args.liver)
+        missing = sorted(set(args.organ_label) - set(np.unique(mask).tolist()))
+        if missing:
+            raise ValueError(f"--organ-label {missing[0]} is not a class of {args.liver}")
+    first_label = args.liver_label if args.organ_label is None else args.organ_label[0]
+    scan = load_scan(args.ct, args.liver, liver_label=first_label)
+    mask = scan.liver_mask if mask is None else mask
+    volume = _Volume(
+        scan.image, mask, scan.spacing, scan.affine, scan.header, args.organ, args.organ_label
+    )
     inputs = {
         "ct": str(args.ct.resolve()),
         "liver": str(args.liver.resolve()),
         "liver_label": args.liver_label,
+        "organ": args.organ,
+        "organ_label": args.organ_label,
     }
     return _produce(volume, args, command="synthesize", seed=seed, inputs=inputs, started=started)
 
@@ -641,8 +698,9 @@ def _demo_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     _config_from_args(args)
     phantom_paths = [args.output_dir / name for name in PHANTOM_FILES]
-    _check_output_folder(args.output_dir, _planned_outputs(args, phantom_paths), force=args.force)
-    phantom = make_phantom(rng=args.seed, dtype=np.int16)
+    _check_output(args, phantom_paths)
+    seed = _run_seed(args, lambda: 0)
+    phantom = make_phantom(rng=seed, dtype=np.int16)
     header = nib.Nifti1Header()
     header.set_xyzt_units("mm", "sec")
     volume = _Volume(phantom.image, phantom.liver_mask, phantom.spacing, phantom.affine, header)
@@ -651,14 +709,15 @@ def _demo_command(args: argparse.Namespace) -> int:
         for path, array in zip(
             phantom_paths, (phantom.image, phantom.liver_mask.astype(np.uint8)), strict=True
         ):
-            save_nifti(path, array, affine=phantom.affine, header=header, overwrite=args.force)
+            replace = args.force or args.resume
+            save_nifti(path, array, affine=phantom.affine, header=header, overwrite=replace)
 
-    inputs = {"phantom": {"rng": args.seed, "dtype": "int16"}, "files": list(PHANTOM_FILES)}
+    inputs = {"phantom": {"rng": seed, "dtype": "int16"}, "files": list(PHANTOM_FILES)}
     return _produce(
         volume,
         args,
         command="demo",
-        seed=args.seed,
+        seed=seed,
         inputs=inputs,
         started=started,
         before_cases=write_phantom,
@@ -689,20 +748,66 @@ def _add_evaluate(subparsers: Any) -> None:
         help="report folder (created if missing)",
     )
     parser.add_argument(
-        "--liver-label", type=int, default=1, metavar="V", help="liver value (default: 1)"
+        "--organ-label",
+        "--liver-label",
+        dest="organ_label",
+        type=_non_negative_int,
+        default=1,
+        metavar="V",
+        help="the organ's value (default: 1; --liver-label is its old name)",
     )
     parser.add_argument(
-        "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
+        "--tumor-label",
+        type=_non_negative_int,
+        default=2,
+        metavar="V",
+        help="tumour value (default: 2)",
+    )
+    parser.add_argument(
+        "--organ", default="liver", metavar="NAME", help="the organ's name in the report"
     )
     parser.add_argument(
         "--tolerance-mm",
-        type=float,
+        type=real_option(low=0.0, low_open=True),
         default=2.0,
         metavar="MM",
         help="NSD tolerance in mm (default: 2)",
     )
+    parser.add_argument(
+        "--min-overlap",
+        type=_fraction,
+        default=0.0,
+        metavar="F",
+        help="share of a reference lesion that predicted tumour must cover for it to count as "
+        "detected (default: 0, any voxel)",
+    )
+    parser.add_argument(
+        "--min-volume",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="MM3",
+        help="predicted tumour volume (mm³) from which a scan counts as predicted positive "
+        "(default: 0, any voxel)",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite existing report files")
     parser.set_defaults(handler=_evaluate_command)
+
+
+def _fraction(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not (value >= 0.0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
 
 
 def _evaluate_command(args: argparse.Namespace) -> int:
@@ -713,14 +818,18 @@ def _evaluate_command(args: argparse.Namespace) -> int:
             f"evaluate needs the reference extra ({error}); "
             "install it with: pip install 'synthtumor[reference]'"
         ) from None
+    check_writable_folder(args.output_dir)
     summary = evaluate_folder(
         args.pred_dir,
         args.gt_dir,
         args.output_dir,
-        liver_label=args.liver_label,
+        organ_label=args.organ_label,
         tumor_label=args.tumor_label,
+        organ=args.organ,
         tolerance_mm=args.tolerance_mm,
         overwrite=args.force,
+        overlap_threshold=args.min_overlap,
+        min_predicted_volume_mm3=args.min_volume,
     )
     markdown = summary.files.get("summary.md", args.output_dir / "summary.md")
     print(f"{PROG}: evaluated {summary.n_cases} case(s); summary: {markdown}")
@@ -729,19 +838,26 @@ def _evaluate_command(args: argparse.Namespace) -> int:
 
 
 def _headline(summary: Any) -> str:
-    """One line of the main numbers, each ``estimate [low, high]``."""
+    """One line of the main numbers, each ``estimate [low, high]``: overlap, then lesion-level
+    sensitivity beside precision and false positives (so painting the liver cannot look good),
+    then case-level detection."""
 
     def interval(ci: Any) -> str:
-        if ci.estimate is None or ci.estimate != ci.estimate:  # NaN: no case to average
+        if ci.estimate is None or not np.isfinite(ci.estimate):  # NaN: no case to average
             return "n/a"
+        if not (np.isfinite(ci.low) and np.isfinite(ci.high)):  # one case: no interval
+            return f"{ci.estimate:.3f}"
         return f"{ci.estimate:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
 
     parts = [
         f"tumour DSC {interval(summary.metrics['tumour_dsc'])}",
         f"tumour NSD {interval(summary.metrics['tumour_nsd'])}",
         f"liver DSC {interval(summary.metrics['liver_dsc'])}",
-        f"sensitivity {interval(summary.sensitivity)}",
-        f"specificity {interval(summary.specificity)}",
+        f"lesion sensitivity {interval(summary.lesion_sensitivity)}",
+        f"lesion precision {interval(summary.lesion_precision)}",
+        f"false positives per scan {interval(summary.false_positives_per_scan)}",
+        f"case sensitivity {interval(summary.sensitivity)}",
+        f"case specificity {interval(summary.specificity)}",
     ]
     return "; ".join(parts)
 

@@ -8,12 +8,13 @@ millimetres here and are converted to voxels with the scan's spacing.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from synthtumor._validation.config import check_size_preset, check_tumor_config
 
 __all__ = [
     "APPEARANCES",
@@ -65,20 +66,6 @@ def draw(value: Value, rng: np.random.Generator) -> float:
     return float(value)
 
 
-def _check_value(value: object, name: str, *, minimum: float = 0.0) -> None:
-    """Check a constant-or-range hyper-parameter; both ends at or above `minimum`."""
-    ends = value if isinstance(value, tuple) else (value,)
-    if isinstance(value, tuple) and len(value) != 2:
-        raise ValueError(f"{name} must be a number or a (low, high) pair, got {value!r}")
-    for end in ends:
-        if isinstance(end, bool) or not isinstance(end, int | float):
-            raise TypeError(f"{name} must be a number or a (low, high) pair, got {value!r}")
-        if not math.isfinite(end) or end < minimum:
-            raise ValueError(f"{name} must be finite and >= {minimum}, got {value!r}")
-    if isinstance(value, tuple) and value[0] > value[1]:
-        raise ValueError(f"{name} range must be (low, high) with low <= high, got {value!r}")
-
-
 @dataclass(frozen=True)
 class SizePreset:
     """One tumour size of Table 6.
@@ -104,8 +91,7 @@ class SizePreset:
     count: int | tuple[int, int]
 
     def __post_init__(self) -> None:
-        _check_value(self.radius_mm, "radius_mm", minimum=1e-6)
-        _check_value(self.deformation_mm, "deformation_mm")
+        check_size_preset(self)
         counts = self.count if isinstance(self.count, tuple) else (self.count, self.count)
         if len(counts) != 2 or not all(
             isinstance(c, int | np.integer) and not isinstance(c, bool) for c in counts
@@ -275,60 +261,10 @@ class TumorConfig:
                 raise ValueError(
                     f"{name}=None (the lesion type's value) needs appearance='realistic'"
                 )
-        for name in (
-            "vessel_threshold_offset_hu",
-            "texture_blur_mm",
-            "edge_blur_mm",
-            "mass_effect_radius_factor",
-            "capsule_blur_mm",
-            "capsule_contrast_hu",
-            "texture_std_hu",
-        ):
-            if getattr(self, name) is not None:
-                _check_value(getattr(self, name), name)
-        if not 0.0 <= self.capsule_share <= 1.0:
-            raise ValueError(f"capsule_share must lie in [0, 1], got {self.capsule_share!r}")
-        if not 0.0 < self.noise_lowpass_mm <= 20.0:
-            raise ValueError(
-                f"noise_lowpass_mm must lie in (0, 20] mm, got {self.noise_lowpass_mm!r}"
-            )
-        _check_value(self.texture_scale, "texture_scale", minimum=1.0)
-        _check_value(self.mass_effect_intensity, "mass_effect_intensity")
-        intensity = self.mass_effect_intensity
-        if max(intensity if isinstance(intensity, tuple) else (intensity,)) > 100:
-            raise ValueError(f"mass_effect_intensity must lie in [0, 100], got {intensity!r}")
-        if self.vessel_smoothing_mm is not None:
-            _check_value(self.vessel_smoothing_mm, "vessel_smoothing_mm")
-        if self.texture_mean_hu is not None:
-            _check_value(self.texture_mean_hu, "texture_mean_hu", minimum=-math.inf)
-        _check_pair(self.semi_axis_factor, "semi_axis_factor", low=1e-6, high=math.inf)
-        _check_pair(self.capsule_band, "capsule_band", low=0.0, high=1.0)
+        check_tumor_config(self)
         for size in TUMOR_SIZES:
             if not isinstance(getattr(self, size), SizePreset):
                 raise TypeError(f"{size} must be a SizePreset, got {getattr(self, size)!r}")
-        probabilities = np.asarray(self.size_probabilities, dtype=float)
-        if probabilities.shape != (5,) or np.any(probabilities < 0) or probabilities.sum() <= 0:
-            raise ValueError(
-                "size_probabilities must be 5 non-negative numbers (tiny, small, medium, large, "
-                f"mix) with a positive sum, got {self.size_probabilities!r}"
-            )
-        if self.max_location_tries < 1:
-            raise ValueError(f"max_location_tries must be >= 1, got {self.max_location_tries}")
-        if self.location_fallback not in ("least_vessels", "raise"):
-            raise ValueError(
-                "location_fallback must be 'least_vessels' or 'raise', "
-                f"got {self.location_fallback!r}"
-            )
-        if self.stats_patches < 1:
-            raise ValueError(f"stats_patches must be >= 1, got {self.stats_patches}")
-        if not 0.0 < self.label_threshold < 1.0:
-            raise ValueError(f"label_threshold must lie in (0, 1), got {self.label_threshold}")
-        labels = (self.background_label, self.liver_label, self.tumor_label)
-        if len(set(labels)) != 3 or not all(0 <= int(label) <= 255 for label in labels):
-            raise ValueError(
-                "background_label, liver_label and tumor_label must be 3 distinct integers in "
-                f"[0, 255], got {labels}"
-            )
 
     @classmethod
     def realistic(
@@ -431,14 +367,3 @@ class TumorConfig:
         if size == "mix":
             return tuple(s for s in TUMOR_SIZES if self.tiny_tumors or s != "tiny")
         return (size,)
-
-
-def _check_pair(pair: object, name: str, *, low: float, high: float) -> None:
-    if (
-        not isinstance(pair, tuple)
-        or len(pair) != 2
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
-    ):
-        raise TypeError(f"{name} must be a (low, high) pair of numbers, got {pair!r}")
-    if not (low <= pair[0] <= pair[1] <= high):
-        raise ValueError(f"{name} must satisfy {low} <= low <= high <= {high}, got {pair!r}")

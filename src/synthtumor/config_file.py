@@ -13,17 +13,26 @@ import dataclasses
 import json
 import math
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from synthtumor.config import TUMOR_SIZES, SizePreset, TumorConfig
 
 __all__ = ["config_from_mapping", "config_to_mapping", "read_config", "toml_text", "write_config"]
 
+Built = TypeVar("Built")
+
 
 def _value(key: str, value: Any) -> Any:
     """JSON/TOML lists become tuples; a size preset given as a table becomes a SizePreset."""
     if key in TUMOR_SIZES and isinstance(value, dict):
+        known = [field.name for field in dataclasses.fields(SizePreset)]
+        if sorted(value) != sorted(known):
+            raise ValueError(
+                f"size preset [{key}] must set exactly {', '.join(known)}; "
+                f"got {', '.join(sorted(value)) or 'nothing'}"
+            )
         return SizePreset(**{name: _value(name, item) for name, item in value.items()})
     if isinstance(value, list):
         return tuple(_value(key, item) for item in value)
@@ -43,7 +52,7 @@ def config_from_mapping(data: dict[str, Any], *, where: str = "config") -> Tumor
     if not isinstance(data, dict):
         raise ValueError(f"{where} must hold a table (object) of TumorConfig fields")
     fields = {field.name for field in dataclasses.fields(TumorConfig)}
-    values = {key: _value(key, item) for key, item in data.items()}
+    values = _named(where, lambda: {key: _value(key, item) for key, item in data.items()})
     if "lesion" in values:
         if "lesion_types" in values:
             raise ValueError(f"{where} sets both 'lesion' and 'lesion_types'; keep one")
@@ -58,6 +67,10 @@ def config_from_mapping(data: dict[str, Any], *, where: str = "config") -> Tumor
             f"{where} has unknown TumorConfig field(s) {', '.join(unknown)}; "
             f"known fields: {', '.join(sorted(fields))}"
         )
+    return _named(where, lambda: _build_config(values))
+
+
+def _build_config(values: dict[str, Any]) -> TumorConfig:
     if values.get("appearance") == "realistic":
         start = TumorConfig.realistic(
             values.pop("phase", "portal"),
@@ -66,6 +79,14 @@ def config_from_mapping(data: dict[str, Any], *, where: str = "config") -> Tumor
         )
         return start.replace(**values)
     return TumorConfig(**values)
+
+
+def _named(where: str, build: Callable[[], Built]) -> Built:
+    """`build()`, with `where` (the file or option) in front of a bad value's message."""
+    try:
+        return build()
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{where}: {error}") from None
 
 
 def config_to_mapping(config: TumorConfig) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import re
 import secrets
 import zlib
 from collections.abc import Callable, Iterator
@@ -29,23 +30,29 @@ from nibabel.spatialimages import HeaderDataError
 
 __all__ = [
     "NIFTI_SUFFIXES",
+    "UNREADABLE",
     "Scan",
     "atomic_output",
     "atomic_write_bytes",
     "atomic_write_text",
     "is_nifti_path",
+    "load_organ_map",
     "load_scan",
+    "read_volume",
+    "remove_partial_files",
     "save_nifti",
 ]
 
 NIFTI_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii")
 """File name endings read and written as NIfTI."""
 
+PARTIAL_PATTERN = re.compile(r"^\..+\.[0-9a-f]{12}\.partial")
+"""Names of the temporary files of :func:`atomic_output` (``.NAME.<12 hex>.partial...``)."""
+
 AFFINE_ATOL = 1e-3
 """Largest difference (mm) between CT and mask affines that still counts as the same grid."""
 
-# What nibabel, gzip and zlib raise on a file that is not a readable NIfTI.
-_UNREADABLE = (
+UNREADABLE: tuple[type[BaseException], ...] = (
     ImageFileError,
     HeaderDataError,
     OSError,
@@ -54,6 +61,7 @@ _UNREADABLE = (
     gzip.BadGzipFile,
     ValueError,
 )
+"""What nibabel, gzip and zlib raise on a file that is not a readable (or a truncated) NIfTI."""
 
 
 class Scan(NamedTuple):
@@ -168,6 +176,49 @@ def load_scan(
     )
 
 
+def read_volume(path: str | os.PathLike, role: str) -> tuple[nib.Nifti1Image, np.ndarray]:
+    """Open a 3-D NIfTI file and read all of its data (so a truncated file fails here).
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.nii`` or ``.nii.gz`` file.
+    role : str
+        What the file is (``"CT"``, ``"label map"``), for the error messages.
+
+    Returns
+    -------
+    (nibabel.Nifti1Image, numpy.ndarray)
+        The image (header and affine) and its 3-D data, scaled by ``scl_slope``/``scl_inter``.
+
+    Raises
+    ------
+    FileNotFoundError
+        `path` does not exist.
+    ValueError
+        `path` is not a readable 3-D NIfTI file: wrong suffix, truncated or corrupt data, or
+        another number of axes. The message names `role` and `path`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import nibabel as nib, numpy as np
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "label.nii.gz"
+    ...     nib.save(nib.Nifti1Image(np.ones((4, 4, 4), np.uint8), np.eye(4)), path)
+    ...     _ = path.write_bytes(path.read_bytes()[:-20])  # cut off the end
+    ...     try:
+    ...         read_volume(path, "label map")
+    ...     except ValueError as error:
+    ...         print("could not be read" in str(error))
+    True
+    """
+    path = Path(path)
+    image = _open_nifti(path, role)
+    shape = _volume_shape(image, path, role)
+    return image, _read_array(image, path, role).reshape(shape)
+
+
 def _open_nifti(path: Path, role: str) -> nib.Nifti1Image:
     if not path.exists():
         raise FileNotFoundError(f"{role} file not found: {path}")
@@ -177,7 +228,7 @@ def _open_nifti(path: Path, role: str) -> nib.Nifti1Image:
         raise ValueError(f"{role} file {path} is not NIfTI: expected a .nii or .nii.gz file")
     try:
         image = nib.load(path)
-    except _UNREADABLE as error:
+    except UNREADABLE as error:
         raise ValueError(f"{role} file {path} could not be read as NIfTI ({error})") from None
     if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
         raise ValueError(f"{role} file {path} is not NIfTI (read as {type(image).__name__})")
@@ -204,7 +255,7 @@ def _read_array(image: nib.Nifti1Image, path: Path, role: str) -> np.ndarray:
         if np.issubdtype(raw.dtype, np.integer) and slope.is_integer() and inter.is_integer():
             return _integer_scaled(raw, int(slope), int(inter))
         return image.get_fdata(dtype=np.float32)
-    except _UNREADABLE as error:
+    except UNREADABLE as error:
         raise ValueError(f"{role} file {path} could not be read as NIfTI ({error})") from None
 
 
@@ -235,6 +286,37 @@ def _read_ct(image: nib.Nifti1Image, path: Path) -> np.ndarray:
         np.issubdtype(data.dtype, np.integer) or np.issubdtype(data.dtype, np.floating)
     ):
         raise ValueError(f"CT file {path} must hold real numbers (HU), got dtype {data.dtype}")
+    return data
+
+
+def load_organ_map(path: str | os.PathLike) -> np.ndarray:
+    """An organ map's classes as an integer array (e.g. TotalSegmentator's), as stored.
+
+    For ``synthesize(..., organ_label=...)``; read the CT and check the grids with
+    :func:`load_scan` first (``liver_label`` set to the organ's value). A float map whose values
+    are whole numbers is returned as int32.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "organs.nii.gz"
+    ...     _ = save_nifti(path, np.full((2, 2, 2), 7, np.uint8), affine=np.eye(4))
+    ...     classes = load_organ_map(path)
+    >>> classes.dtype, int(classes.max())
+    (dtype('uint8'), 7)
+    """
+    path = Path(path)
+    image = _open_nifti(path, "organ map")
+    data = _read_array(image, path, "organ map").reshape(_volume_shape(image, path, "organ map"))
+    if data.dtype == bool:
+        return data.astype(np.uint8)
+    if np.issubdtype(data.dtype, np.floating):
+        if not (np.isfinite(data).all() and np.all(data == np.round(data))):
+            raise ValueError(f"organ map {path} must hold whole class numbers")
+        return data.astype(np.int32)
+    if not np.issubdtype(data.dtype, np.integer):
+        raise ValueError(f"organ map {path} must hold class numbers, got dtype {data.dtype}")
     return data
 
 
@@ -478,15 +560,27 @@ def atomic_output(
         raise FileNotFoundError(f"output folder {folder} does not exist")
     temporary = folder / f".{path.name}.{secrets.token_hex(6)}.partial{suffix}"
     # O_EXCL: never clobber another writer's file; mode 0o666 lets the umask decide permissions.
-    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except PermissionError as error:
+        raise _naming_target(error, temporary, path) from error
     try:
         yield temporary
         _fsync(temporary)
         _publish(temporary, path, overwrite=overwrite)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+        if isinstance(error, OSError) and not isinstance(error, FileExistsError):
+            raise _naming_target(error, temporary, path) from error
         raise
+
+
+def _naming_target(error: OSError, temporary: Path, path: Path) -> OSError:
+    """`error` about the temporary file (or no file: a full disk) retold about `path`."""
+    if error.filename not in (None, str(temporary), temporary) or not error.strerror:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def _fsync(path: Path) -> None:
@@ -516,3 +610,37 @@ def _publish(temporary: Path, path: Path, *, overwrite: bool) -> None:
         os.replace(temporary, path)
         return
     temporary.unlink()
+
+
+def remove_partial_files(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that a killed writer (SIGKILL, power loss) left in `folder`.
+
+    Only names of :data:`PARTIAL_PATTERN` go; a missing folder holds none. Two runs must not
+    write into one folder at the same time: the second would delete the first's files in
+    flight.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = pathlib.Path(tmp)
+    ...     _ = (folder / ".a.nii.gz.0123456789ab.partial.nii.gz").write_bytes(b"half")
+    ...     _ = (folder / "a.nii.gz").write_bytes(b"whole")
+    ...     [p.name for p in remove_partial_files(folder)], [p.name for p in folder.iterdir()]
+    (['.a.nii.gz.0123456789ab.partial.nii.gz'], ['a.nii.gz'])
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for path in sorted(folder.iterdir()):
+        if PARTIAL_PATTERN.match(path.name) and path.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed

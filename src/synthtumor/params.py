@@ -11,10 +11,13 @@ import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
+from synthtumor._validation.params import check_tumor_params, check_tumor_spec
+
 __all__ = [
     "FORMAT_VERSION",
     "TumorParams",
     "TumorSpec",
+    "blur_reach_mm",
     "edge_sigmas_mm",
     "tumor_half_extent_mm",
 ]
@@ -29,6 +32,7 @@ _TUPLE_FIELDS = {
     "shape",
     "spacing",
     "scanner_blur_mm",
+    "duct_path",
 }
 
 
@@ -73,6 +77,18 @@ class TumorSpec:
     scanner_blur_mm : tuple of 3 float
         Realistic mode: sigma per axis of the scanner's PSF, added to the edge blur (its
         Gaussians add in quadrature with ``edge_blur_mm``); zeros in the paper mode.
+    exophytic : bool
+        Organ presets: the tumour may grow beyond the organ's outline into the surrounding
+        fat, and its label follows (never into another class of an organ map). False: clipped
+        to the organ, as the paper's liver tumours.
+    push : {"surroundings", "organ"}
+        Organ presets: what its mass effect moves, everything around it (the paper's) or only
+        the organ's own voxels.
+    duct_path : tuple of (int, int, int)
+        Organ presets (pancreas): the course, in voxel indices, of the dilated duct upstream of
+        the tumour; empty for none.
+    duct_radius_mm, duct_hu : float
+        The dilated duct's radius and its fluid's HU (0 for none).
     """
 
     size: str
@@ -96,6 +112,14 @@ class TumorSpec:
     periphery_hu: float = 0.0
     fill: float = 0.0
     scanner_blur_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    exophytic: bool = False
+    push: str = "surroundings"
+    duct_path: tuple[tuple[int, int, int], ...] = ()
+    duct_radius_mm: float = 0.0
+    duct_hu: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_tumor_spec(self)
 
 
 def edge_sigmas_mm(spec: TumorSpec) -> tuple[float, float, float]:
@@ -114,23 +138,44 @@ def edge_sigmas_mm(spec: TumorSpec) -> tuple[float, float, float]:
     )
 
 
-def tumor_half_extent_mm(spec: TumorSpec) -> tuple[float, float, float]:
+def blur_reach_mm(spec: TumorSpec, *, always_capsule: bool = False) -> tuple[float, float, float]:
+    """How far, per axis, the edge and capsule blurs carry a tumour beyond its mask (3 sigma).
+
+    In the paper mode the capsule's reach counts even when the capsule is off, so that the box,
+    and so the texture drawn in it, stays the same whichever stages are on. A realistic lesion
+    without a capsule (most of them) does not pay for one, unless `always_capsule`: the texture
+    field is sized with it, so that the texture is the same with and without a capsule.
+
+    Examples
+    --------
+    >>> spec = TumorSpec("tiny", (5, 5, 5), True, 4.0, (4.0, 4.0, 4.0), 0.0, 1.0, 40.0, 10.0,
+    ...                  1.3, 0.6, 1.3, 0.0, (0.4, 0.7), 0.8, 0.0, 0)
+    >>> [round(reach, 6) for reach in blur_reach_mm(spec)]
+    [5.4, 5.4, 5.4]
+    >>> from dataclasses import replace
+    >>> [round(reach, 6) for reach in blur_reach_mm(replace(spec, lesion="metastasis"))]
+    [3.0, 3.0, 3.0]
+    """
+    has_capsule = always_capsule or spec.lesion is None or spec.capsule_contrast_hu > 0
+    capsule_mm = 3.0 * spec.capsule_blur_mm if has_capsule else 0.0
+    reach = [3.0 * edge_mm + capsule_mm for edge_mm in edge_sigmas_mm(spec)]
+    return reach[0], reach[1], reach[2]
+
+
+def tumor_half_extent_mm(
+    spec: TumorSpec, *, always_capsule: bool = False
+) -> tuple[float, float, float]:
     """Half-size, in mm per axis, of the box that holds everything one tumour changes.
 
-    The deformed, blurred tumour with its capsule, and the region its mass effect warps.
+    The deformed, blurred tumour with its capsule (:func:`blur_reach_mm`, which says what
+    `always_capsule` does), and the region its mass effect warps.
     """
     from synthtumor.shape import DISPLACEMENT_CLIP
 
     extents = []
-    for semi_axis, edge_mm in zip(spec.semi_axes_mm, edge_sigmas_mm(spec), strict=True):
-        # The capsule's reach counts even when it is off: the box, and so the texture drawn in
-        # it, stays the same whichever stages are on.
-        tumour = (
-            semi_axis
-            + DISPLACEMENT_CLIP * spec.deformation_mm
-            + 3.0 * edge_mm
-            + 3.0 * spec.capsule_blur_mm
-        )
+    reaches = blur_reach_mm(spec, always_capsule=always_capsule)
+    for semi_axis, reach_mm in zip(spec.semi_axes_mm, reaches, strict=True):
+        tumour = semi_axis + DISPLACEMENT_CLIP * spec.deformation_mm + reach_mm
         warp = spec.mass_effect_radius_factor * semi_axis if spec.mass_effect_intensity else 0.0
         extents.append(max(tumour, warp))
     return extents[0], extents[1], extents[2]
@@ -202,6 +247,9 @@ class TumorParams:
     noise_lowpass_mm: float = 0.0
     vessel_check: str = "eq2"
 
+    def __post_init__(self) -> None:
+        check_tumor_params(self)
+
     def to_dict(self) -> dict[str, Any]:
         """A plain dictionary of JSON types, with a format version."""
         data = asdict(self)
@@ -215,10 +263,14 @@ class TumorParams:
             raise TypeError(f"data must be a dict, got {type(data).__name__}")
         data = dict(data)
         version = data.pop("format_version", FORMAT_VERSION)
-        if version not in _READABLE_VERSIONS:
-            raise ValueError(f"unsupported params format_version {version!r}")
-        tumors = tuple(_build(TumorSpec, tumor) for tumor in data.pop("tumors", []))
-        return _build(cls, {**data, "tumors": tumors})
+        if isinstance(version, bool) or version not in _READABLE_VERSIONS:
+            raise ValueError(f"format_version must be one of {_READABLE_VERSIONS}, got {version!r}")
+        tumors = data.pop("tumors", [])
+        if not isinstance(tumors, list | tuple):
+            raise TypeError(f"tumors must be a list of tumour objects, got {tumors!r}")
+        return _build(
+            cls, {**data, "tumors": tuple(_tumor(i, tumor) for i, tumor in enumerate(tumors))}
+        )
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON text; keyword arguments go to :func:`json.dumps` (e.g. ``indent=2``)."""
@@ -230,6 +282,13 @@ class TumorParams:
         return cls.from_dict(json.loads(text))
 
 
+def _tuples(key: str, value: Any) -> Any:
+    """JSON lists back to the tuples of the dataclasses (nested ones too)."""
+    if key in _TUPLE_FIELDS and isinstance(value, list):
+        return tuple(_tuples(key, item) for item in value)
+    return value
+
+
 def _lists(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _lists(item) for key, item in value.items()}
@@ -238,6 +297,16 @@ def _lists(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"params hold a non-finite number {value}")
     return value
+
+
+def _tumor(index: int, data: object) -> TumorSpec:
+    """One tumour of a params mapping; an error names it as ``tumors[index]``."""
+    if not isinstance(data, dict):
+        raise TypeError(f"tumors[{index}] must be an object of TumorSpec fields, got {data!r}")
+    try:
+        return _build(TumorSpec, data)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"tumors[{index}]: {error}") from None
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
@@ -251,8 +320,5 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
             f"{cls.__name__} fields do not match: unknown {sorted(unknown)}, "
             f"missing {sorted(missing)}"
         )
-    converted = {
-        key: tuple(value) if key in _TUPLE_FIELDS and isinstance(value, list) else value
-        for key, value in data.items()
-    }
+    converted = {key: _tuples(key, value) for key, value in data.items()}
     return cls(**converted)

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from synthtumor.separable import coarse_gaussian_blur
 from synthtumor.shape import blur_mask
 
 __all__ = [
@@ -16,11 +17,14 @@ __all__ = [
     "blend",
     "blend_keeping_noise",
     "capsule_increment",
+    "local_mean",
     "mass_effect",
     "radial_scale",
     "warp_linear",
     "warp_nearest",
 ]
+
+_LOWPASS_TRUNCATE = 3.0
 
 
 def blend(image: np.ndarray, texture: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -51,6 +55,8 @@ def blend_keeping_noise(
     `lowpass_voxels` over the voxels `inside` the organ only (a normalised convolution, so that
     fat beyond the liver's surface does not pull it down). Detail finer than the low-pass,
     the scanner's noise grain first of all, survives inside the tumour as it does outside.
+    The low-pass is wide, so it is computed on a coarser grid and interpolated back
+    (:func:`synthtumor.separable.coarse_gaussian_blur`).
 
     Examples
     --------
@@ -62,21 +68,39 @@ def blend_keeping_noise(
     >>> bool(abs(out.mean() - 20) < 1), bool(8 < out.std() < 11)
     (True, True)
     """
-    from synthtumor.separable import gaussian_blur
-
-    sigmas = list(lowpass_voxels)
-    if inside.all():  # deep in the organ the normalisation is 1: one blur is enough
-        mean = gaussian_blur(image, sigmas, truncate=3.0, mode="nearest")
-    else:
-        inside_weight = inside.astype(np.float32)
-        mean = gaussian_blur(image * inside_weight, sigmas, truncate=3.0, mode="nearest")
-        norm = gaussian_blur(inside_weight, sigmas, truncate=3.0, mode="nearest")
-        np.maximum(norm, np.float32(1e-3), out=norm)
-        mean /= norm
+    mean = local_mean(image, inside=inside, sigmas_voxels=lowpass_voxels)
     blended = lesion_hu - mean
     blended *= weight
     blended += image
     return blended
+
+
+def local_mean(
+    image: np.ndarray, *, inside: np.ndarray, sigmas_voxels: tuple[float, float, float]
+) -> np.ndarray:
+    """Gaussian-weighted mean of `image` over the voxels `inside` an organ, at every voxel.
+
+    A normalised convolution ``G (f m) / G m`` with ``m`` the `inside` mask (``G f`` where the
+    whole box is inside), computed with :func:`synthtumor.separable.coarse_gaussian_blur`.
+
+    Examples
+    --------
+    >>> image = np.full((12, 12, 12), 50.0, np.float32); image[:, :, 6:] = -100.0
+    >>> inside = np.zeros(image.shape, bool); inside[:, :, :6] = True
+    >>> mean = local_mean(image, inside=inside, sigmas_voxels=(3.0, 3.0, 3.0))
+    >>> bool(np.allclose(mean[:, :, :6], 50.0, atol=1e-3))
+    True
+    """
+    sigmas = list(sigmas_voxels)
+    if inside.all():  # deep in the organ the normalisation is 1: one blur is enough
+        return coarse_gaussian_blur(image, sigmas, truncate=_LOWPASS_TRUNCATE)
+    weighted_and_weight = np.empty((2, *image.shape), dtype=np.float32)
+    np.multiply(image, inside, out=weighted_and_weight[0])
+    weighted_and_weight[1] = inside
+    mean, norm = coarse_gaussian_blur(weighted_and_weight, sigmas, truncate=_LOWPASS_TRUNCATE)
+    np.maximum(norm, np.float32(1e-3), out=norm)
+    mean /= norm
+    return mean
 
 
 class MassEffect(NamedTuple):

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from synthtumor._validation import check_finite
-from synthtumor.params import TumorParams, TumorSpec, edge_sigmas_mm, tumor_half_extent_mm
+from synthtumor.params import (
+    TumorParams,
+    TumorSpec,
+    blur_reach_mm,
+    edge_sigmas_mm,
+    tumor_half_extent_mm,
+)
 from synthtumor.postprocess import (
     MassEffect,
     blend,
@@ -32,6 +39,7 @@ from synthtumor.texture import gaussian_texture
 __all__ = ["render_tumor", "tumor_box"]
 
 Box = tuple[slice, slice, slice]
+Blocked = Callable[[Box], np.ndarray]
 
 SHAPE_GRID_MM = 1.0
 """Tumour shapes are drawn on a grid no coarser than this, then averaged into the voxels."""
@@ -68,11 +76,14 @@ def tumor_box(
     return tuple(lower), tuple(upper)  # type: ignore[return-value]
 
 
-def _half_box_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -> tuple[int, ...]:
+def _half_box_voxels(
+    spec: TumorSpec, spacing: tuple[float, float, float], *, always_capsule: bool = False
+) -> tuple[int, ...]:
     """Half-size in voxels of the tumour's box before it is clipped to the volume."""
+    half_extent = tumor_half_extent_mm(spec, always_capsule=always_capsule)
     return tuple(
         math.ceil(half_mm / voxel_mm) + 1
-        for half_mm, voxel_mm in zip(tumor_half_extent_mm(spec), spacing, strict=True)
+        for half_mm, voxel_mm in zip(half_extent, spacing, strict=True)
     )
 
 
@@ -83,8 +94,10 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
     effect's warped frame it reaches further, by at most ``1 / s`` where ``s`` is eq. 5's radial
     scale at that reach (the scale grows with the distance, so this bounds it); then the blurs
     reach 3 sigma and the footprint search adds up to 4 voxels of rounding and sampling gap.
+    The capsule's reach counts whether or not the tumour has one, so that its texture does not
+    depend on that.
     """
-    box = _half_box_voxels(spec, spacing)
+    box = _half_box_voxels(spec, spacing, always_capsule=True)
     scale_at_edge = 1.0
     if _pushes_visibly(spec, spacing):
         reach = min(
@@ -104,16 +117,13 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
             half,
         )
         for semi, voxel_mm, half, blur_mm in zip(
-            spec.semi_axes_mm, spacing, box, _blur_reach_mm(spec), strict=True
+            spec.semi_axes_mm,
+            spacing,
+            box,
+            blur_reach_mm(spec, always_capsule=True),
+            strict=True,
         )
     )
-
-
-def _blur_reach_mm(spec: TumorSpec) -> tuple[float, ...]:
-    """How far, per axis, the edge and capsule blurs carry the tumour beyond its mask."""
-    # The capsule's reach counts even when it is off, so that the texture (drawn on this
-    # extent) is the same with and without it.
-    return tuple(3.0 * edge + 3.0 * spec.capsule_blur_mm for edge in edge_sigmas_mm(spec))
 
 
 def _tumour_texture(spec: TumorSpec, spacing, extent, rng: np.random.Generator) -> np.ndarray:
@@ -245,7 +255,7 @@ def _reach_of(
     `mask` holds samples at the offsets `axes`, every `strides` shape-grid points; the box is
     clipped to ``lower:upper``. None when the mask is empty.
     """
-    blur_reach_mm = _blur_reach_mm(spec)
+    reach_mm = blur_reach_mm(spec)
     extent_lower, extent_upper = [], []
     for axis in range(3):
         others = tuple(a for a in range(3) if a != axis)
@@ -257,7 +267,7 @@ def _reach_of(
         # One sampling step more covers both the gap between samples and the blur kernels'
         # rounding to whole grid points.
         step_mm = strides[axis] * spacing[axis] / subdivisions[axis]
-        reach_voxels = (blur_reach_mm[axis] + step_mm) / spacing[axis]
+        reach_voxels = (reach_mm[axis] + step_mm) / spacing[axis]
         centre = spec.center_voxel[axis]
         low = math.floor(centre + first_mm / spacing[axis] - reach_voxels)
         high = math.ceil(centre + last_mm / spacing[axis] + reach_voxels) + 1
@@ -297,15 +307,15 @@ def _tumour_weight_and_capsule(
 
 def _enhancing_periphery(
     spec: TumorSpec, spacing, extent, controls, texture: np.ndarray
-) -> np.ndarray:
-    """The extra HU of an enhancing periphery (haemangioma), 0 where there is none.
+) -> np.ndarray | None:
+    """The extra HU of an enhancing periphery (haemangioma); None for a lesion without one.
 
     The periphery covers the outer `fill` share of the deformed ellipsoid's normalised radius
     (so it follows the tumour's real edge), ramping in over a tenth of it; it is nodular:
     modulated by the tumour's own texture, so that brighter texture reads as brighter nodules.
     """
     if spec.periphery_hu == 0 or spec.fill <= 0:
-        return np.zeros(texture.shape, dtype=np.float32)
+        return None
     squared = _squared_radius(spec, _box_axes(spec, spacing, *extent), controls, spacing)
     depth = np.sqrt(squared) - np.float32(1.0 - spec.fill)
     ramp = np.clip(depth / np.float32(0.1), 0.0, 1.0)
@@ -328,8 +338,17 @@ def _cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return values.astype(dtype, copy=False)
 
 
-def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams):
-    """Mass effect (eq. 5) on the scan and label around the tumour, in place."""
+def _push_tissue(
+    output: np.ndarray,
+    label: np.ndarray,
+    spec: TumorSpec,
+    params: TumorParams,
+    protected: np.ndarray | None = None,
+):
+    """Mass effect (eq. 5) on the scan and label around the tumour, in place.
+
+    Voxels where `protected` is True (other organs) are not moved into: they keep their value.
+    """
     spacing = params.spacing
     reach = [
         math.ceil(spec.mass_effect_radius_factor * semi / voxel_mm)
@@ -349,12 +368,28 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     # Voxels that move by less than 1 % of a voxel keep their value.
     largest_shift_mm = (1.0 - warp.scale) * warp.gamma * max(spec.semi_axes_mm)
     moving = largest_shift_mm >= 0.01 * min(spacing)
+    if protected is not None:
+        moving &= ~protected[box].ravel()[warp.flat_index]
+    if spec.push == "organ":  # only the organ's own voxels move; its outline stays
+        moving &= label[box].ravel()[warp.flat_index] != params.background_label
     warp = MassEffect(warp.flat_index[moving], warp.scale[moving], warp.gamma[moving])
     if warp.flat_index.size == 0:
         return
     box_shape = tuple(b - a for a, b in zip(lower, upper, strict=True))
     center_in_box = tuple(c - a for c, a in zip(spec.center_voxel, lower, strict=True))
     source = warp.source(box_shape, center_in_box)
+    if protected is not None:
+        # Nor is anything pulled out of them.
+        nearest = tuple(
+            np.clip(np.rint(axis), 0, n - 1).astype(np.intp)
+            for axis, n in zip(source, box_shape, strict=True)
+        )
+        pulled = ~protected[box][nearest]
+        if not pulled.all():
+            warp = MassEffect(warp.flat_index[pulled], warp.scale[pulled], warp.gamma[pulled])
+            source = source[:, pulled]
+            if warp.flat_index.size == 0:
+                return
 
     # Contiguous copies of the box make the scattered reads and writes flat and cheap.
     image_box = np.array(output[box])
@@ -370,8 +405,37 @@ def _push_tissue(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
         label[box] = label_box
 
 
-def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams):
+def _growth_region(
+    label_box: np.ndarray, spec: TumorSpec, params: TumorParams, box: Box, blocked: Blocked | None
+) -> np.ndarray:
+    """Where the tumour may be drawn on its box: the organ, or beyond it when exophytic.
+
+    An exophytic tumour may reach anything but `blocked` (the other classes of an organ map);
+    with a binary mask nothing is known beyond the organ, so its whole box is open.
+    """
+    if not spec.exophytic:
+        return label_box != params.background_label
+    if blocked is None:
+        return np.ones(label_box.shape, dtype=bool)
+    return ~blocked(box)
+
+
+def render_tumor(
+    output: np.ndarray,
+    label: np.ndarray,
+    spec: TumorSpec,
+    params: TumorParams,
+    protected: np.ndarray | None = None,
+    *,
+    blocked: Blocked | None = None,
+):
     """Draw one tumour into the working arrays `output` (scan) and `label`, in place.
+
+    `protected` (boolean, the scan's shape, or None) marks voxels that must keep their value in
+    both arrays: the mass effect does not push the liver into them, and since `label` holds
+    background there, the tumour is not drawn there either, unless it is exophytic.
+    `blocked` (optional) gives, on a box, the voxels an exophytic tumour may not reach (the other
+    classes of an organ map); an exophytic tumour grows into everything else.
 
     The paper blends the tumour into the scan (eq. 4) and then warps image and label (eq. 5).
     Here the surrounding scan and label are warped first, and the tumour is then drawn directly
@@ -390,19 +454,21 @@ def render_tumor(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params:
     )
     footprint = _tumour_extent(spec, spacing, lower, upper, controls)
     if _pushes_visibly(spec, spacing):
-        _push_tissue(output, label, spec, params)
+        _push_tissue(output, label, spec, params, protected)
     if footprint is None:
         return
     *extent, mask = footprint
     box = _slices(*extent)
     weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls, mask)
-    liver = label[box] != params.background_label
+    liver = _growth_region(label[box], spec, params, box, blocked)
     weight *= liver
     image_box = np.asarray(output[box], dtype=np.float32)
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")
     texture = _tumour_texture(spec, spacing, extent, np.random.default_rng(texture_seed))
     if params.noise_lowpass_mm > 0:
-        texture += _enhancing_periphery(spec, spacing, extent, controls, texture)
+        periphery = _enhancing_periphery(spec, spacing, extent, controls, texture)
+        if periphery is not None:
+            texture += periphery
         rendered = blend_keeping_noise(
             image_box,
             texture,

@@ -7,10 +7,21 @@ boxes a tumour needs (tens of voxels a side), where the filters' per-call set-up
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["apply_separable", "gaussian_blur", "gaussian_matrix", "gaussian_weights"]
+__all__ = [
+    "apply_separable",
+    "block_mean",
+    "coarse_gaussian_blur",
+    "coarse_steps",
+    "gaussian_blur",
+    "gaussian_matrix",
+    "gaussian_weights",
+]
 
 _MODES = ("constant", "nearest")
 _LARGEST_MATRIX = 160
@@ -125,11 +136,152 @@ def gaussian_blur(
     volume = np.asarray(volume, dtype=np.float32)
     if max(volume.shape) > _LARGEST_MATRIX:
         return ndimage.gaussian_filter(volume, sigmas_voxels, mode=mode, truncate=truncate)
-    built: dict[tuple[int, float], np.ndarray] = {}
-    matrices = []
-    for n, sigma in zip(volume.shape, sigmas_voxels, strict=True):
-        if (n, sigma) not in built:
-            matrix = gaussian_matrix(n, sigma, truncate=truncate, mode=mode)
-            built[n, sigma] = matrix.astype(np.float32)
-        matrices.append(built[n, sigma])
+    matrices = [
+        _float32_gaussian_matrix(n, float(sigma), float(truncate), mode)
+        for n, sigma in zip(volume.shape, sigmas_voxels, strict=True)
+    ]
     return apply_separable(volume, matrices)
+
+
+@functools.lru_cache(maxsize=1024)
+def _float32_gaussian_matrix(n: int, sigma: float, truncate: float, mode: str) -> np.ndarray:
+    """:func:`gaussian_matrix` as float32, built once per argument set (read-only)."""
+    matrix = gaussian_matrix(n, sigma, truncate=truncate, mode=mode).astype(np.float32)
+    matrix.flags.writeable = False
+    return matrix
+
+
+_COARSE_FROM_VOXELS = 32**3
+COARSE_SIGMA_PER_STEP = 1.5
+""":func:`coarse_gaussian_blur` takes a coarse grid step of k voxels from a sigma of 1.5 k."""
+
+
+def coarse_steps(sigmas_voxels: list[float] | tuple[float, ...]) -> tuple[int, ...]:
+    """Per axis, the coarse grid step (in voxels) :func:`coarse_gaussian_blur` works on.
+
+    A step of k voxels is taken where sigma is at least ``COARSE_SIGMA_PER_STEP * k``: the
+    coarse Gaussian that is left after the block mean and the interpolation (see there) then
+    keeps a sigma of at least 1.4 coarse voxels, well sampled.
+
+    Examples
+    --------
+    >>> coarse_steps([3.0, 4.4, 1.2])
+    (2, 2, 1)
+    """
+    return tuple(
+        max(1, math.floor(sigma / COARSE_SIGMA_PER_STEP + 1e-9)) for sigma in sigmas_voxels
+    )
+
+
+def block_mean(volume: np.ndarray, steps: tuple[int, ...]) -> np.ndarray:
+    """Mean over blocks of ``steps`` voxels along the last three axes (float32).
+
+    Where an axis is not a multiple of its step, its last block is the mean of the voxels that
+    remain. `volume` may be a stack ``(..., n0, n1, n2)``.
+
+    Examples
+    --------
+    >>> block_mean(np.arange(5, dtype=np.float32).reshape(1, 1, 5), (1, 1, 2)).tolist()
+    [[[0.5, 2.5, 4.0]]]
+    """
+    result = np.asarray(volume, dtype=np.float32)
+    for axis, step in zip(range(-3, 0), steps, strict=True):
+        if step > 1:
+            result = _block_mean_along(result, step, axis)
+    return result
+
+
+def _block_mean_along(volume: np.ndarray, step: int, axis: int) -> np.ndarray:
+    n = volume.shape[axis]
+    full = n // step
+
+    def part(index: slice) -> tuple[slice, ...]:
+        return (slice(None),) * (volume.ndim + axis) + (index,)
+
+    shape = list(volume.shape)
+    shape[axis] = -(-n // step)
+    result = np.empty(shape, dtype=np.float32)
+    head = result[part(slice(0, full))]
+    np.copyto(head, volume[part(slice(0, full * step, step))])
+    for offset in range(1, step):
+        head += volume[part(slice(offset, full * step, step))]
+    head *= np.float32(1.0 / step)
+    if full < shape[axis]:
+        tail = volume[part(slice(full * step, n))]
+        result[part(slice(full, full + 1))] = tail.mean(axis=axis, keepdims=True, dtype=np.float32)
+    return result
+
+
+def coarse_gaussian_blur(
+    volume: np.ndarray, sigmas_voxels: list[float] | tuple[float, ...], *, truncate: float
+) -> np.ndarray:
+    """A wide Gaussian low-pass of a float32 box (or stack of boxes), computed on a coarse grid.
+
+    Along an axis of step k > 1 (:func:`coarse_steps`), the box is averaged over blocks of k
+    voxels, blurred there by a Gaussian and interpolated linearly back onto the voxels, as one
+    ``(n, n / k)`` matrix per axis. The coarse Gaussian's sigma is what is left of `sigmas_voxels`
+    once the variances of the block mean, ``(k**2 - 1) / 12``, and of the interpolation (its mean
+    over the voxels of a block) are taken off, so the whole filter has the asked-for variance.
+    Axes of step 1 get the exact Gaussian, and so do boxes under ``32**3`` voxels, where the
+    exact products are the cheaper. Ends are padded with the end values
+    (``mode="nearest"``). The result is a smooth approximation of
+    ``scipy.ndimage.gaussian_filter(volume, sigmas_voxels, mode="nearest")`` (its error is
+    measured in ``tests/test_separable.py``) for about a quarter of the cost of the exact one.
+
+    Examples
+    --------
+    >>> from scipy import ndimage
+    >>> rng = np.random.default_rng(0)
+    >>> box = ndimage.gaussian_filter(rng.standard_normal((40, 40, 40)), 2.0).astype(np.float32)
+    >>> fast = coarse_gaussian_blur(box, [3.0, 3.0, 3.0], truncate=3.0)
+    >>> exact = ndimage.gaussian_filter(box, 3.0, mode="nearest", truncate=3.0)
+    >>> interior = (slice(9, -9),) * 3  # 3 sigma from the ends, which are padded differently
+    >>> error = fast[interior] - exact[interior]
+    >>> bool(np.sqrt(np.mean(error**2)) < 0.02 * exact[interior].std())
+    True
+    """
+    volume = np.asarray(volume, dtype=np.float32)
+    box = volume.shape[-3:]
+    steps = tuple(
+        step if n >= 2 * step and math.prod(box) >= _COARSE_FROM_VOXELS else 1
+        for n, step in zip(box, coarse_steps(sigmas_voxels), strict=True)
+    )
+    matrices = [
+        _coarse_blur_matrix(n, float(sigma), step, float(truncate))
+        for n, sigma, step in zip(box, sigmas_voxels, steps, strict=True)
+    ]
+    return apply_separable(block_mean(volume, steps), matrices)
+
+
+@functools.lru_cache(maxsize=256)
+def _coarse_blur_matrix(n: int, sigma: float, step: int, truncate: float) -> np.ndarray:
+    """``(n, ceil(n / step))`` float32: Gaussian on the block grid, then linear interpolation."""
+    if step == 1:
+        return _float32_gaussian_matrix(n, sigma, truncate, "nearest")
+    full = n // step
+    n_coarse = -(-n // step)
+    centres = np.arange(n_coarse) * step + (step - 1) / 2.0
+    if n_coarse > full:  # the last, partial block
+        centres[-1] = (full * step + n - 1) / 2.0
+    within = np.abs(np.arange(step) - (step - 1) / 2.0)
+    interpolation_variance = float(np.mean(within * (step - within)))
+    box_variance = (step**2 - 1) / 12.0
+    coarse_sigma = math.sqrt(max(sigma**2 - box_variance - interpolation_variance, 0.0)) / step
+    blur = gaussian_matrix(n_coarse, coarse_sigma, truncate=truncate, mode="nearest")
+    interpolation = _linear_interpolation_matrix(np.arange(n, dtype=float), centres)
+    matrix = (interpolation @ blur).astype(np.float32)
+    matrix.flags.writeable = False
+    return matrix
+
+
+def _linear_interpolation_matrix(points: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """``(len(points), len(nodes))``: linear interpolation between increasing `nodes`, clamped."""
+    clamped = np.clip(points, nodes[0], nodes[-1])
+    right = np.clip(np.searchsorted(nodes, clamped, side="right"), 1, len(nodes) - 1)
+    left = right - 1
+    fraction = (clamped - nodes[left]) / (nodes[right] - nodes[left])
+    matrix = np.zeros((len(points), len(nodes)))
+    rows = np.arange(len(points))
+    matrix[rows, left] = 1.0 - fraction
+    matrix[rows, right] += fraction
+    return matrix

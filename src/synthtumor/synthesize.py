@@ -12,14 +12,18 @@ import numpy as np
 
 from synthtumor._threads import single_blas_thread
 from synthtumor._validation import (
+    SEED_BOUND,
     LiverTooSmallError,
     as_binary_mask,
     as_spacing,
     as_volume,
+    check_bool,
     check_finite,
+    check_rng,
 )
 from synthtumor.appearance import draw_appearance, scanner_blur_mm
 from synthtumor.config import SIZE_NAMES, TumorConfig, draw
+from synthtumor.duct import duct_path, render_duct
 from synthtumor.location import (
     LiverSampler,
     LiverStatistics,
@@ -28,6 +32,9 @@ from synthtumor.location import (
     count_voxels,
 )
 from synthtumor.location import liver_statistics as _estimate_statistics
+from synthtumor.organ_location import BoxSampler, DeepSampler
+from synthtumor.organ_map import OrganMap, read_organ_map
+from synthtumor.organs import ORGAN_PRESETS, OrganPreset, organ_config, resolve_organ
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.patterns import pattern_sizes, satellite_candidates
 from synthtumor.phase import resolve_phase
@@ -46,7 +53,7 @@ __all__ = [
 RngLike = np.random.Generator | int | np.random.SeedSequence | None
 
 _MIN_LIVER_TO_TUMOR_VOLUME = 2.0
-_SEED_BOUND = 2**53
+LIVER = ORGAN_PRESETS["liver"]
 
 
 class SynthesisResult(NamedTuple):
@@ -62,31 +69,36 @@ def _sphere_volume_mm3(radius_mm: float) -> float:
 
 
 def _needed_liver_voxels(
-    size: str | None, config: TumorConfig, spacing: tuple[float, float, float]
+    size: str | None, config: TumorConfig, spacing: tuple[float, float, float], ratio: float
 ) -> int:
-    """Liver voxels enough for the largest tumour `size` may draw (see :func:`_choose_size`)."""
+    """Organ voxels enough for the largest tumour `size` may draw (see :func:`_choose_size`)."""
     names = config.sizes_in(size) if size in SIZE_NAMES else config.sizes_in("mix")
     largest = max((config.preset(name).max_radius_mm for name in names), default=0.0)
-    needed_mm3 = _sphere_volume_mm3(largest) * _MIN_LIVER_TO_TUMOR_VOLUME
+    needed_mm3 = _sphere_volume_mm3(largest) * ratio
     return max(math.ceil(needed_mm3 / math.prod(spacing)), 1)
 
 
 def _choose_size(
-    size: str | None, config: TumorConfig, liver_volume_mm3: float, rng: np.random.Generator
+    size: str | None,
+    config: TumorConfig,
+    liver_volume_mm3: float,
+    rng: np.random.Generator,
+    organ: OrganPreset,
 ) -> str:
     """The preset to draw: `size`, or one drawn with the configured probabilities."""
+    ratio = organ.min_organ_to_tumor_volume
 
     def fits(name: str) -> bool:
         largest = max(config.preset(s).max_radius_mm for s in config.sizes_in(name))
-        return _sphere_volume_mm3(largest) * _MIN_LIVER_TO_TUMOR_VOLUME <= liver_volume_mm3
+        return _sphere_volume_mm3(largest) * ratio <= liver_volume_mm3
 
     def too_small(name: str) -> LiverTooSmallError:
         largest = max(config.preset(s).max_radius_mm for s in config.sizes_in(name))
-        needed = _sphere_volume_mm3(largest) * _MIN_LIVER_TO_TUMOR_VOLUME
+        needed = _sphere_volume_mm3(largest) * ratio
         return LiverTooSmallError(
-            f"liver_mask holds {liver_volume_mm3 / 1000:.2f} mL of liver, too small for "
+            f"liver_mask holds {liver_volume_mm3 / 1000:.2f} mL of {organ.name}, too small for "
             f"size {name!r} (a tumour of radius {largest:g} mm needs at least "
-            f"{needed / 1000:.2f} mL of liver)"
+            f"{needed / 1000:.2f} mL of {organ.name})"
         )
 
     if size is not None:
@@ -194,7 +206,7 @@ def _draw_tumor(
         "capsule_band": tuple(float(v) for v in config.capsule_band),
         "capsule_blur_mm": draw(config.capsule_blur_mm, rng),
         "capsule_contrast_hu": _draw_optional(config.capsule_contrast_hu, rng),
-        "seed": int(rng.integers(0, _SEED_BOUND)),
+        "seed": int(rng.integers(0, SEED_BOUND)),
     }
     if config.appearance == "realistic":
         assert phase is not None
@@ -217,6 +229,8 @@ def sample(
     liver_mask: np.ndarray,
     *,
     spacing: tuple[float, float, float],
+    organ: str | OrganPreset = "liver",
+    organ_label: int | tuple[int, ...] | None = None,
     size: str | None = None,
     config: TumorConfig | None = None,
     statistics: LiverStatistics | None = None,
@@ -229,9 +243,17 @@ def sample(
     image : numpy.ndarray
         3-D CT in Hounsfield units, any real dtype.
     liver_mask : numpy.ndarray
-        3-D binary liver mask (bool or 0/1) of the same shape.
+        3-D binary mask of the organ (bool or 0/1) of the same shape; with `organ_label`, an
+        integer class map holding it.
     spacing : tuple of 3 float
         Voxel spacing in mm, in array-axis order.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn: "liver" (default, the paper's), "pancreas",
+        "kidney" (:data:`synthtumor.organs.ORGAN_PRESETS`) or a user's own
+        :class:`~synthtumor.organs.OrganPreset`. See ``docs/organs.md``.
+    organ_label : int or tuple of int or None
+        None (default): `liver_mask` is a binary mask. A value (or several, e.g. ``(2, 3)``
+        for both kidneys): `liver_mask` is an organ map and the organ is where it holds them.
     size : {"tiny", "small", "medium", "large", "mix"} or None
         Table 6 preset; None draws one with ``config.size_probabilities`` among the sizes the
         liver can hold.
@@ -264,11 +286,38 @@ def sample(
     >>> params.size, 2 <= len(params.tumors) <= 5
     ('medium', True)
     """
-    config = _check_config(config)
+    organ = resolve_organ(organ)
+    config = organ_config(_check_config(config), organ)
     statistics = _check_statistics(statistics)
     image = as_volume(image)
-    mask = as_binary_mask(liver_mask, shape=image.shape)
-    return _sample_checked(image, mask, as_spacing(spacing), size, config, rng, statistics)
+    mask = _organ_mask(liver_mask, organ_label, image.shape, config).organ
+    return _sample_checked(
+        image, mask, as_spacing(spacing), size, config, rng, statistics, organ=organ
+    )
+
+
+def _organ_mask(
+    liver_mask: object,
+    organ_label: int | tuple[int, ...] | None,
+    shape: tuple[int, ...],
+    config: TumorConfig | TumorParams,
+) -> OrganMap | _BinaryMask:
+    """The organ's boolean mask, from a binary mask or (with `organ_label`) an organ map."""
+    if organ_label is None:
+        return _BinaryMask(as_binary_mask(liver_mask, shape=shape))
+    return read_organ_map(
+        liver_mask,
+        organ_label,
+        shape=shape,
+        background_label=config.background_label,
+        tumor_label=config.tumor_label,
+    )
+
+
+class _BinaryMask(NamedTuple):
+    """A binary organ mask (beside :class:`OrganMap`, an organ map)."""
+
+    organ: np.ndarray
 
 
 def _sample_checked(
@@ -279,32 +328,36 @@ def _sample_checked(
     config: TumorConfig,
     rng: RngLike,
     statistics: LiverStatistics | None = None,
+    *,
+    organ: OrganPreset | None = None,
 ) -> TumorParams:
-    """:func:`sample` on arguments already checked (`mask` boolean).
+    """:func:`sample` on arguments already checked (`mask` boolean, `config` the organ's).
 
     With `statistics` (a crop of a measured scan) nothing is measured here and the random
     stream skips the measurement's draws; without, the stream is what it has always been.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
+    organ = resolve_organ("liver") if organ is None else organ
 
     # Counting stops once the liver is known to hold the largest tumour `size` may ask for
     # (with whole-scan statistics, once the crop is known to hold some liver).
-    needed = _needed_liver_voxels(size, config, spacing)
+    needed = _needed_liver_voxels(size, config, spacing, organ.min_organ_to_tumor_volume)
     if statistics is not None and statistics.liver_volume_mm3 is not None:
         needed = 1
     liver_voxels = count_voxels(mask, at_least=needed)
     if liver_voxels == 0:
         raise ValueError("liver_mask is empty: there is no liver voxel to place a tumour in")
     liver_volume_mm3 = liver_voxels * math.prod(spacing)
-    sampler = LiverSampler(mask, rng)
+    # The liver keeps the paper mode's random stream; other organs draw in their own box.
+    sampler = LiverSampler(mask, rng) if organ == LIVER else BoxSampler(mask, rng)
     if statistics is None:
         stats = _measure(image, mask, spacing, config, sampler, rng)
     else:
         stats = statistics
         if statistics.liver_volume_mm3 is not None:
             liver_volume_mm3 = statistics.liver_volume_mm3
-    chosen = _choose_size(size, config, liver_volume_mm3, rng)
-    phase = _resolve_phase(config, image, mask, spacing)
+    chosen = _choose_size(size, config, liver_volume_mm3, rng, organ)
+    phase = _resolve_phase(config, image, mask, spacing, organ)
     vessel_check = _vessel_check(config, phase)
     built: list[VesselMap | None] = []
 
@@ -329,9 +382,13 @@ def _sample_checked(
     # statistics the candidates drawn next give that rate instead of a count of the whole mask.
     if statistics is None:
         vessel_map()
+    placer: LiverSampler | DeepSampler = sampler
+    if organ.center_tries > 1:
+        placer = DeepSampler(sampler, mask, spacing=spacing, tries=organ.center_tries)
     tumors = _place_tumors(
-        chosen, config, stats, phase, spacing, sampler, vessel_map, vessel_check, mask, rng
+        chosen, config, stats, phase, spacing, placer, vessel_map, vessel_check, mask, rng
     )
+    tumors = _organ_growth(tumors, organ, mask, spacing, rng)
     return TumorParams(
         shape=tuple(int(n) for n in image.shape),
         spacing=spacing,
@@ -355,12 +412,53 @@ def _sample_checked(
 
 
 def _resolve_phase(
-    config: TumorConfig, image: np.ndarray, mask: np.ndarray, spacing: tuple[float, float, float]
+    config: TumorConfig,
+    image: np.ndarray,
+    mask: np.ndarray,
+    spacing: tuple[float, float, float],
+    organ: OrganPreset,
 ) -> str | None:
     """The contrast phase the realistic mode draws for (estimated for "auto"); None: paper."""
     if config.appearance != "realistic":
         return None
+    if config.phase == "auto" and organ.name != "liver":
+        raise ValueError(
+            f"config.phase='auto' estimates the phase from the liver, but the organ is "
+            f"{organ.name!r}: give the scan's phase (e.g. TumorConfig(phase='portal'))"
+        )
     return resolve_phase(config.phase, image, mask, spacing)
+
+
+def _organ_growth(
+    tumors: list[TumorSpec],
+    organ: OrganPreset,
+    mask: np.ndarray,
+    spacing: tuple[float, float, float],
+    rng: np.random.Generator,
+) -> list[TumorSpec]:
+    """Each tumour's growth rule: exophytic, its upstream duct (drawn with the organ's shares)
+    and what it pushes.
+
+    Nothing is drawn for an organ without exophytic tumours or ducts, so the liver's stream is
+    the paper mode's.
+    """
+    push = "organ" if organ.push == "organ" else "surroundings"
+    grown = []
+    for spec in tumors:
+        changes: dict = {} if push == "surroundings" else {"push": push}
+        if organ.exophytic_share > 0:
+            changes["exophytic"] = bool(rng.random() < organ.exophytic_share)
+        if organ.duct_dilation_share > 0:
+            dilated = rng.random() < organ.duct_dilation_share
+            radius_mm, fluid_hu = float(rng.uniform(1.5, 3.0)), float(rng.uniform(0.0, 20.0))
+            if dilated:
+                changes.update(
+                    duct_path=duct_path(mask, spec.center_voxel, spacing),
+                    duct_radius_mm=radius_mm,
+                    duct_hu=fluid_hu,
+                )
+        grown.append(dataclasses.replace(spec, **changes) if changes else spec)
+    return grown
 
 
 class UnenhancedScanWarning(UserWarning):
@@ -403,7 +501,7 @@ def _place_tumors(
     stats: LiverStatistics,
     phase: str | None,
     spacing: tuple[float, float, float],
-    sampler: LiverSampler,
+    sampler: LiverSampler | DeepSampler,
     vessel_map: Callable[[], VesselMap | None],
     vessel_check: str,
     mask: np.ndarray,
@@ -551,7 +649,7 @@ def liver_statistics(
     image = as_volume(image)
     mask = as_binary_mask(liver_mask, shape=image.shape)
     spacing = as_spacing(spacing)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     liver_voxels = count_voxels(mask)
     if liver_voxels == 0:
         raise ValueError("liver_mask is empty: there is no liver to measure")
@@ -590,7 +688,10 @@ def apply(
     liver_mask: np.ndarray,
     params: TumorParams,
     *,
+    organ_label: int | tuple[int, ...] | None = None,
+    blocked: np.ndarray | None = None,
     inplace: bool = False,
+    protected: np.ndarray | None = None,
 ) -> SynthesisResult:
     """Render drawn tumours into a scan (deterministic).
 
@@ -599,14 +700,28 @@ def apply(
     image : numpy.ndarray
         3-D CT in HU, the one `params` were drawn for (same shape).
     liver_mask : numpy.ndarray
-        Its binary liver mask.
+        Its binary organ mask, or with `organ_label` its organ map.
     params : TumorParams
         From :func:`sample` (or a JSON file of one).
+    organ_label : int or tuple of int or None
+        As in :func:`sample`: with a value, the label returned is the organ map with the
+        tumour voxels set to ``params.tumor_label``, every other voxel as it was.
+    blocked : numpy.ndarray or None
+        With a binary `liver_mask`: a boolean array of the scan's shape marking the voxels an
+        exophytic tumour may not reach (other organs), for a caller that keeps its own organ
+        map (the adapters). None: nothing beyond the organ is known. With `organ_label` the
+        map's other classes are blocked anyway.
     inplace : bool
         False (default): return new arrays, inputs untouched. True, for pipelines that own
         their data: write the tumours into `image` and the label into `liver_mask`, which must
         then be writeable NumPy arrays and `liver_mask` an integer array holding 0/1; no
         full-volume copy is made. Both are returned.
+    protected : numpy.ndarray or None
+        Boolean mask (same shape) of voxels outside the liver that must keep their values in
+        the image and the label: the mass effect does not push the liver into them, so no
+        tumour reaches them (other organs of a label map; see
+        :func:`synthtumor.label_map.synthesize_label_map`). None (default): the liver may
+        bulge into any voxel outside it, as in the paper.
 
     Returns
     -------
@@ -626,9 +741,60 @@ def apply(
     """
     if not isinstance(params, TumorParams):
         raise TypeError(f"params must be a TumorParams, got {type(params).__name__}")
+    inplace = check_bool(inplace, name="inplace")
     image = as_volume(image)
-    mask = as_binary_mask(liver_mask, shape=image.shape)
-    return _apply_checked(image, liver_mask, mask, params, inplace=inplace)
+    organ_mask = _organ_mask(liver_mask, organ_label, image.shape, params)
+    if protected is not None:
+        protected = as_binary_mask(protected, shape=image.shape, name="protected")
+        if np.any(protected & organ_mask.organ):
+            raise ValueError("protected must not overlap liver_mask: the tumours grow in the liver")
+    if blocked is not None:
+        if organ_label is not None:
+            raise ValueError("give blocked with a binary liver_mask only (organ_label blocks)")
+        blocked = as_binary_mask(blocked, shape=image.shape, name="blocked")
+        return _apply_checked(
+            image,
+            liver_mask,
+            organ_mask.organ,
+            params,
+            inplace=inplace,
+            protected=protected,
+            blocked=lambda box: blocked[box],
+        )
+    return _apply_to(image, liver_mask, organ_mask, params, inplace=inplace, protected=protected)
+
+
+def _apply_to(
+    image: np.ndarray,
+    liver_mask: np.ndarray,
+    organ_mask: OrganMap | _BinaryMask,
+    params: TumorParams,
+    *,
+    inplace: bool,
+    protected: np.ndarray | None = None,
+) -> SynthesisResult:
+    """:func:`apply` on a checked organ mask; an organ map gets its tumours written in.
+
+    In an organ map the other classes are protected (the label write-back rule of
+    :mod:`synthtumor.label_map`): the mass effect pushes nothing into them.
+    """
+    if isinstance(organ_mask, _BinaryMask):
+        return _apply_checked(
+            image, liver_mask, organ_mask.organ, params, inplace=inplace, protected=protected
+        )
+    if inplace:
+        raise ValueError("inplace=True needs a binary liver_mask, not an organ map (organ_label)")
+    others = organ_mask.other_classes()
+    result = _apply_checked(
+        image,
+        organ_mask.organ,
+        organ_mask.organ,
+        params,
+        inplace=False,
+        protected=others if protected is None else protected | others,
+        blocked=organ_mask.blocked,
+    )
+    return SynthesisResult(result.image, organ_mask.with_tumors(result.label, params), params)
 
 
 def _apply_checked(
@@ -638,8 +804,13 @@ def _apply_checked(
     params: TumorParams,
     *,
     inplace: bool,
+    protected: np.ndarray | None = None,
+    blocked: Callable[[tuple[slice, ...]], np.ndarray] | None = None,
 ) -> SynthesisResult:
-    """:func:`apply` on arguments already checked (`mask` is `liver_mask` as booleans)."""
+    """:func:`apply` on arguments already checked (`mask` is `liver_mask` as booleans).
+
+    `blocked` marks the voxels no exophytic tumour may reach (the organ map's other classes).
+    """
     if tuple(image.shape) != tuple(params.shape):
         raise ValueError(
             f"image has shape {image.shape} but params were drawn for shape {params.shape}"
@@ -655,7 +826,9 @@ def _apply_checked(
         output = image.copy()
         label = _initial_label(mask, params)
     for spec in params.tumors:
-        render_tumor(output, label, spec, params)
+        render_tumor(output, label, spec, params, protected, blocked=blocked)
+    for spec in params.tumors:  # after every tumour: the duct runs in the organ, not in them
+        render_duct(output, label, spec, params)
     return SynthesisResult(output, label, params)
 
 
@@ -686,13 +859,15 @@ def synthesize(
     liver_mask: np.ndarray,
     *,
     spacing: tuple[float, float, float],
+    organ: str | OrganPreset = "liver",
+    organ_label: int | tuple[int, ...] | None = None,
     size: str | None = None,
     config: TumorConfig | None = None,
     statistics: LiverStatistics | None = None,
     rng: RngLike = None,
     inplace: bool = False,
 ) -> SynthesisResult:
-    """Put synthetic liver tumours into a CT scan, with the matching label.
+    """Put synthetic tumours into a CT scan (the liver's by default), with the matching label.
 
     The whole method of Hu et al. (CVPR 2023): vessel-aware location, Gaussian texture with
     cubic up-scaling, a deformed and blurred ellipsoid, blending, mass effect and capsule, with
@@ -703,9 +878,19 @@ def synthesize(
     image : numpy.ndarray
         3-D CT in Hounsfield units, any real dtype; never modified unless `inplace`.
     liver_mask : numpy.ndarray
-        3-D binary liver mask (bool or 0/1) of the same shape.
+        3-D binary mask of the organ (bool or 0/1) of the same shape; with `organ_label`, an
+        integer organ map holding it (e.g. TotalSegmentator's).
     spacing : tuple of 3 float
         Voxel spacing in mm, array-axis order (e.g. ``nib.load(path).header.get_zooms()``).
+    organ : str or OrganPreset
+        "liver" (default), "pancreas", "kidney" or a user's :class:`~synthtumor.organs.OrganPreset`
+        (see :func:`sample` and ``docs/organs.md``).
+    organ_label : int or tuple of int or None
+        None (default): `liver_mask` is binary, and the label returned is 0 background,
+        1 organ, 2 tumour. A value, or several (``(2, 3)``: both kidneys as one organ):
+        `liver_mask` is an organ map; the label returned is that map with the tumour voxels
+        set to ``config.tumor_label`` (which must not be one of its classes) and every other
+        voxel untouched.
     size : {"tiny", "small", "medium", "large", "mix"} or None
         Table 6 preset; None draws one (probability 0.2 each by default).
     config : TumorConfig or None
@@ -738,9 +923,15 @@ def synthesize(
     True
     """
     # Checked once here: the mask check reads the whole mask, which costs on big volumes.
-    config = _check_config(config)
+    inplace = check_bool(inplace, name="inplace")
+    organ = resolve_organ(organ)
+    config = organ_config(_check_config(config), organ)
     statistics = _check_statistics(statistics)
     image = as_volume(image)
-    mask = as_binary_mask(liver_mask, shape=image.shape)
-    params = _sample_checked(image, mask, as_spacing(spacing), size, config, rng, statistics)
-    return _apply_checked(image, liver_mask, mask, params, inplace=inplace)
+    organ_mask = _organ_mask(liver_mask, organ_label, image.shape, config)
+    if inplace and organ_label is not None:
+        raise ValueError("inplace=True needs a binary liver_mask, not an organ map (organ_label)")
+    params = _sample_checked(
+        image, organ_mask.organ, as_spacing(spacing), size, config, rng, statistics, organ=organ
+    )
+    return _apply_to(image, liver_mask, organ_mask, params, inplace=inplace)

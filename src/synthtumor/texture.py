@@ -22,7 +22,13 @@ from scipy import ndimage
 
 from synthtumor.separable import apply_separable, gaussian_matrix
 
-__all__ = ["gaussian_blur_matrix", "gaussian_texture", "standard_normal", "upscale_matrix"]
+__all__ = [
+    "gaussian_blur_matrix",
+    "gaussian_texture",
+    "standard_normal",
+    "texture_factors",
+    "upscale_matrix",
+]
 
 _BLUR_TRUNCATE = 3.0
 
@@ -173,6 +179,47 @@ def gaussian_texture(
     >>> bool(np.allclose(part, texture[corner], atol=1e-4))
     True
     """
+    noise, axis_matrices = texture_factors(
+        shape, spacing=spacing, scale=scale, blur_mm=blur_mm, window=window, rng=rng
+    )
+    texture = apply_separable(noise, axis_matrices)
+    texture *= np.float32(std_hu)
+    texture += np.float32(mean_hu)
+    return texture
+
+
+def texture_factors(
+    shape: tuple[int, int, int],
+    *,
+    spacing: tuple[float, float, float],
+    scale: float,
+    blur_mm: float,
+    window: tuple[slice, slice, slice] | None = None,
+    rng: np.random.Generator | int | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The coarse noise and the per-axis matrices whose product is :func:`gaussian_texture`.
+
+    ``gaussian_texture(...) == mean_hu + std_hu * apply_separable(noise, matrices)`` for the
+    same arguments: the random draws and the deterministic up-scaling and blur, apart, so that
+    another backend (``synthtumor.torch``) applies the same matrices to the same noise.
+
+    Returns
+    -------
+    noise : numpy.ndarray
+        float32 N(0, 1) samples on the coarse grid.
+    matrices : list of 3 numpy.ndarray
+        float32, ``(window length, coarse length)`` per axis.
+
+    Examples
+    --------
+    >>> from synthtumor.separable import apply_separable
+    >>> noise, matrices = texture_factors((8, 8, 8), spacing=(1.0, 1.0, 1.0), scale=1.3,
+    ...                                   blur_mm=0.6, rng=0)
+    >>> texture = gaussian_texture((8, 8, 8), spacing=(1.0, 1.0, 1.0), mean_hu=40.0,
+    ...                            std_hu=15.0, scale=1.3, blur_mm=0.6, rng=0)
+    >>> bool(np.allclose(40.0 + 15.0 * apply_separable(noise, matrices), texture, atol=1e-4))
+    True
+    """
     if scale < 1.0:
         raise ValueError(f"scale (eta) must be >= 1, got {scale}")
     rng = np.random.default_rng(rng)
@@ -192,11 +239,7 @@ def gaussian_texture(
         built[voxel_mm][:n][part] for n, voxel_mm, part in zip(shape, spacing, rows, strict=True)
     ]
     coarse_shape = tuple(matrix.shape[1] for matrix in axis_matrices)
-    noise = standard_normal(rng, coarse_shape)
-    texture = apply_separable(noise, axis_matrices)
-    texture *= np.float32(std_hu)
-    texture += np.float32(mean_hu)
-    return texture
+    return standard_normal(rng, coarse_shape), axis_matrices
 
 
 def _window_rows(

@@ -14,7 +14,8 @@ Each adapter lives in its own module and imports its framework when it is import
     ``(seed, epoch, index)``. Extra: ``pip install synthtumor[torch]``.
 
 All three share one policy: the liver is ``label == liver_label`` in the sample's label map;
-tumour voxels are written as ``tumor_label`` and every other label value is left as it is; a
+tumour voxels are written as ``tumor_label``, and only liver voxels change class (the rule of
+:mod:`synthtumor.label_map`: other organs keep their voxels in the label and the image); a
 sample whose label already holds tumour voxels, or whose liver is too small (or absent), is
 passed through unchanged; the caller's arrays and tensors are never modified.
 

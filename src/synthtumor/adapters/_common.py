@@ -6,8 +6,6 @@ the extra), then this module, which needs torch.
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple, TypeVar
@@ -20,19 +18,21 @@ from synthtumor import (
     LiverTooSmallError,
     TumorConfig,
     TumorParams,
-    apply,
     liver_statistics,
-    sample,
-    tumor_box,
 )
+from synthtumor._validation import as_spacing, check_labels, check_probability, check_seed
 from synthtumor.config import SIZE_NAMES
+from synthtumor.label_map import synthesize_label_map as _synthesize_label_map
+from synthtumor.organs import OrganPreset, resolve_organ
 
 __all__ = [
+    "DRAW_KEY",
     "LiverTooSmallWarning",
     "SmallLiverPolicy",
     "SynthesizedPair",
     "as_numpy",
     "as_statistics",
+    "check_bool",
     "check_label_values",
     "check_probability",
     "check_seed",
@@ -40,12 +40,16 @@ __all__ = [
     "check_small_liver_policy",
     "check_spacing",
     "check_statistics_key",
+    "draw_record",
     "like",
     "measure_liver",
     "single_channel",
     "statistics_spacing",
     "synthesize_label_map",
 ]
+
+DRAW_KEY = "synthtumor"
+"""Where the adapters record a sample's draw (its seed and params) in the host's metadata."""
 
 SmallLiverPolicy = Literal["warn", "raise", "ignore"]
 _SMALL_LIVER_POLICIES = ("warn", "raise", "ignore")
@@ -72,15 +76,6 @@ class SynthesizedPair(NamedTuple):
 # --- argument checks -------------------------------------------------------------------------
 
 
-def check_probability(prob: object, *, name: str = "prob") -> float:
-    """Return `prob` as a float in [0, 1], refusing anything else (NaN included)."""
-    if isinstance(prob, bool) or not isinstance(prob, numbers.Real):
-        raise TypeError(f"{name} must be a number in [0, 1], got {prob!r}")
-    if not 0.0 <= float(prob) <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {prob!r}")
-    return float(prob)
-
-
 def check_small_liver_policy(value: object) -> SmallLiverPolicy:
     if value not in _SMALL_LIVER_POLICIES:
         raise ValueError(f"on_small_liver must be one of {_SMALL_LIVER_POLICIES}, got {value!r}")
@@ -89,20 +84,14 @@ def check_small_liver_policy(value: object) -> SmallLiverPolicy:
 
 def check_label_values(liver_label: object, tumor_label: object) -> tuple[int, int]:
     """Two distinct non-negative integers: the liver's and the tumour's value in a label map."""
-    values = []
-    for name, value in (("liver_label", liver_label), ("tumor_label", tumor_label)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        values.append(int(value))
-    if values[0] == values[1]:
-        raise ValueError(f"liver_label and tumor_label must differ, both are {values[0]}")
-    return values[0], values[1]
+    liver, tumor = check_labels({"liver_label": liver_label, "tumor_label": tumor_label})
+    return liver, tumor
 
 
-def check_seed(seed: object, *, name: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
-    return int(seed)
+def check_bool(value: object, *, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_size_and_config(size: object, config: object) -> None:
@@ -118,6 +107,23 @@ def check_statistics_key(key: object, *, name: str = "statistics_key") -> None:
         hash(key)
     except TypeError:
         raise TypeError(f"{name} must be a hashable key or None, got {key!r}") from None
+
+
+def draw_record(seed: int | None, params: TumorParams | None) -> dict[str, int | str]:
+    """What a sample records of its draw: the seed and the params as JSON.
+
+    Plain types of the same keys whether or not tumours were drawn (seed -1: no draw; params
+    "": the sample was passed through), so that a batch of samples collates.
+
+    Examples
+    --------
+    >>> draw_record(None, None)
+    {'seed': -1, 'params': ''}
+    """
+    return {
+        "seed": -1 if seed is None else int(seed),
+        "params": "" if params is None else params.to_json(),
+    }
 
 
 # --- liver statistics ------------------------------------------------------------------------
@@ -220,13 +226,8 @@ def single_channel(array: np.ndarray, *, name: str, channel_first: bool) -> np.n
 
 
 def check_spacing(spacing: Sequence[float] | None, *, name: str = "spacing") -> None:
-    if spacing is None:
-        return
-    values = tuple(spacing)
-    if len(values) != 3 or not all(
-        isinstance(v, numbers.Real) and math.isfinite(v) and v > 0 for v in values
-    ):
-        raise ValueError(f"{name} must be 3 positive numbers in mm or None, got {spacing!r}")
+    if spacing is not None:
+        as_spacing(spacing, name=name)
 
 
 # --- the label-map policy --------------------------------------------------------------------
@@ -245,6 +246,8 @@ def synthesize_label_map(
     skip_if_tumor_present: bool,
     on_small_liver: SmallLiverPolicy,
     statistics: LiverStatistics | None = None,
+    bulge_into_background: bool = False,
+    organ: str | OrganPreset = "liver",
 ) -> SynthesizedPair | None:
     """Synthesize tumours into a scan whose liver is ``label == liver_label``.
 
@@ -269,36 +272,42 @@ def synthesize_label_map(
     statistics : LiverStatistics or None
         The whole scan's statistics when `image` is a crop of it (passed to
         :func:`synthtumor.sample`); None measures `image`.
+    bulge_into_background : bool
+        Whether the tumours and the mass effect may take background voxels besides liver ones
+        (:func:`synthtumor.label_map.synthesize_label_map`); other classes are never taken.
+    organ : str or OrganPreset
+        Passed to :func:`synthtumor.sample`; an exophytic tumour never reaches another class of
+        `label`.
 
     Returns
     -------
     SynthesizedPair or None
-        The new image (input dtype) and label map (input dtype, ``uint8`` for a boolean mask):
-        tumour voxels set to `tumor_label`, every other voxel keeping its value. None means
+        The new image (input dtype) and label map (input dtype, ``uint8`` for a boolean mask),
+        written back by the rule of :mod:`synthtumor.label_map`: only liver voxels (and, with
+        `bulge_into_background`, background ones) change class. None means
         "pass the sample through unchanged".
     """
     if image.shape != label.shape:
         raise ValueError(
             f"image and label must have the same spatial shape, got {image.shape} and {label.shape}"
         )
-    output_dtype = np.dtype(np.uint8) if label.dtype == bool else label.dtype
-    _check_label_fits(tumor_label, output_dtype)
     if skip_if_tumor_present and np.any(label == tumor_label):
         return None
-    liver = label == liver_label
     try:
-        if not liver.any():
-            raise LiverTooSmallError(
-                f"the label map holds no liver voxel (no voxel equals liver_label={liver_label})"
+        return SynthesizedPair(
+            *_synthesize_label_map(
+                image,
+                label,
+                spacing=tuple(spacing),  # type: ignore[arg-type]
+                liver_label=liver_label,
+                tumor_label=tumor_label,
+                bulge_into_background=bulge_into_background,
+                organ=organ,
+                size=size,
+                config=config,
+                statistics=statistics,
+                rng=seed,
             )
-        params = sample(
-            image,
-            liver,
-            spacing=tuple(spacing),
-            size=size,
-            config=config,
-            statistics=statistics,
-            rng=seed,
         )
     except LiverTooSmallError as error:
         if on_small_liver == "raise":
@@ -310,35 +319,9 @@ def synthesize_label_map(
                 stacklevel=2,
             )
         return None
-    # `liver` and the copy of `image` are ours: the core may write into them, which saves it
-    # a full-volume label map; `liver` then holds the core's label map (0/1/2 by default).
-    new_image, core_label, _ = apply(image.copy(), liver.view(np.uint8), params, inplace=True)
-    return SynthesizedPair(
-        new_image, _write_tumors(label, core_label, params, tumor_label, output_dtype), params
-    )
 
 
-def _check_label_fits(tumor_label: int, dtype: np.dtype) -> None:
-    if np.issubdtype(dtype, np.integer):
-        limits = np.iinfo(dtype)
-        if not limits.min <= tumor_label <= limits.max:
-            raise ValueError(f"tumor_label={tumor_label} does not fit the label's dtype {dtype}")
-
-
-def _write_tumors(
-    label: np.ndarray,
-    core_label: np.ndarray,
-    params: TumorParams,
-    tumor_label: int,
-    dtype: np.dtype,
-) -> np.ndarray:
-    """A copy of `label` with the core's tumour voxels set to `tumor_label`.
-
-    Only the tumours' boxes are searched: outside them the core changes nothing.
-    """
-    output = label.astype(dtype, copy=True)
-    for spec in params.tumors:
-        lower, upper = tumor_box(spec, params.spacing, params.shape)
-        box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
-        output[box][core_label[box] == params.tumor_label] = tumor_label
-    return output
+def check_organ(organ: object) -> str | OrganPreset:
+    """`organ` (a name of :data:`synthtumor.organs.ORGAN_PRESETS` or a preset), checked."""
+    resolve_organ(organ)
+    return organ  # type: ignore[return-value]

@@ -3,9 +3,12 @@
 ``RandLiverTumord`` (aliases ``RandLiverTumorD``, ``RandLiverTumorDict``) is the dictionary
 transform to put in a training pipeline, ``RandLiverTumor`` the array transform it uses. Both
 are MONAI-native random transforms: they draw one seed per call from their own ``self.R``, so
-``set_random_state``, ``Compose(...).set_random_state``, ``monai.utils.set_determinism`` and
-MONAI's ``DataLoader`` (which seeds every worker) make a pipeline reproducible, and
-``CacheDataset`` caches only the transforms before them. ``LiverStatisticsd`` (aliases
+``set_random_state`` and ``Compose(...).set_random_state`` make a pipeline called directly
+reproducible, ``monai.utils.set_determinism`` one run by MONAI's ``DataLoader`` (which reseeds
+every random transform from torch's generator), and ``CacheDataset`` caches only the transforms
+before them. Under torch's plain ``DataLoader`` each worker reseeds them from its torch seed, so
+workers draw different tumours. Every sample records its draw (seed and params JSON) in
+``data["synthtumor"]`` and in the image's ``MetaTensor.meta``. ``LiverStatisticsd`` (aliases
 ``LiverStatisticsD``, ``LiverStatisticsDict``) is deterministic: it measures the whole scan's
 liver once, is cached with the scan, and lets ``RandLiverTumord`` work on crops.
 
@@ -25,6 +28,7 @@ Needs ``pip install synthtumor[monai]``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -36,24 +40,30 @@ try:
     from monai.data import MetaTensor
     from monai.transforms import MapTransform, RandomizableTransform
     from monai.utils import TransformBackends, convert_to_dst_type, ensure_tuple
+    from torch.utils.data import get_worker_info
 except ModuleNotFoundError as error:  # pragma: no cover - depends on the installation
     raise ImportError(
         "synthtumor.adapters.monai needs MONAI and torch; install them with "
         "`pip install synthtumor[monai]`"
     ) from error
 
+from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
+    DRAW_KEY,
     LiverTooSmallWarning,
     SmallLiverPolicy,
     as_numpy,
     as_statistics,
+    check_bool,
     check_label_values,
+    check_organ,
     check_probability,
     check_seed,
     check_size_and_config,
     check_small_liver_policy,
     check_spacing,
     check_statistics_key,
+    draw_record,
     measure_liver,
     single_channel,
     statistics_spacing,
@@ -61,6 +71,8 @@ from synthtumor.adapters._common import (
 )
 from synthtumor.config import TumorConfig
 from synthtumor.location import LiverStatistics
+from synthtumor.organs import OrganPreset
+from synthtumor.params import TumorParams
 
 __all__ = [
     "LiverStatisticsD",
@@ -76,20 +88,45 @@ __all__ = [
 STATISTICS_KEY = "liver_statistics"
 """Where ``LiverStatisticsd`` stores a scan's statistics and ``RandLiverTumord`` looks for them."""
 
-_SEED_BOUND = 2**32
-
 
 def _draw_seed(state: np.random.RandomState) -> int:
-    return int(state.randint(_SEED_BOUND, dtype=np.uint32))
+    return int(state.randint(SEED_BOUND, dtype=np.int64))
 
 
-class RandLiverTumor(RandomizableTransform):
+class _WorkerSeeding:
+    """Reseeds a transform once in a ``DataLoader`` worker that inherited its random state.
+
+    Torch's plain ``DataLoader`` gives every worker a copy of the same ``self.R``, so every
+    worker would draw the same tumours (MONAI's ``DataLoader`` reseeds the transforms in each
+    worker itself). A worker whose copy was not reseeded in that worker mixes the worker's torch
+    seed (``get_worker_info().seed``, a function of torch's seed and the worker id) with its
+    copy of the state: workers differ, runs with the same torch seed repeat.
+    """
+
+    R: np.random.RandomState
+    _seeded_in: int | None = None
+
+    def _note_seeded(self) -> None:
+        self._seeded_in = os.getpid()
+
+    def _reseed_if_copied_into_a_worker(self) -> None:
+        worker = get_worker_info()
+        if worker is None or self._seeded_in == os.getpid():
+            return
+        inherited = _draw_seed(self.R)
+        entropy = np.random.SeedSequence((int(worker.seed), inherited)).generate_state(1)[0]
+        self.set_random_state(seed=int(entropy))  # type: ignore[attr-defined]
+
+
+class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
     """Put synthetic liver tumours into a channel-first CT, with probability `prob`.
 
     The array version of :class:`RandLiverTumord`: image and label map are separate arguments
     and ``__call__`` returns both. The liver is ``label == liver_label``; voxels of the drawn
-    tumours are written as `tumor_label`, every other label value (other organs) is left as it
-    is. Inputs are never modified.
+    tumours are written as `tumor_label`, and only liver voxels change class: other organs keep
+    theirs, in the label and the image (:mod:`synthtumor.label_map`). Inputs are never modified.
+    A synthesized ``MetaTensor`` image records the draw in ``meta["synthtumor"]``
+    (``{"seed": ..., "params": TumorParams JSON}``).
 
     Parameters
     ----------
@@ -102,6 +139,9 @@ class RandLiverTumor(RandomizableTransform):
         Size preset; None draws one per call with ``config.size_probabilities``.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     spacing : sequence of 3 float or None
         Voxel spacing in mm (array-axis order). None reads it from the image's
         ``MetaTensor.pixdim``; numpy arrays and plain tensors then need it given here or in
@@ -113,6 +153,9 @@ class RandLiverTumor(RandomizableTransform):
         A liver too small for the drawn size, or no liver at all: pass the sample through
         with a :class:`LiverTooSmallWarning` (default), raise
         :class:`~synthtumor.LiverTooSmallError`, or pass it through silently.
+    bulge_into_background : bool
+        Let the tumours and the mass effect take background (0) voxels besides liver ones, as
+        in the paper; other classes are never taken. Default False: only liver voxels.
 
     Examples
     --------
@@ -142,8 +185,12 @@ class RandLiverTumor(RandomizableTransform):
         spacing: Sequence[float] | None = None,
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
+        bulge_into_background: bool = False,
+        organ: str | OrganPreset = "liver",
     ) -> None:
         RandomizableTransform.__init__(self, check_probability(prob))
+        self._note_seeded()
+        self.organ = check_organ(organ)
         self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
         check_size_and_config(size, config)
         check_spacing(spacing)
@@ -152,10 +199,19 @@ class RandLiverTumor(RandomizableTransform):
         self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
+        self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
         self._seed = 0
+
+    def set_random_state(
+        self, seed: int | None = None, state: np.random.RandomState | None = None
+    ) -> RandLiverTumor:
+        super().set_random_state(seed, state)
+        self._note_seeded()
+        return self
 
     def randomize(self, data: Any = None) -> None:
         """Draw whether to transform and the seed of the synthesis, from ``self.R``."""
+        self._reseed_if_copied_into_a_worker()
         super().randomize(None)
         self._seed = _draw_seed(self.R)
 
@@ -201,8 +257,26 @@ class RandLiverTumor(RandomizableTransform):
         """Apply the synthesis that `seed` draws, ignoring `prob` (deterministic).
 
         Returns new ``(image, label)`` of the input types, dtypes, devices and metadata, or the
-        inputs themselves when the sample is passed through (real tumours, small liver).
+        inputs themselves when the sample is passed through (real tumours, small liver). A new
+        ``MetaTensor`` image records the draw in ``meta["synthtumor"]``.
         """
+        new_image, new_label, params = self._synthesize(
+            img, label, seed=seed, spacing=spacing, statistics=statistics
+        )
+        if params is not None and isinstance(new_image, MetaTensor):
+            new_image.meta[DRAW_KEY] = draw_record(seed, params)
+        return new_image, new_label
+
+    def _synthesize(
+        self,
+        img: NdarrayOrTensor,
+        label: NdarrayOrTensor,
+        *,
+        seed: int,
+        spacing: Sequence[float] | None = None,
+        statistics: LiverStatistics | Mapping | None = None,
+    ) -> tuple[NdarrayOrTensor, NdarrayOrTensor, TumorParams | None]:
+        """:meth:`synthesize`, with the params drawn (None: passed through), recording nothing."""
         for name, value in (("img", img), ("label", label)):
             if isinstance(value, MetaTensor) and value.pending_operations:
                 raise ValueError(
@@ -226,12 +300,14 @@ class RandLiverTumor(RandomizableTransform):
             tumor_label=self.tumor_label,
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
+            bulge_into_background=self.bulge_into_background,
+            organ=self.organ,
         )
         if result is None:
-            return img, label
+            return img, label, None
         new_image, *_ = convert_to_dst_type(result.image[None], dst=img)
         new_label, *_ = convert_to_dst_type(result.label[None], dst=label, dtype=result.label.dtype)
-        return new_image, new_label
+        return new_image, new_label, result.params
 
     def _spacing_of(
         self,
@@ -257,11 +333,13 @@ def _spacing_of(
     raise ValueError(
         f"the voxel spacing of a {type(img).__name__} image is unknown: pass "
         "spacing=(di, dj, dk) in mm, or a MetaTensor (e.g. from LoadImaged), whose pixdim "
-        "gives it"
+        "gives it. PersistentDataset reloads plain tensors (its default track_meta=False): put "
+        "LiverStatisticsd before the random transforms (the spacing is cached with the "
+        "statistics), or pass spacing="
     )
 
 
-class RandLiverTumord(RandomizableTransform, MapTransform):
+class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
     """Dictionary transform: synthetic liver tumours in ``data[image_key]`` and ``data[label_key]``.
 
     One seed is drawn from ``self.R`` per call and passed to the core, so the pipeline's seeding
@@ -290,6 +368,9 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
     config : TumorConfig or None
         Hyper-parameters and stage switches; None uses the paper's. Build variants with
         ``TumorConfig().replace(...)``.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     spacing : sequence of 3 float or None
         Voxel spacing in mm. None (default) reads ``MetaTensor.pixdim``; needed for numpy or
         plain tensor inputs.
@@ -304,6 +385,14 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
         the image is taken as a crop of that scan: tumours are drawn with the scan's
         statistics and sizes fitted to its whole liver, at a cost that follows the crop. When
         it is absent, or `statistics_key` is None, the image itself is measured.
+    bulge_into_background : bool
+        Let the tumours and the mass effect take background (0) voxels besides liver ones, as
+        in the paper; other classes are never taken. Default False: only liver voxels.
+    draw_key : hashable or None
+        Where every sample records its draw: ``{"seed": int, "params": str}``, the seed of the
+        synthesis and its :class:`~synthtumor.TumorParams` as JSON (seed -1 and params ""
+        when no tumour was drawn), in ``data[draw_key]`` and, for a ``MetaTensor`` image, in
+        ``image.meta[draw_key]``. Default ``"synthtumor"``; None records nothing.
     allow_missing_keys : bool
         Pass the sample through when a key is missing instead of raising ``KeyError``.
 
@@ -327,6 +416,9 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
     >>> again = pipeline.set_random_state(seed=0)(data)
     >>> bool(torch.equal(out["image"], again["image"]))
     True
+    >>> from synthtumor import TumorParams
+    >>> TumorParams.from_json(out["synthtumor"]["params"]).shape
+    (64, 64, 48)
     """
 
     backend = RandLiverTumor.backend
@@ -346,11 +438,17 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
         statistics_key: Hashable | None = STATISTICS_KEY,
+        bulge_into_background: bool = False,
+        draw_key: Hashable | None = DRAW_KEY,
         allow_missing_keys: bool = False,
+        organ: str | OrganPreset = "liver",
     ) -> None:
         self.image_key, self.label_key = _image_and_label_keys(keys, image_key, label_key)
         check_statistics_key(statistics_key)
+        check_statistics_key(draw_key, name="draw_key")
         self.statistics_key = statistics_key
+        self.draw_key = draw_key
+        self._note_seeded()
         MapTransform.__init__(self, (self.image_key, self.label_key), allow_missing_keys)
         RandomizableTransform.__init__(self, check_probability(prob))
         self.liver_tumor = RandLiverTumor(
@@ -362,18 +460,22 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
             spacing=spacing,
             skip_if_tumor_present=skip_if_tumor_present,
             on_small_liver=on_small_liver,
+            bulge_into_background=bulge_into_background,
+            organ=organ,
         )
         self._seed = 0
 
     def set_random_state(
         self, seed: int | None = None, state: np.random.RandomState | None = None
     ) -> RandLiverTumord:
-        super().set_random_state(seed, state)
+        RandomizableTransform.set_random_state(self, seed, state)
         self.liver_tumor.set_random_state(seed, state)
+        self._note_seeded()
         return self
 
     def randomize(self, data: Any = None) -> None:
         """Draw whether to transform and the seed of the synthesis, from ``self.R``."""
+        self._reseed_if_copied_into_a_worker()
         super().randomize(None)
         self._seed = _draw_seed(self.R)
 
@@ -381,17 +483,37 @@ class RandLiverTumord(RandomizableTransform, MapTransform):
         d = dict(data)
         self.randomize()
         present = list(self.key_iterator(d))  # raises KeyError unless allow_missing_keys
-        if not self._do_transform or len(present) < 2:
+        if len(present) < 2:
             return d
-        statistics = None
-        if self.statistics_key is not None and self.statistics_key in d:
-            statistics = as_statistics(
-                d[self.statistics_key], name=f"data[{self.statistics_key!r}]"
+        params = None
+        if self._do_transform:
+            statistics = None
+            if self.statistics_key is not None and self.statistics_key in d:
+                statistics = as_statistics(
+                    d[self.statistics_key], name=f"data[{self.statistics_key!r}]"
+                )
+            d[self.image_key], d[self.label_key], params = self.liver_tumor._synthesize(
+                d[self.image_key], d[self.label_key], seed=self._seed, statistics=statistics
             )
-        d[self.image_key], d[self.label_key] = self.liver_tumor.synthesize(
-            d[self.image_key], d[self.label_key], seed=self._seed, statistics=statistics
-        )
+        self._record(d, draw_record(self._seed if self._do_transform else None, params), params)
         return d
+
+    def _record(self, d: dict[Hashable, Any], record: dict[str, int | str], params) -> None:
+        """The draw in ``d[draw_key]`` and in the image's meta.
+
+        Every sample of a batch must carry the same meta keys to collate: a ``MetaTensor``
+        passed through is replaced by a view of it with its own meta.
+        """
+        if self.draw_key is None:
+            return
+        d[self.draw_key] = record
+        image = d[self.image_key]
+        if isinstance(image, MetaTensor):
+            if params is None:
+                view = MetaTensor(image.as_tensor(), meta=dict(image.meta))
+                view.applied_operations = list(image.applied_operations)
+                d[self.image_key] = image = view
+            image.meta[self.draw_key] = record
 
 
 RandLiverTumorD = RandLiverTumorDict = RandLiverTumord

@@ -30,27 +30,31 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "synthtumor.adapters.torch needs torch; install it with `pip install synthtumor[torch]`"
     ) from error
 
+from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
+    DRAW_KEY,
     LiverTooSmallWarning,
     SmallLiverPolicy,
     as_numpy,
     as_statistics,
+    check_bool,
     check_label_values,
+    check_organ,
     check_probability,
     check_seed,
     check_size_and_config,
     check_small_liver_policy,
     check_spacing,
     check_statistics_key,
+    draw_record,
     like,
     single_channel,
     synthesize_label_map,
 )
 from synthtumor.config import TumorConfig
+from synthtumor.organs import OrganPreset
 
 __all__ = ["LiverTooSmallWarning", "LiverTumorDataset"]
-
-_SEED_BOUND = 2**63
 
 
 class LiverTumorDataset(Dataset):
@@ -77,6 +81,9 @@ class LiverTumorDataset(Dataset):
         Size preset; None draws one per sample.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     liver_label, tumor_label : int
         The liver's value in the label (default 1) and the value written for tumour voxels
         (default 2). Other label values are kept; a boolean mask comes back as ``uint8``.
@@ -90,12 +97,26 @@ class LiverTumorDataset(Dataset):
     on_small_liver : {"warn", "raise", "ignore"}
         A liver too small for the drawn size (or none): return the sample unchanged with a
         :class:`LiverTooSmallWarning` (default), raise, or return it unchanged silently.
+    bulge_into_background : bool
+        Let the tumours and the mass effect take background (0) voxels besides liver ones, as
+        in the paper; other classes are never taken. Default False: only liver voxels
+        (:mod:`synthtumor.label_map`).
+    draw_key : hashable or None
+        Where a mapping sample records its draw, ``{"seed": int, "params": str}`` (the seed of
+        the synthesis and the :class:`~synthtumor.TumorParams` JSON; -1 and "" when no tumour
+        was drawn); a MONAI ``MetaTensor`` image also records it in ``meta[draw_key]``.
+        Default ``"synthtumor"``; None records nothing. Tuple samples of plain arrays carry no
+        record (yield mappings, or MetaTensors, to keep it).
 
     Notes
     -----
     The epoch lives in a shared-memory tensor, so :meth:`set_epoch` reaches workers that
     already exist (``persistent_workers=True``) as long as it is called before the epoch's
-    iterator is created. No random generator is kept on the object: each sample builds its own.
+    iterator is created. No random generator is kept on the object: each sample builds its own,
+    so workers of any ``DataLoader`` (torch's or MONAI's) draw what the main process would.
+
+    A MONAI ``MetaTensor`` comes back as a ``MetaTensor`` with its affine and metadata, and its
+    affine gives the spacing when the sample carries none.
 
     Examples
     --------
@@ -132,6 +153,9 @@ class LiverTumorDataset(Dataset):
         statistics_key: Hashable | None = "liver_statistics",
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
+        bulge_into_background: bool = False,
+        draw_key: Hashable | None = DRAW_KEY,
+        organ: str | OrganPreset = "liver",
     ) -> None:
         if not hasattr(dataset, "__getitem__"):
             raise TypeError(
@@ -144,6 +168,7 @@ class LiverTumorDataset(Dataset):
         check_size_and_config(size, config)
         self.size = size
         self.config = config
+        self.organ = check_organ(organ)
         self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
         check_spacing(spacing)
         self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
@@ -152,6 +177,9 @@ class LiverTumorDataset(Dataset):
         self.statistics_key = statistics_key
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
+        self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
+        check_statistics_key(draw_key, name="draw_key")
+        self.draw_key = draw_key
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
 
     @property
@@ -172,9 +200,9 @@ class LiverTumorDataset(Dataset):
     def __getitem__(self, index: int) -> Any:
         index = self._check_index(index)
         item = self.dataset[index]
-        rng = np.random.default_rng(np.random.SeedSequence((self.seed, self.epoch, index)))
-        if not rng.random() < self.prob:
-            return item
+        seed = self._seed_of(index)
+        if seed is None:
+            return self._repack(item, *self._unpack(item)[:2], draw_record(None, None))
         image, label, spacing, statistics = self._unpack(item)
         image_array = as_numpy(image, name="image")
         label_array = as_numpy(label, name="label")
@@ -182,21 +210,30 @@ class LiverTumorDataset(Dataset):
         result = synthesize_label_map(
             single_channel(image_array, name="image", channel_first=False),
             single_channel(label_array, name="label", channel_first=False),
-            spacing=self._spacing_of(spacing, stats),
+            spacing=self._spacing_of(spacing, stats, image),
             statistics=stats,
-            seed=int(rng.integers(_SEED_BOUND)),
+            seed=seed,
             size=self.size,
             config=self.config,
             liver_label=self.liver_label,
             tumor_label=self.tumor_label,
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
+            bulge_into_background=self.bulge_into_background,
+            organ=self.organ,
         )
         if result is None:
-            return item
-        new_image = like(result.image.reshape(image_array.shape), image)
-        new_label = like(result.label.reshape(label_array.shape), label)
-        return self._repack(item, new_image, new_label)
+            return self._repack(item, image, label, draw_record(seed, None))
+        new_image = _like_keeping_meta(result.image.reshape(image_array.shape), image)
+        new_label = _like_keeping_meta(result.label.reshape(label_array.shape), label)
+        return self._repack(item, new_image, new_label, draw_record(seed, result.params))
+
+    def _seed_of(self, index: int) -> int | None:
+        """The synthesis seed of sample `index` in this epoch; None: `prob` says no tumours."""
+        rng = np.random.default_rng(np.random.SeedSequence((self.seed, self.epoch, index)))
+        if not rng.random() < self.prob:
+            return None
+        return int(rng.integers(SEED_BOUND))
 
     def _check_index(self, index: int) -> int:
         if isinstance(index, torch.Tensor | np.integer):
@@ -230,13 +267,31 @@ class LiverTumorDataset(Dataset):
             + (f" of length {len(item)}" if isinstance(item, tuple | list) else "")
         )
 
-    def _repack(self, item: Any, image: Any, label: Any) -> Any:
+    def _repack(self, item: Any, image: Any, label: Any, record: dict) -> Any:
+        """The sample with the new image and label, and its draw recorded where it has room.
+
+        A ``MetaTensor`` image passed through is replaced by a view of it with its own meta, so
+        that every sample of a batch carries the same meta keys.
+        """
+        if self.draw_key is not None and _is_meta_tensor(image):
+            if record["params"] == "":
+                image = _like_keeping_meta(image.as_tensor(), image)
+            image.meta[self.draw_key] = record
         if isinstance(item, Mapping):
-            return {**item, self.image_key: image, self.label_key: label}
+            recorded = {} if self.draw_key is None else {self.draw_key: record}
+            return {**item, self.image_key: image, self.label_key: label, **recorded}
+        if image is item[0] and label is item[1]:
+            return item
         repacked = [image, label, *item[2:]]
         return tuple(repacked) if isinstance(item, tuple) else repacked
 
-    def _spacing_of(self, spacing: Any, statistics: Any = None) -> tuple[float, ...]:
+    def _spacing_of(
+        self, spacing: Any, statistics: Any = None, image: Any = None
+    ) -> tuple[float, ...]:
+        """The sample's spacing, else its MetaTensor's, else `spacing=`, else the statistics'."""
+        if spacing is None and _is_meta_tensor(image):
+            # pixdim assumes a channel axis; the affine's columns hold the spacing either way.
+            spacing = torch.linalg.norm(image.affine[:3, :3].double(), dim=0)
         if spacing is None and self.spacing is None and statistics is not None:
             spacing = statistics.spacing
         if spacing is None:
@@ -251,3 +306,17 @@ class LiverTumorDataset(Dataset):
         values = tuple(float(v) for v in np.ravel(spacing))
         check_spacing(values)
         return values
+
+
+def _is_meta_tensor(value: Any) -> bool:
+    """A MONAI ``MetaTensor`` (told by its API, so that MONAI need not be imported)."""
+    return isinstance(value, torch.Tensor) and hasattr(value, "copy_meta_from")
+
+
+def _like_keeping_meta(array: Any, reference: Any) -> Any:
+    """:func:`like`, and a MetaTensor `reference`'s type, affine and metadata kept."""
+    new = like(array, reference) if isinstance(array, np.ndarray) else array
+    if _is_meta_tensor(reference):
+        new = new.as_subclass(type(reference))
+        new.copy_meta_from(reference)
+    return new

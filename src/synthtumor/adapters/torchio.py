@@ -28,34 +28,55 @@ from typing import Any
 try:
     import torch
     import torchio as tio
-    from torchio.transforms.augmentation import RandomTransform
 except ModuleNotFoundError as error:  # pragma: no cover - depends on the installation
     raise ImportError(
         "synthtumor.adapters.torchio needs TorchIO and torch; install them with "
         "`pip install synthtumor[torchio]`"
     ) from error
 
+from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
+    DRAW_KEY,
     LiverTooSmallWarning,
     SmallLiverPolicy,
     as_numpy,
     as_statistics,
+    check_bool,
     check_label_values,
+    check_organ,
     check_seed,
     check_size_and_config,
     check_small_liver_policy,
+    draw_record,
     measure_liver,
     single_channel,
     synthesize_label_map,
 )
 from synthtumor.config import TumorConfig
+from synthtumor.organs import OrganPreset
 
 __all__ = ["LiverTooSmallWarning", "LiverTumor", "MeasureLiver", "RandomLiverTumor"]
 
 STATISTICS_KEY = "liver_statistics"
 """Where ``MeasureLiver`` stores a subject's statistics and the tumour transforms look."""
 
-_SEED_BOUND = 2**31
+
+def _random_transform_base() -> type:
+    """TorchIO's base class of random transforms, found through a public random transform.
+
+    Its module moved (``torchio.transforms.augmentation`` in TorchIO 1, which TorchIO 2
+    removes); its role did not: TorchIO leaves it out of a subject's history, which then holds
+    the deterministic twin that replays the draw.
+    """
+    for base in tio.RandomFlip.__mro__:
+        if base.__name__ == "RandomTransform":
+            return base
+    raise ImportError(  # pragma: no cover - depends on the installation
+        f"TorchIO {tio.__version__} has no RandomTransform base class; synthtumor supports 1.x"
+    )
+
+
+RandomTransform = _random_transform_base()
 
 
 class LiverTumor(tio.Transform):
@@ -81,6 +102,9 @@ class LiverTumor(tio.Transform):
         Size preset; None lets the seed draw one.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     skip_if_tumor_present : bool
         Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
     on_small_liver : {"warn", "raise", "ignore"}
@@ -91,8 +115,20 @@ class LiverTumor(tio.Transform):
         :class:`MeasureLiver`, default ``"liver_statistics"``). When present the subject is
         taken as a patch of that scan: the scan's statistics are used and the sizes fitted to
         its whole liver. When absent, or None, the subject's own image is measured.
+    bulge_into_background : bool
+        Let the tumours and the mass effect take background (0) voxels besides liver ones, as
+        in the paper; other classes are never taken. Default False: only liver voxels
+        (:mod:`synthtumor.label_map`).
+    draw_key : str or None
+        Where the subject records the draw: ``subject[draw_key]`` is set to
+        ``{"seed": int, "params": str}`` (the :class:`~synthtumor.TumorParams` JSON, "" when
+        the subject was left unchanged), an attribute that patch samplers, ``tio.Queue`` and
+        ``SubjectsLoader`` carry along. Default ``"synthtumor"``; None records nothing. The
+        history holds the seed too.
     **kwargs
-        Passed to ``torchio.Transform`` (``p``, ``copy``, ...).
+        Passed to ``torchio.Transform`` (``p``, ``copy``, ``include``, ``exclude``,
+        ``label_keys``, ...). `include` and `exclude` must leave `image_key` and `label_key`
+        in: those are the images this transform reads and writes.
 
     Examples
     --------
@@ -127,6 +163,9 @@ class LiverTumor(tio.Transform):
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
         statistics_key: str | None = STATISTICS_KEY,
+        bulge_into_background: bool = False,
+        draw_key: str | None = DRAW_KEY,
+        organ: str | OrganPreset = "liver",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -140,6 +179,10 @@ class LiverTumor(tio.Transform):
         self.config = config
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
+        self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
+        self.draw_key = _check_optional_key(draw_key, "draw_key")
+        _check_selected(self)
+        self.organ = check_organ(organ)
         # The arguments that rebuild this transform from the subject's history.
         self.args_names = [
             "seed",
@@ -152,6 +195,10 @@ class LiverTumor(tio.Transform):
             "skip_if_tumor_present",
             "on_small_liver",
             "statistics_key",
+            "bulge_into_background",
+            "draw_key",
+            "label_keys",
+            "organ",
         ]
 
     def apply_transform(self, subject: tio.Subject) -> tio.Subject:
@@ -178,15 +225,18 @@ class LiverTumor(tio.Transform):
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
             statistics=statistics,
+            bulge_into_background=self.bulge_into_background,
+            organ=self.organ,
         )
         if result is not None:
             # set_data replaces the tensors: the ones the caller holds are never written to.
             image.set_data(torch.from_numpy(result.image[None]))
             label.set_data(torch.from_numpy(result.label[None]))
+        _record(subject, self.draw_key, draw_record(self.seed, result and result.params))
         return subject
 
 
-class RandomLiverTumor(RandomTransform):
+class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
     """Put synthetic liver tumours into a subject, with a seed drawn from torch's RNG.
 
     Each call draws one integer seed with ``torch.randint`` and applies
@@ -206,6 +256,9 @@ class RandomLiverTumor(RandomTransform):
         Size preset; None draws one per call.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
+    organ : str or OrganPreset
+        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     skip_if_tumor_present : bool
         Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
     on_small_liver : {"warn", "raise", "ignore"}
@@ -216,9 +269,16 @@ class RandomLiverTumor(RandomTransform):
         :class:`MeasureLiver`, default ``"liver_statistics"``). When present the subject is
         taken as a patch of that scan: the scan's statistics are used and the sizes fitted to
         its whole liver. When absent, or None, the subject's own image is measured.
+    bulge_into_background : bool
+        Let the tumours and the mass effect take background (0) voxels besides liver ones, as
+        in the paper; other classes are never taken. Default False: only liver voxels.
+    draw_key : str or None
+        Where every subject records its draw (see :class:`LiverTumor`; seed -1 when `p`
+        skipped it, so that a batch of subjects collates). Default ``"synthtumor"``.
     **kwargs
         Passed to ``torchio.Transform``: ``p`` is the probability of applying it (default 1;
-        the paper's recipe used 0.9), ``copy`` whether to copy the subject first (default True).
+        the paper's recipe used 0.9), ``copy`` whether to copy the subject first (default
+        True); ``include``, ``exclude`` and ``label_keys`` are passed on to :class:`LiverTumor`.
 
     Examples
     --------
@@ -253,8 +313,14 @@ class RandomLiverTumor(RandomTransform):
         skip_if_tumor_present: bool = True,
         on_small_liver: SmallLiverPolicy = "warn",
         statistics_key: str | None = STATISTICS_KEY,
+        bulge_into_background: bool = False,
+        draw_key: str | None = DRAW_KEY,
+        organ: str | OrganPreset = "liver",
         **kwargs: Any,
     ) -> None:
+        # `p` is drawn here rather than by TorchIO (which then always applies), so that a
+        # skipped subject still records its (empty) draw and a batch of subjects collates.
+        self.synthesis_probability = tio.Transform.parse_probability(kwargs.pop("p", 1.0))
         super().__init__(**kwargs)
         self.statistics_key = _check_optional_key(statistics_key, "statistics_key")
         self.image_key = _check_key(image_key, "image_key")
@@ -265,9 +331,16 @@ class RandomLiverTumor(RandomTransform):
         self.config = config
         self.skip_if_tumor_present = bool(skip_if_tumor_present)
         self.on_small_liver = check_small_liver_policy(on_small_liver)
+        self.bulge_into_background = check_bool(bulge_into_background, name="bulge_into_background")
+        self.draw_key = _check_optional_key(draw_key, "draw_key")
+        _check_selected(self)
+        self.organ = check_organ(organ)
 
     def apply_transform(self, subject: tio.Subject) -> tio.Subject:
-        seed = int(torch.randint(0, _SEED_BOUND, (1,)).item())
+        if torch.rand(1).item() > self.synthesis_probability:
+            _record(subject, self.draw_key, draw_record(None, None))
+            return subject
+        seed = int(torch.randint(0, SEED_BOUND, (1,)).item())
         # The subject was already copied (if copy=True) before this call: no second copy.
         transform = LiverTumor(
             seed,
@@ -280,6 +353,12 @@ class RandomLiverTumor(RandomTransform):
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
             statistics_key=self.statistics_key,
+            bulge_into_background=self.bulge_into_background,
+            draw_key=self.draw_key,
+            include=self.include,
+            exclude=self.exclude,
+            label_keys=self.label_keys,
+            organ=self.organ,
             copy=False,
         )
         return transform(subject)
@@ -385,6 +464,29 @@ class MeasureLiver(tio.Transform):
         # Patch samplers copy the subject's attributes, not its plain dictionary entries.
         subject.update_attributes()
         return subject
+
+
+def _check_selected(transform: tio.Transform) -> None:
+    """`include` and `exclude` must leave in the two images the transform reads and writes."""
+    for key_name in ("image_key", "label_key"):
+        key = getattr(transform, key_name)
+        left_out = (transform.include is not None and key not in transform.include) or (
+            transform.exclude is not None and key in transform.exclude
+        )
+        if left_out:
+            raise ValueError(
+                f"include={transform.include!r} / exclude={transform.exclude!r} leave out "
+                f"{key_name}={key!r}, which the tumour synthesis reads and writes; set "
+                f"{key_name} to the image's name or leave it in"
+            )
+
+
+def _record(subject: tio.Subject, key: str | None, record: dict) -> None:
+    if key is None:
+        return
+    subject[key] = record
+    # Patch samplers copy the subject's attributes, not its plain dictionary entries.
+    subject.update_attributes()
 
 
 def _check_key(key: object, name: str) -> str:

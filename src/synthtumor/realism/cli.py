@@ -56,7 +56,13 @@ def add_realism_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the records as JSON")
     parser.add_argument(
-        "--liver-label", type=int, default=1, metavar="V", help="liver value (default: 1)"
+        "--organ-label",
+        "--liver-label",
+        dest="organ_label",
+        type=int,
+        default=1,
+        metavar="V",
+        help="the organ's value, e.g. 7 for a pancreas (default: 1; --liver-label is its old name)",
     )
     parser.add_argument(
         "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
@@ -78,7 +84,7 @@ def _realism_command(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"--json folder {args.json.parent} does not exist")
     image, label, spacing = load_case(args.ct, args.label)
     records = lesion_statistics(
-        image, label, spacing=spacing, liver_label=args.liver_label, tumor_label=args.tumor_label
+        image, label, spacing=spacing, organ_label=args.organ_label, tumor_label=args.tumor_label
     )
     print(f"synthtumor: {len(records)} lesion(s) in {args.label} (spacing {spacing} mm)")
     if records:
@@ -89,7 +95,8 @@ def _realism_command(args: argparse.Namespace) -> int:
             "ct": str(args.ct),
             "label": str(args.label),
             "spacing": list(spacing),
-            "liver_label": args.liver_label,
+            "organ_label": args.organ_label,
+            "liver_label": args.organ_label,  # the old name, kept for readers of older records
             "tumor_label": args.tumor_label,
             "lesions": [r.to_dict() for r in records],
             "summary": summary,
@@ -112,7 +119,7 @@ def _compare_command(args: argparse.Namespace) -> int:
     check_outputs([args.output_dir / n for n in COMPARISON_FILES], overwrite=args.force)
     real_dir, synthetic_dir = args.compare
     comparison = compare_folders(
-        real_dir, synthetic_dir, liver_label=args.liver_label, tumor_label=args.tumor_label
+        real_dir, synthetic_dir, organ_label=args.organ_label, tumor_label=args.tumor_label
     )
     real, synthetic = comparison.summaries()
     print(

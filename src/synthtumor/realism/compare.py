@@ -30,6 +30,7 @@ from synthtumor.io import _read_array as read_array
 from synthtumor.io import _read_ct as read_ct
 from synthtumor.io import _spacing as header_spacing
 from synthtumor.io import _volume_shape as volume_shape
+from synthtumor.organ_map import renamed_label
 from synthtumor.realism.measure import NUMERIC_FIELDS, LesionStatistics, lesion_statistics
 
 __all__ = [
@@ -380,13 +381,18 @@ def measure_case(
     image_path: str | os.PathLike,
     label_path: str | os.PathLike,
     *,
-    liver_label: int = 1,
+    organ_label: int | None = None,
     tumor_label: int = 2,
+    liver_label: int | None = None,
 ) -> list[LesionStatistics]:
-    """:func:`~synthtumor.realism.lesion_statistics` of a CT and label map read from NIfTI."""
+    """:func:`~synthtumor.realism.lesion_statistics` of a CT and label map read from NIfTI.
+
+    `liver_label` is the deprecated name of `organ_label` (default 1).
+    """
+    organ_label = renamed_label(organ_label, liver_label)
     image, label, spacing = load_case(image_path, label_path)
     return lesion_statistics(
-        image, label, spacing=spacing, liver_label=liver_label, tumor_label=tumor_label
+        image, label, spacing=spacing, organ_label=organ_label, tumor_label=tumor_label
     )
 
 
@@ -428,17 +434,22 @@ def compare_folders(
     real_dir: str | os.PathLike,
     synthetic_dir: str | os.PathLike,
     *,
-    liver_label: int = 1,
+    organ_label: int | None = None,
     tumor_label: int = 2,
+    liver_label: int | None = None,
 ) -> Comparison:
-    """Measure every case of a folder of real tumours and of a folder of synthetic ones."""
+    """Measure every case of a folder of real tumours and of a folder of synthetic ones.
+
+    `liver_label` is the deprecated name of `organ_label` (default 1).
+    """
+    organ_label = renamed_label(organ_label, liver_label)
     sides = []
     for folder, name in ((real_dir, "REAL_DIR"), (synthetic_dir, "SYNTH_DIR")):
         cases = find_cases(folder, name=name)
         sides.append(
             {
                 case.name: measure_case(
-                    case.image, case.label, liver_label=liver_label, tumor_label=tumor_label
+                    case.image, case.label, organ_label=organ_label, tumor_label=tumor_label
                 )
                 for case in cases
             }

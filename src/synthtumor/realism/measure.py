@@ -38,6 +38,7 @@ from scipy import ndimage, optimize, spatial, special
 from skimage import measure as skmeasure
 
 from synthtumor._validation import as_spacing, as_volume, check_finite
+from synthtumor.organ_map import renamed_label
 
 __all__ = [
     "CAPSULE_BIN_MM",
@@ -196,8 +197,9 @@ def lesion_statistics(
     label: np.ndarray,
     *,
     spacing: tuple[float, float, float],
-    liver_label: int = 1,
+    organ_label: int | None = None,
     tumor_label: int = 2,
+    liver_label: int | None = None,
 ) -> list[LesionStatistics]:
     """Measure every lesion of a label map: size, contrast, texture, edge, rim and shape.
 
@@ -209,8 +211,11 @@ def lesion_statistics(
         3-D integer label map of the same shape (e.g. 0 background, 1 liver, 2 tumour).
     spacing : tuple of 3 float
         Voxel spacing in mm, array-axis order.
-    liver_label, tumor_label : int
-        Values of the liver and of the tumours in `label`.
+    organ_label, tumor_label : int
+        Values of the organ (default 1: the liver, or any organ of ``docs/organs.md``) and of
+        the tumours in `label`.
+    liver_label : int or None
+        The old name of `organ_label` (deprecated: it warns).
 
     Returns
     -------
@@ -258,7 +263,7 @@ def lesion_statistics(
     Raises
     ------
     ValueError, TypeError
-        Bad `image`, `label`, `spacing`, `liver_label` or `tumor_label` (the message names it).
+        Bad `image`, `label`, `spacing`, `organ_label` or `tumor_label` (the message names it).
 
     Examples
     --------
@@ -278,10 +283,10 @@ def lesion_statistics(
     image = as_volume(image, name="image")
     label = _as_label_map(label, shape=image.shape)
     spacing = as_spacing(spacing)
-    liver_label = _as_label_value(liver_label, name="liver_label")
+    liver_label = _as_label_value(renamed_label(organ_label, liver_label), name="organ_label")
     tumor_label = _as_label_value(tumor_label, name="tumor_label")
     if liver_label == tumor_label:
-        raise ValueError(f"liver_label and tumor_label must differ, both are {liver_label}")
+        raise ValueError(f"organ_label and tumor_label must differ, both are {liver_label}")
     check_finite(image, name="image", where="(NaN or inf HU values)")
 
     tumor = label == tumor_label

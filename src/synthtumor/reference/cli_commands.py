@@ -1,8 +1,9 @@
 """Subcommands of the reference pipeline for the ``synthtumor`` command line.
 
 Each ``add_*_parser(subparsers)`` adds one subcommand to an argparse subparsers action and sets
-``handler``, a function of the parsed arguments that returns the exit code (0 success, 1 failed,
-2 bad usage). They import torch and MONAI only when their command runs.
+``handler``, a function of the parsed arguments that returns 0 and raises on bad input; the exit
+code and the one-line message come from :func:`synthtumor.cli_errors.run_handler`. They import
+torch and MONAI only when their command runs.
 
 * ``prepare``     -- scans and masks -> 0/1/2 label maps and a datalist with k folds
 * ``train``       -- train a model from a config (``torchrun`` for several GPUs)
@@ -25,7 +26,7 @@ Examples
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -55,11 +56,6 @@ def parse_label_values(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(
             f"expected integers separated by commas, or 'none', got {text!r}"
         ) from None
-
-
-def _fail(command: str, error: BaseException) -> int:
-    print(f"synthtumor {command}: {error}", file=sys.stderr)
-    return 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,7 +92,12 @@ def add_prepare_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="V[,V...]|none",
         help="source label values of tumours (default 2 when --liver-values is 1, else none)",
     )
-    parser.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="number of folds (default 5; fewer, with a warning, when there are too few scans)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     parser.add_argument(
         "--validation-fraction",
@@ -128,25 +129,24 @@ def _run_prepare(args: argparse.Namespace) -> int:
     import json
 
     from synthtumor.reference.prepare import IMAGE_NAMES, LABEL_NAMES, prepare_dataset
+    from synthtumor.run_folder import check_writable_folder
 
-    try:
-        path = prepare_dataset(
-            args.source,
-            args.output,
-            liver_values=args.liver_values,
-            tumor_values=args.tumor_values,
-            n_folds=args.folds,
-            seed=args.seed,
-            validation_fraction=args.validation_fraction,
-            with_test=not args.no_test,
-            image_names=args.image_name or IMAGE_NAMES,
-            label_names=args.label_name or LABEL_NAMES,
-            skip_invalid=args.skip_invalid,
-            overwrite=args.force,
-            name=args.name,
-        )
-    except (ValueError, FileExistsError, FileNotFoundError, KeyError) as error:
-        return _fail("prepare", error)
+    check_writable_folder(Path(args.output))
+    path = prepare_dataset(
+        args.source,
+        args.output,
+        liver_values=args.liver_values,
+        tumor_values=args.tumor_values,
+        n_folds=args.folds,
+        seed=args.seed,
+        validation_fraction=args.validation_fraction,
+        with_test=not args.no_test,
+        image_names=args.image_name or IMAGE_NAMES,
+        label_names=args.label_name or LABEL_NAMES,
+        skip_invalid=args.skip_invalid,
+        overwrite=args.force,
+        name=args.name,
+    )
     datalist = json.loads(path.read_text(encoding="utf-8"))
     print(
         f"[synthtumor prepare] {datalist['numTraining']} case(s), "

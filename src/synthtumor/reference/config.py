@@ -193,6 +193,9 @@ class SynthesisConfig:
         liver statistics ("crop"), or on the training device after the loader ("gpu", needs
         ``synthtumor.torch``). "auto": the fastest that is correct here ("crop"; "volume" in
         the "mixed" mode and with the "zscore" scaling).
+    organ : str
+        The organ preset ("liver", "pancreas", "kidney"; ``docs/organs.md``), the organ being
+        label 1 of the training labels. Default "liver".
     """
 
     probability: float = 0.9
@@ -211,9 +214,14 @@ class SynthesisConfig:
     pattern: Literal["none", "solitary", "multifocal", "satellite"] = "none"
     config_file: str = ""
     where: Literal["auto", "volume", "crop", "gpu"] = "auto"
+    organ: str = "liver"
 
     def __post_init__(self) -> None:
         from synthtumor.appearance import parse_lesion_shares
+        from synthtumor.organs import ORGAN_NAMES
+
+        if self.organ not in ORGAN_NAMES:
+            raise ValueError(f"synthesis.organ must be one of {ORGAN_NAMES}, got {self.organ!r}")
 
         parse_lesion_shares(self.lesion_types, name="synthesis.lesion_types")
         _probability(self.probability, "synthesis.probability")

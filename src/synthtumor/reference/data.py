@@ -22,7 +22,7 @@ fixed costs (placement, texture, the tumours' boxes) do not shrink with the crop
 48^3 (ratio about 13), 1.2 / 1.6 at 1 mm with 1 of 96^3 (ratio about 27). So "auto" takes
 "crop" when the median training scan (at the training spacing, from the headers) holds at least
 :data:`CROP_RATIO` times the voxels of one sample's crops, else "volume". "gpu" is never chosen
-by "auto" until its synthesis is wired in and measured.
+by "auto" until it is measured on a GPU beside the others.
 """
 
 from __future__ import annotations
@@ -122,7 +122,11 @@ def resolve_where(config: TrainingConfig, scan_size: float | None = None) -> str
     'volume'
     """
     where = config.synthesis.where
-    on_crops_ok = config.mode != "mixed" and config.data.intensity_scaling == "minmax"
+    on_crops_ok = (
+        config.mode != "mixed"
+        and config.data.intensity_scaling == "minmax"
+        and config.synthesis.organ == "liver"
+    )
     if where == "auto":
         crops = config.data.samples_per_scan * float(np.prod(config.data.roi_size))
         small_crops = scan_size is None or scan_size >= CROP_RATIO * crops
@@ -137,6 +141,13 @@ def resolve_where(config: TrainingConfig, scan_size: float | None = None) -> str
             f"synthesis.where={where!r} needs data.intensity_scaling='minmax' (the 'zscore' "
             "scaling runs on the whole scan, before the crop, and synthesis needs HU)"
         )
+    if where != "volume" and config.synthesis.organ != "liver":
+        raise ValueError(
+            f"synthesis.where={where!r} is for the liver for now (LiverStatisticsd measures "
+            f"the liver); use 'volume' with synthesis.organ={config.synthesis.organ!r}"
+        )
+    if where == "gpu" and config.synthesis.appearance != "paper":
+        raise ValueError("synthesis.where='gpu' renders the paper's appearance only")
     if where == "gpu" and importlib.util.find_spec(GPU_MODULE) is None:
         raise ValueError(
             f"synthesis.where='gpu' needs {GPU_MODULE} (synthesize_batch), which is not "

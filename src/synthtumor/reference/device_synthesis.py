@@ -41,27 +41,34 @@ def prepare_batch(
     chosen = torch.rand(images.shape[0], device=device, generator=generator)
     chosen = chosen < synthesis.probability
     if bool(chosen.any()):
-        statistics = _select(batch["liver_statistics"], chosen.cpu())
+        # The crops' seeds come from one integer of the device generator (an int seeds a
+        # fresh CPU generator in synthesize_batch, whatever the device).
+        seed = int(torch.randint(0, 2**31 - 1, (1,), device=device, generator=generator))
         rendered, new_labels, _ = _synthesize_batch()(
             images[chosen],
             labels[chosen] == 1,
             spacing=config.data.spacing_mm,
-            statistics=statistics,
+            statistics=_statistics(batch["liver_statistics"], chosen.cpu()),
             size=synthesis.preset,
             config=synthesis.tumor_config(),
-            generator=generator,
+            generator=seed,
+            on_small_liver="ignore",  # negative crops hold no liver by design
         )
-        # New tensors: on the CPU, .to(device) hands back the loader's own.
         images, labels = images.clone(), labels.clone()
         images[chosen] = rendered.to(images.dtype)
         labels[chosen] = torch.maximum(labels[chosen], new_labels.to(labels.dtype))
     return _intensity(images, config, generator), labels
 
 
-def _select(statistics: dict[str, Any], chosen: Any) -> list[dict[str, Any]]:
-    """Per-sample statistics dictionaries of the chosen samples (from MONAI's collation)."""
+def _statistics(statistics: dict[str, Any], chosen: Any) -> list[Any]:
+    """The chosen samples' ``LiverStatistics``, from MONAI's collation of their dictionaries."""
+    from synthtumor import LiverStatistics
+
     indices = chosen.nonzero().flatten().tolist()
-    return [{key: _item(value, i) for key, value in statistics.items()} for i in indices]
+    return [
+        LiverStatistics.from_dict({key: _item(value, i) for key, value in statistics.items()})
+        for i in indices
+    ]
 
 
 def _item(value: Any, index: int) -> Any:

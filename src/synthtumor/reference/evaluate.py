@@ -21,11 +21,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import nibabel as nib
 import numpy as np
 
-from synthtumor.io import atomic_write_bytes
+from synthtumor.io import atomic_write_bytes, read_volume, remove_partial_files
 from synthtumor.reference.metrics import (
+    MIN_INSIDE_FRACTION,
     RADIUS_BINS_MM,
     case_level_detection,
     case_metrics,
@@ -77,6 +77,8 @@ PER_CASE_COLUMNS: tuple[str, ...] = (
     "n_false_positives",
     "reference_tumour_volume_mm3",
     "predicted_tumour_volume_mm3",
+    "n_predicted_lesions",
+    "false_positive_volume_mm3",
 )
 """Columns of ``per_case.csv``."""
 
@@ -108,6 +110,12 @@ _AFFINE_ATOL = 1e-3
 # --------------------------------------------------------------------------------------------
 
 
+LABEL_SUFFIX = "_label"
+"""A file ``X_label.nii.gz`` is the label map of case ``X`` (the layout of ``synthesize``)."""
+IMAGE_SUFFIX = "_image"
+"""A file ``X_image.nii.gz`` beside ``X_label.nii.gz`` is the CT of case ``X`` and is skipped."""
+
+
 def _case_name(path: Path) -> str | None:
     lower = path.name.lower()
     for suffix in _NIFTI_SUFFIXES:
@@ -116,14 +124,31 @@ def _case_name(path: Path) -> str | None:
     return None
 
 
-def _list_cases(folder: Path, role: str) -> dict[str, Path]:
-    if not folder.is_dir():
-        raise ValueError(f"{role} folder {folder} is not a directory")
-    cases: dict[str, Path] = {}
+def _nifti_stems(folder: Path) -> dict[str, Path]:
+    """File name without suffix -> path, for the visible NIfTI files of `folder`."""
+    stems: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         name = _case_name(path)
         if name is None or path.name.startswith(".") or not path.is_file():
             continue
+        if name in stems:
+            raise ValueError(
+                f"case {name!r} appears twice in {folder}: {stems[name].name}, {path.name}"
+            )
+        stems[name] = path
+    return stems
+
+
+def _list_cases(folder: Path, role: str) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise ValueError(f"{role} folder {folder} is not a directory")
+    stems = _nifti_stems(folder)
+    labelled = {stem.removesuffix(LABEL_SUFFIX) for stem in stems if stem.endswith(LABEL_SUFFIX)}
+    cases: dict[str, Path] = {}
+    for stem, path in stems.items():
+        if stem.endswith(IMAGE_SUFFIX) and stem.removesuffix(IMAGE_SUFFIX) in labelled:
+            continue  # the CT beside its label map
+        name = stem.removesuffix(LABEL_SUFFIX) if stem.endswith(LABEL_SUFFIX) else stem
         if name in cases:
             raise ValueError(
                 f"case {name!r} appears twice in {folder}: {cases[name].name}, {path.name}"
@@ -140,7 +165,11 @@ def pair_cases(
     """Pair prediction and reference NIfTI files by case name.
 
     The case name is the file name without ``.nii.gz`` / ``.nii`` (so ``a.nii`` pairs with
-    ``a.nii.gz``); hidden files and other files are ignored.
+    ``a.nii.gz``) and without a final ``_label``: the output folder of ``synthtumor
+    synthesize`` (``synth_000_label.nii.gz`` beside ``synth_000_image.nii.gz``, which is
+    skipped) pairs with the predictions ``synthtumor predict`` writes for its images
+    (``synth_000.nii.gz``). Hidden files (such as the temporary files of an interrupted
+    writer) and other files are ignored.
 
     Returns
     -------
@@ -179,11 +208,11 @@ def pair_cases(
 
 
 def _load_label_map(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
-    """Read a 3-D label map; return (labels, affine, spacing in mm)."""
-    image = nib.load(path)
-    if len(image.shape) != 3:
-        raise ValueError(f"{path} must hold a 3-D label map, got shape {image.shape}")
-    data = np.asanyarray(image.dataobj)
+    """Read a 3-D label map; return (labels, affine, spacing in mm).
+
+    A truncated, corrupt or non-NIfTI file raises :class:`ValueError` naming it.
+    """
+    image, data = read_volume(path, "label map")
     if np.issubdtype(data.dtype, np.floating):
         rounded = np.rint(data)
         if not np.allclose(data, rounded, rtol=0.0, atol=1e-3):
@@ -298,6 +327,15 @@ class Summary:
         Mean false positives per scan with percentile-bootstrap CI.
     false_positives_by_radius : dict of str to int
         False positives per radius bin.
+    lesion_sensitivity, lesion_precision : ConfidenceInterval
+        Lesion level, pooled over cases with Wilson intervals: detected share of the reference
+        lesions, and true-positive share of the predicted components (see
+        :func:`~.metrics.lesion_detection`; a prediction painting the whole liver has
+        sensitivity 1 and precision 0).
+    lesion_counts : dict of str to int
+        ``lesions``, ``detected``, ``predicted`` and ``false_positives``, over all cases.
+    false_positive_volume_mm3 : ConfidenceInterval
+        Mean predicted tumour volume per scan outside every reference lesion, bootstrap CI.
     settings : dict
         Parameters of the evaluation.
     per_case : tuple of dict
@@ -316,6 +354,10 @@ class Summary:
     false_positives_total: int
     false_positives_per_scan: ConfidenceInterval
     false_positives_by_radius: dict[str, int]
+    lesion_sensitivity: ConfidenceInterval
+    lesion_precision: ConfidenceInterval
+    lesion_counts: dict[str, int]
+    false_positive_volume_mm3: ConfidenceInterval
     settings: dict[str, Any]
     per_case: tuple[dict[str, Any], ...] = ()
     files: dict[str, Path] = field(default_factory=dict)
@@ -354,6 +396,19 @@ class Summary:
                     "total": self.false_positives_total,
                     "per_scan": _interval_dict(self.false_positives_per_scan, self.n_cases),
                     "by_radius": self.false_positives_by_radius,
+                    "volume_per_scan_mm3": _interval_dict(
+                        self.false_positive_volume_mm3, self.n_cases
+                    ),
+                },
+                "lesion_level": {
+                    "ci_method": "wilson",
+                    "sensitivity": _interval_dict(
+                        self.lesion_sensitivity, self.lesion_counts["lesions"]
+                    ),
+                    "precision": _interval_dict(
+                        self.lesion_precision, self.lesion_counts["predicted"]
+                    ),
+                    **self.lesion_counts,
                 },
             }
         )
@@ -412,6 +467,14 @@ def summarise(
     detection = case_level_detection(records, min_predicted_volume_mm3=min_predicted_volume_mm3)
     tp, fn, tn, fp = (int(detection[key]) for key in ("tp", "fn", "tn", "fp"))
     fp_counts, _ = bootstrap(record["n_false_positives"] for record in records)
+    fp_volume, _ = bootstrap(record["false_positive_volume_mm3"] for record in records)
+    lesion_counts = {
+        "lesions": sum(int(record["n_lesions"]) for record in records),
+        "detected": sum(int(record["n_detected"]) for record in records),
+        "predicted": sum(int(record["n_predicted_lesions"]) for record in records),
+        "false_positives": sum(int(record["n_false_positives"]) for record in records),
+    }
+    true_predictions = lesion_counts["predicted"] - lesion_counts["false_positives"]
 
     fp_by_radius = dict.fromkeys(radius_bin_labels(bins), 0)
     for record in records:
@@ -433,6 +496,14 @@ def summarise(
         false_positives_total=sum(int(record["n_false_positives"]) for record in records),
         false_positives_per_scan=fp_counts,
         false_positives_by_radius=fp_by_radius,
+        lesion_sensitivity=wilson_interval(
+            lesion_counts["detected"], lesion_counts["lesions"], confidence=confidence
+        ),
+        lesion_precision=wilson_interval(
+            true_predictions, lesion_counts["predicted"], confidence=confidence
+        ),
+        lesion_counts=lesion_counts,
+        false_positive_volume_mm3=fp_volume,
         settings={
             "confidence": confidence,
             "n_resamples": n_resamples,
@@ -505,9 +576,11 @@ def _summary_markdown(summary: Summary) -> str:
         f"| Metric | Mean | {confidence} CI | Cases |",
         "|---|---|---|---|",
     ]
+    organ = str(settings.get("organ", "liver"))
     for name, interval in summary.metrics.items():
+        title = _METRIC_TITLES.get(name, name).replace("Liver", organ.capitalize())
         lines.append(
-            f"| {_METRIC_TITLES.get(name, name)} | {_format(interval.estimate)} | "
+            f"| {title} | {_format(interval.estimate)} | "
             f"{_format_ci(interval)} | {summary.metric_counts[name]} |"
         )
     counts = summary.case_counts
@@ -533,17 +606,37 @@ def _summary_markdown(summary: Summary) -> str:
             f"{summary.false_positives_by_radius.get(label, 0)} |"
         )
     fp = summary.false_positives_per_scan
+    fp_volume = summary.false_positive_volume_mm3
+    lesions = summary.lesion_counts
     lines += [
         "",
-        f"False positives per scan: {_format(fp.estimate, 2)} ({confidence} CI "
-        f"{_format_ci(fp, 2)}); {summary.false_positives_total} in total.",
+        "## Lesion level (all cases pooled)",
+        "",
+        f"| Measure | Value | {confidence} CI | Counts |",
+        "|---|---|---|---|",
+        f"| Sensitivity | {_format(summary.lesion_sensitivity.estimate)} | "
+        f"{_format_ci(summary.lesion_sensitivity)} | {lesions['detected']} of "
+        f"{lesions['lesions']} reference lesions detected |",
+        f"| Precision | {_format(summary.lesion_precision.estimate)} | "
+        f"{_format_ci(summary.lesion_precision)} | "
+        f"{lesions['predicted'] - lesions['false_positives']} of {lesions['predicted']} "
+        "predicted lesions true |",
+        f"| False positives per scan | {_format(fp.estimate, 2)} | {_format_ci(fp, 2)} | "
+        f"{summary.false_positives_total} in total |",
+        f"| False-positive volume per scan (mm³) | {_format(fp_volume.estimate, 1)} | "
+        f"{_format_ci(fp_volume, 1)} | predicted tumour outside every reference lesion |",
+        "",
+        "A predicted lesion (26-connected component) is true when it touches a reference "
+        f"lesion with at least {settings.get('min_inside', 0.5):g} of its voxels in reference "
+        "tumour; a reference lesion is detected when predicted tumour covers at least "
+        f"{settings.get('overlap_threshold', 0.0):g} of it (0: any voxel).",
         "",
     ]
     return "\n".join(lines)
 
 
-def _detection_plot_png(detection_by_radius: Mapping[str, tuple[int, int, float]]) -> bytes:
-    """Bar chart of detection rate per radius bin, rendered with the Agg canvas.
+def _detection_plot_png(summary: Summary) -> bytes:
+    """Detection rate and false positives per radius bin, with sensitivity beside precision.
 
     Uses a bare ``Figure`` + ``FigureCanvasAgg`` rather than pyplot so the global matplotlib
     backend of the calling program is left alone.
@@ -551,28 +644,45 @@ def _detection_plot_png(detection_by_radius: Mapping[str, tuple[int, int, float]
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6.0, 4.0), dpi=100, layout="constrained")
+    figure = Figure(figsize=(10.0, 4.0), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    labels = list(detection_by_radius)
-    rates = [0.0 if math.isnan(rate) else rate for _, _, rate in detection_by_radius.values()]
-    bars = axes.bar(labels, rates, color="tab:blue")
-    for bar, (detected, total, _) in zip(bars, detection_by_radius.values(), strict=True):
-        axes.annotate(
-            f"{detected}/{total}" if total else "no lesions",
-            (bar.get_x() + bar.get_width() / 2.0, bar.get_height()),
-            xytext=(0, 3),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-        )
-    axes.set_ylim(0.0, 1.15)
-    axes.set_xlabel("Equivalent lesion radius (mm)")
-    axes.set_ylabel("Detection rate")
-    axes.set_title("Lesion-level detection (detected/total)")
+    detection_axes, false_axes = figure.subplots(1, 2)
+    detection = summary.detection_by_radius
+    labels = list(detection)
+    rates = [0.0 if math.isnan(rate) else rate for _, _, rate in detection.values()]
+    bars = detection_axes.bar(labels, rates, color="tab:blue")
+    for bar, (detected, total, _) in zip(bars, detection.values(), strict=True):
+        _annotate(detection_axes, bar, f"{detected}/{total}" if total else "no lesions")
+    detection_axes.set_ylim(0.0, 1.15)
+    detection_axes.set_xlabel("Equivalent lesion radius (mm)")
+    detection_axes.set_ylabel("Detection rate")
+    detection_axes.set_title(
+        f"Sensitivity {_format(summary.lesion_sensitivity.estimate)} (detected/total)"
+    )
+    counts = [summary.false_positives_by_radius.get(label, 0) for label in labels]
+    for bar, count in zip(false_axes.bar(labels, counts, color="tab:red"), counts, strict=True):
+        _annotate(false_axes, bar, str(count))
+    false_axes.set_ylim(0.0, max(counts, default=0) * 1.15 + 1.0)
+    false_axes.set_xlabel("Equivalent radius of the false positive (mm)")
+    false_axes.set_ylabel("False positives (all scans)")
+    false_axes.set_title(
+        f"Precision {_format(summary.lesion_precision.estimate)}; "
+        f"{_format(summary.false_positives_per_scan.estimate, 2)} false positives per scan"
+    )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _annotate(axes: Any, bar: Any, text: str) -> None:
+    axes.annotate(
+        text,
+        (bar.get_x() + bar.get_width() / 2.0, bar.get_height()),
+        xytext=(0, 3),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -593,8 +703,10 @@ def evaluate_folder(
     ref_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
     *,
-    liver_label: int = 1,
+    organ_label: int | None = None,
     tumor_label: int = 2,
+    organ: str = "liver",
+    liver_label: int | None = None,
     tolerance_mm: float = 2.0,
     overwrite: bool = False,
     n_resamples: int = 10_000,
@@ -613,8 +725,13 @@ def evaluate_folder(
     out_dir : path-like
         Report folder (created if missing). Receives :data:`REPORT_FILES`: ``per_case.csv``,
         ``lesions.csv``, ``summary.json``, ``summary.md`` and ``detection_by_radius.png``.
-    liver_label, tumor_label : int
-        Label values; the liver region is liver or tumour.
+    organ_label, tumor_label : int
+        Label values (default 1 and 2); the organ region is organ or tumour.
+    organ : str, default "liver"
+        The organ's name, used in the report ("Pancreas DSC"; its metric keeps the key
+        ``liver_dsc``).
+    liver_label : int or None
+        The old name of `organ_label` (deprecated: it warns).
     tolerance_mm : float, default 2.0
         NSD tolerance in mm.
     overwrite : bool, default False
@@ -631,6 +748,9 @@ def evaluate_folder(
         :func:`~.metrics.lesion_detection`.
     min_predicted_volume_mm3 : float, default 0.0
         Minimum predicted tumour volume for a case to count as predicted positive.
+
+    The summary reports lesion-level sensitivity, precision and false positives per scan side
+    by side (see :class:`Summary`), in ``summary.md`` and in the plot.
 
     Returns
     -------
@@ -661,6 +781,9 @@ def evaluate_folder(
     >>> summary.metrics["tumour_dsc"].estimate
     1.0
     """
+    from synthtumor.organ_map import renamed_label
+
+    liver_label = renamed_label(organ_label, liver_label)
     out_path = Path(out_dir)
     targets = {name: out_path / name for name in REPORT_FILES}
     _refuse_existing(targets.values(), overwrite)
@@ -683,9 +806,11 @@ def evaluate_folder(
             "pred_dir": str(pred_dir),
             "ref_dir": str(ref_dir),
             "liver_label": liver_label,
+            "organ": organ,
             "tumor_label": tumor_label,
             "tolerance_mm": tolerance_mm,
             "overlap_threshold": overlap_threshold,
+            "min_inside": MIN_INSIDE_FRACTION,
         },
     )
     # Render everything before touching the disk so a failure leaves no report files behind.
@@ -694,9 +819,10 @@ def evaluate_folder(
         "lesions.csv": _csv_text(LESION_COLUMNS, _lesion_rows(records)).encode(),
         "summary.json": (json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n").encode(),
         "summary.md": _summary_markdown(summary).encode(),
-        "detection_by_radius.png": _detection_plot_png(summary.detection_by_radius),
+        "detection_by_radius.png": _detection_plot_png(summary),
     }
     out_path.mkdir(parents=True, exist_ok=True)
+    remove_partial_files(out_path)  # left by a killed run
     for name, data in contents.items():
         atomic_write_bytes(targets[name], data, overwrite=overwrite)
     return replace(summary, files=targets)
@@ -715,7 +841,7 @@ def read_per_case_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
     [{'case': 'a', 'tumour_dsc': 0.5, 'tumour_in_reference': True, 'n_lesions': 2}]
     """
     boolean_columns = {"tumour_in_reference", "tumour_predicted"}
-    integer_columns = {"n_lesions", "n_detected", "n_false_positives"}
+    integer_columns = {"n_lesions", "n_detected", "n_false_positives", "n_predicted_lesions"}
     records = []
     with open(path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):

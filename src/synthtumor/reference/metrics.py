@@ -31,6 +31,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 __all__ = [
+    "MIN_INSIDE_FRACTION",
     "RADIUS_BINS_MM",
     "RADIUS_BIN_LABELS",
     "Lesion",
@@ -371,11 +372,18 @@ class LesionDetection:
     lesions : tuple of Lesion
         Every reference lesion, ordered by ``lesion_id``.
     false_positive_radii_mm : tuple of float
-        Equivalent radius of each predicted component that touches no reference lesion.
+        Equivalent radius of each false-positive predicted component: one with less than
+        ``min_inside`` of its voxels inside reference tumour (see :func:`lesion_detection`).
+    n_predicted : int
+        Number of predicted components (26-connected).
+    false_positive_volume_mm3 : float
+        Predicted tumour volume outside every reference lesion.
     """
 
     lesions: tuple[Lesion, ...]
     false_positive_radii_mm: tuple[float, ...]
+    n_predicted: int = 0
+    false_positive_volume_mm3: float = 0.0
 
     @property
     def n_lesions(self) -> int:
@@ -392,6 +400,19 @@ class LesionDetection:
         """Number of false-positive predicted components."""
         return len(self.false_positive_radii_mm)
 
+    @property
+    def precision(self) -> float:
+        """Lesion-level precision: true-positive share of the predicted components (NaN if none)."""
+        if self.n_predicted == 0:
+            return math.nan
+        return (self.n_predicted - self.n_false_positives) / self.n_predicted
+
+
+MIN_INSIDE_FRACTION = 0.5
+"""Default share of a predicted component that must lie in reference tumour for it to count as
+a true positive: a prediction painting the whole liver is one false positive, however many
+lesions it covers."""
+
 
 def lesion_detection(
     pred: npt.ArrayLike,
@@ -399,15 +420,17 @@ def lesion_detection(
     *,
     spacing: Sequence[float],
     overlap_threshold: float = 0.0,
+    min_inside: float = MIN_INSIDE_FRACTION,
 ) -> LesionDetection:
     """Match reference lesions to a predicted tumour mask.
 
     Reference lesions are the 26-connected components of ``ref``. A reference lesion is
     *detected* when at least one predicted voxel lies inside it and the covered fraction of its
     voxels is ``>= overlap_threshold`` (the default 0.0 means "any voxel"). A predicted
-    26-connected component is a *false positive* when it shares no voxel with any reference
-    lesion; a component that touches a lesion is never a false positive, even if that lesion stays
-    undetected because the overlap is below ``overlap_threshold``.
+    26-connected component is a *true positive* when it touches a reference lesion and at least
+    ``min_inside`` of its voxels lie in reference tumour, else a *false positive*. Both sides
+    count, so a prediction that covers the whole liver detects every lesion but is one false
+    positive (precision 0): sensitivity alone cannot reward it.
 
     Parameters
     ----------
@@ -417,6 +440,9 @@ def lesion_detection(
         Voxel size in mm, array-axis order.
     overlap_threshold : float, default 0.0
         Minimum fraction (in ``[0, 1]``) of a lesion's voxels that must be predicted as tumour.
+    min_inside : float, default 0.5
+        Minimum fraction (in ``(0, 1]``) of a predicted component's voxels that must lie in
+        reference tumour for it to be a true positive (:data:`MIN_INSIDE_FRACTION`).
 
     Returns
     -------
@@ -436,6 +462,9 @@ def lesion_detection(
     >>> result = lesion_detection(pred, ref, spacing=(1, 1, 1))
     >>> [lesion.detected for lesion in result.lesions], result.n_false_positives
     ([False, True], 1)
+    >>> everything = lesion_detection(np.ones_like(ref), ref, spacing=(1, 1, 1))
+    >>> everything.n_detected, everything.n_false_positives, everything.precision
+    (2, 1, 0.0)
     """
     pred_mask = _as_mask("pred", pred)
     ref_mask = _as_mask("ref", ref)
@@ -444,6 +473,9 @@ def lesion_detection(
     threshold = float(overlap_threshold)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"overlap_threshold must be in [0, 1], got {overlap_threshold!r}")
+    inside_min = float(min_inside)
+    if not 0.0 < inside_min <= 1.0:
+        raise ValueError(f"min_inside must be in (0, 1], got {min_inside!r}")
     voxel_mm3 = math.prod(spacing_mm)
     if not (pred_mask.any() or ref_mask.any()):
         return LesionDetection(lesions=(), false_positive_radii_mm=())
@@ -472,13 +504,19 @@ def lesion_detection(
 
     pred_components, n_pred = ndimage.label(pred_mask, structure=_CONNECTIVITY_26)
     pred_sizes = np.bincount(pred_components.ravel(), minlength=n_pred + 1)
-    touches_ref = np.bincount(pred_components[ref_mask], minlength=n_pred + 1) > 0
+    inside = np.bincount(pred_components[ref_mask], minlength=n_pred + 1)
     false_positive_radii = tuple(
         equivalent_radius_mm(int(pred_sizes[k]) * voxel_mm3)
         for k in range(1, n_pred + 1)
-        if not touches_ref[k]
+        if inside[k] == 0 or inside[k] < inside_min * pred_sizes[k]
     )
-    return LesionDetection(lesions=tuple(lesions), false_positive_radii_mm=false_positive_radii)
+    outside_voxels = int(np.count_nonzero(pred_mask & ~ref_mask))
+    return LesionDetection(
+        lesions=tuple(lesions),
+        false_positive_radii_mm=false_positive_radii,
+        n_predicted=n_pred,
+        false_positive_volume_mm3=outside_voxels * voxel_mm3,
+    )
 
 
 def detection_rate_by_radius(
@@ -534,6 +572,7 @@ def case_metrics(
     tumor_label: int = 2,
     tolerance_mm: float = 2.0,
     overlap_threshold: float = 0.0,
+    min_inside: float = MIN_INSIDE_FRACTION,
 ) -> dict[str, Any]:
     """All per-case metrics of a predicted label map against a reference label map.
 
@@ -547,16 +586,17 @@ def case_metrics(
         Label values of liver and tumour. The liver region is liver or tumour.
     tolerance_mm : float, default 2.0
         NSD tolerance in mm.
-    overlap_threshold : float, default 0.0
-        Lesion detection criterion, see :func:`lesion_detection`.
+    overlap_threshold, min_inside : float
+        Lesion detection criteria, see :func:`lesion_detection`.
 
     Returns
     -------
     dict
         ``tumour_dsc``, ``tumour_nsd``, ``liver_dsc`` (float, empty policy of :func:`dice`),
         ``tumour_in_reference``, ``tumour_predicted`` (bool),
-        ``reference_tumour_volume_mm3``, ``predicted_tumour_volume_mm3`` (float),
-        ``n_lesions``, ``n_detected``, ``n_false_positives`` (int),
+        ``reference_tumour_volume_mm3``, ``predicted_tumour_volume_mm3``,
+        ``false_positive_volume_mm3`` (float), ``n_lesions``, ``n_detected``,
+        ``n_predicted_lesions``, ``n_false_positives`` (int),
         ``lesions`` (tuple of :class:`Lesion`) and ``false_positive_radii_mm`` (tuple of float).
 
     Examples
@@ -580,7 +620,11 @@ def case_metrics(
     pred_liver = pred_tumour | (pred == liver_label)
     ref_liver = ref_tumour | (ref == liver_label)
     detection = lesion_detection(
-        pred_tumour, ref_tumour, spacing=spacing_mm, overlap_threshold=overlap_threshold
+        pred_tumour,
+        ref_tumour,
+        spacing=spacing_mm,
+        overlap_threshold=overlap_threshold,
+        min_inside=min_inside,
     )
     n_pred_tumour = int(np.count_nonzero(pred_tumour))
     n_ref_tumour = int(np.count_nonzero(ref_tumour))
@@ -594,8 +638,10 @@ def case_metrics(
         "tumour_predicted": n_pred_tumour > 0,
         "reference_tumour_volume_mm3": n_ref_tumour * voxel_mm3,
         "predicted_tumour_volume_mm3": n_pred_tumour * voxel_mm3,
+        "false_positive_volume_mm3": detection.false_positive_volume_mm3,
         "n_lesions": detection.n_lesions,
         "n_detected": detection.n_detected,
+        "n_predicted_lesions": detection.n_predicted,
         "n_false_positives": detection.n_false_positives,
         "lesions": detection.lesions,
         "false_positive_radii_mm": detection.false_positive_radii_mm,

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from synthtumor.io import remove_partial_files
 from synthtumor.reference.config import TrainingConfig, apply_overrides, config_from_dict
 from synthtumor.reference.prepare import (
     IMAGE_NAMES,
@@ -44,6 +45,7 @@ from synthtumor.reference.prepare import (
     write_nifti_atomic,
 )
 from synthtumor.reference.scans import LoadedCase, load_case
+from synthtumor.run_folder import check_writable_folder
 
 __all__ = [
     "Predictor",
@@ -127,10 +129,16 @@ def _within_distance(
 def output_name(path: str | os.PathLike) -> str:
     """Case name of an input scan: its file name, or its folder's for ``X/ct.nii.gz``.
 
+    An nnU-Net channel suffix ``_0000`` and the ``_image`` of ``synthtumor synthesize``'s
+    outputs are dropped, so ``synth_000_image.nii.gz`` gives ``synth_000``, the case that
+    ``synthtumor evaluate`` pairs with ``synth_000_label.nii.gz``.
+
     Examples
     --------
     >>> output_name("data/case7/ct.nii.gz"), output_name("images/liver_12.nii")
     ('case7', 'liver_12')
+    >>> output_name("synth/synth_000_image.nii.gz")
+    'synth_000'
     """
     path = Path(path)
     name = case_name(path)
@@ -138,7 +146,10 @@ def output_name(path: str | os.PathLike) -> str:
         raise ValueError(f"{path} is not a NIfTI file (.nii.gz or .nii)")
     if name.lower() in IMAGE_NAMES and path.parent.name:
         return path.parent.name
-    return name[:-5] if name.endswith("_0000") else name
+    for suffix in ("_0000", "_image"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name.removesuffix(suffix)
+    return name
 
 
 @dataclass
@@ -296,6 +307,7 @@ def predict_files(
         if isinstance(model, Predictor)
         else Predictor.from_checkpoint(model, device=device, overrides=overrides)
     )
+    remove_partial_files(out_dir)  # left by a killed run
     written = []
     for scan_path, target in zip(scans, targets, strict=True):
         labels, scan = predictor.predict_file(scan_path)
@@ -342,7 +354,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor predict``; returns the exit code."""
+    """Handler of ``synthtumor predict``: 0, or raises (:mod:`synthtumor.cli_errors` maps it)."""
     scans = [str(s) for s in args.scans]
     names = [output_name(s) for s in scans]
     if args.datalist:
@@ -350,32 +362,27 @@ def run_from_args(args: argparse.Namespace) -> int:
         scans += [e["image"] for e in entries]
         names += [e["case"] for e in entries]
     if not scans:
-        print("synthtumor predict: no scan given (CT paths or --datalist)", file=sys.stderr)
-        return 2
+        raise ValueError("no scan given (CT paths or --datalist)")
     if args.reference_out and not args.datalist:
-        print("synthtumor predict: --reference-out needs --datalist", file=sys.stderr)
-        return 2
-    try:
-        if args.reference_out:
-            link_part(
-                args.datalist,
-                args.reference_out,
-                fold=args.fold,
-                part=args.part,
-                overwrite=args.force,
-            )
-        written = predict_files(
-            args.model,
-            scans,
-            args.output,
-            names=names,
+        raise ValueError("--reference-out needs --datalist")
+    check_writable_folder(Path(args.output))
+    if args.reference_out:
+        link_part(
+            args.datalist,
+            args.reference_out,
+            fold=args.fold,
+            part=args.part,
             overwrite=args.force,
-            device=args.device,
-            overrides=args.overrides,
-            progress=True,
         )
-    except (FileExistsError, FileNotFoundError, ValueError, KeyError, TypeError) as error:
-        print(f"synthtumor predict: {error}", file=sys.stderr)
-        return 1
+    written = predict_files(
+        args.model,
+        scans,
+        args.output,
+        names=names,
+        overwrite=args.force,
+        device=args.device,
+        overrides=args.overrides,
+        progress=True,
+    )
     print(f"[synthtumor predict] wrote {len(written)} label map(s) to {args.output}")
     return 0

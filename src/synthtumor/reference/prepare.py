@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -43,7 +44,13 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
-from synthtumor.io import atomic_write_text, save_nifti
+from synthtumor.io import (
+    UNREADABLE,
+    atomic_write_text,
+    read_volume,
+    remove_partial_files,
+    save_nifti,
+)
 
 __all__ = [
     "DATALIST_VERSION",
@@ -69,6 +76,7 @@ NIFTI_SUFFIXES = (".nii.gz", ".nii")
 IMAGE_NAMES = ("ct", "image", "img", "imaging")
 LABEL_NAMES = ("label", "seg", "segmentation", "liver", "mask")
 AFFINE_TOLERANCE = 1e-3
+_STAGING_PREFIX = ".staging-"
 _SPLIT_ALIASES = {
     "train": "train",
     "training": "train",
@@ -365,8 +373,11 @@ def _header_problems(case: CaseFiles, tolerance: float) -> list[str]:
             problems.append(f"{case.case}: {role} file {path} does not exist")
     if problems:
         return problems
-    image = nib.load(case.image)
-    label = nib.load(case.label)
+    try:
+        image = nib.load(case.image)
+        label = nib.load(case.label)
+    except UNREADABLE as error:
+        return [f"{case.case}: could not be read as NIfTI ({' '.join(str(error).split())})"]
     if len(image.shape) != 3:
         problems.append(f"{case.case}: image must be 3-D, got shape {image.shape}")
     if label.shape != image.shape:
@@ -466,6 +477,40 @@ def make_folds(
         n_val = _validation_count(len(rest), validation_fraction)
         folds.append(_split(fold, rest[n_val:], rest[:n_val], test))
     return folds
+
+
+def _feasible_folds(n_cases: int, n_folds: int) -> int:
+    """`n_folds`, or (with a warning) the nearest number of folds that `n_cases` can fill.
+
+    Each fold needs a test case and two others for training and validation; fewer folds are
+    preferred to more.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _feasible_folds(3, 5), _feasible_folds(10, 5), _feasible_folds(3, 2), len(caught)
+    (3, 5, 3, 2)
+    """
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be >= 2 (or with_test=False), got {n_folds}")
+    feasible = [k for k in range(2, n_cases + 1) if n_cases - math.ceil(n_cases / k) >= 2]
+    if not feasible:
+        raise ValueError(
+            f"{n_cases} case(s) are too few for folds with training, validation and test parts "
+            "(3 needed); pass --no-test (with_test=False) for a pool of training scans"
+        )
+    if n_folds in feasible:
+        return n_folds
+    fewer = [k for k in feasible if k < n_folds]
+    chosen = fewer[-1] if fewer else feasible[0]
+    warnings.warn(
+        f"{n_cases} cases cannot fill {n_folds} folds with training, validation and test parts; "
+        f"using {chosen} folds (pass --folds {chosen} to silence this)",
+        stacklevel=3,
+    )
+    return chosen
 
 
 def _validation_count(n: int, fraction: float) -> int:
@@ -581,7 +626,10 @@ def prepare_dataset(
         if found:
             problems[case.case] = found
     labels_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=labels_dir, prefix=".staging-"))
+    remove_partial_files(out_dir)  # a datalist half-written by a killed run
+    for stale in labels_dir.glob(f"{_STAGING_PREFIX}*"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(dir=labels_dir, prefix=_STAGING_PREFIX))
     try:
         records = []
         for case in cases:
@@ -605,7 +653,7 @@ def prepare_dataset(
             folds = make_folds(
                 [r.case for r in records],
                 [r.has_tumor for r in records],
-                n_folds=n_folds,
+                n_folds=_feasible_folds(len(records), n_folds) if with_test else n_folds,
                 seed=seed,
                 validation_fraction=validation_fraction,
                 with_test=with_test,
@@ -626,13 +674,14 @@ def prepare_dataset(
 def _map_case(
     case: CaseFiles, mapping: LabelMapping, staging: Path, labels_dir: Path
 ) -> CaseRecord:
-    image = nib.load(case.image)
-    label = nib.load(case.label)
-    mapped = map_labels(np.asanyarray(label.dataobj), mapping)
+    # Reading the CT's data too: a truncated scan fails here, not in training.
+    image, _ = read_volume(case.image, "image")
+    label, label_data = read_volume(case.label, "label")
+    mapped = map_labels(label_data, mapping)
     liver_voxels = int(np.count_nonzero(mapped))
     tumor_voxels = int(np.count_nonzero(mapped == 2))
     if liver_voxels == 0:
-        values = np.unique(np.asanyarray(label.dataobj))[:20].tolist()
+        values = np.unique(label_data)[:20].tolist()
         raise ValueError(
             f"no liver voxel after mapping liver values {list(mapping.liver_values)}; the label "
             f"map holds {values} (set --liver-values)"

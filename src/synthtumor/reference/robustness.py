@@ -630,26 +630,20 @@ def _scans_from_args(args: argparse.Namespace) -> list[Scan]:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor robustness``; returns the exit code."""
-    try:
-        scans = _scans_from_args(args)
-        from synthtumor.reference.predict import Predictor
+    """Handler of ``synthtumor robustness``: 0, or raises (see :mod:`synthtumor.cli_errors`)."""
+    scans = _scans_from_args(args)
+    from synthtumor.reference.predict import Predictor
 
-        predictor = Predictor.from_checkpoint(
-            args.model, device=args.device, overrides=args.overrides
-        )
-        result = run_benchmark(
-            predictor,
-            scans,
-            args.output,
-            dimensions=[d.strip() for d in args.dimensions.split(",") if d.strip()],
-            repeats=args.repeats,
-            seed=args.seed,
-            overwrite=args.force,
-            progress=True,
-        )
-    except (ValueError, FileExistsError, FileNotFoundError, KeyError, TypeError) as error:
-        print(f"synthtumor robustness: {error}", file=sys.stderr)
-        return 1
+    predictor = Predictor.from_checkpoint(args.model, device=args.device, overrides=args.overrides)
+    result = run_benchmark(
+        predictor,
+        scans,
+        args.output,
+        dimensions=[d.strip() for d in args.dimensions.split(",") if d.strip()],
+        repeats=args.repeats,
+        seed=args.seed,
+        overwrite=args.force,
+        progress=True,
+    )
     print(summary_markdown(result))
     return 0

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synthtumor.io import remove_partial_files
 from synthtumor.reference.checkpointing import (
     check_resume_config,
     check_run_dir,
@@ -156,6 +157,7 @@ def _parallel(model: Any, dist_info: Dist) -> Any:
 
 def _write_config(config: TrainingConfig, run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
+    remove_partial_files(run_dir)  # left by a killed run
     write_text_atomic(run_dir / "config.toml", config_to_toml(config), overwrite=True)
     text = json.dumps(config_to_dict(config), indent=2) + "\n"
     write_text_atomic(run_dir / "config.json", text, overwrite=True)

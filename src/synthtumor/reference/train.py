@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from synthtumor.cli_errors import error_message, run_handler
 from synthtumor.reference.checkpointing import (
     CHECKPOINT_FORMAT,
     checkpoint_state,
@@ -276,12 +277,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor train``; returns the exit code."""
+    """Handler of ``synthtumor train``: 0, or raises (:mod:`synthtumor.cli_errors` maps it)."""
     try:
         config = load_config(args.config, args.overrides)
     except (KeyError, TypeError, ValueError, OSError) as error:
-        print(f"synthtumor train: bad config: {error}", file=sys.stderr)
-        return 2
+        raise ValueError(f"bad config {args.config}: {error_message(error)}") from None
     if args.print_config:
         print(config_to_toml(config), end="")
         return 0
@@ -293,9 +293,6 @@ def run_from_args(args: argparse.Namespace) -> int:
             overwrite=args.force,
             device=args.device,
         )
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
-        print(f"synthtumor train: {error}", file=sys.stderr)
-        return 1
     finally:
         shutdown()
     return 0
@@ -303,7 +300,7 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m synthtumor.reference.train`` (what ``torchrun`` launches)."""
-    return run_from_args(build_parser().parse_args(argv))
+    return run_handler(run_from_args, build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -171,6 +171,7 @@ def synthesis_transform(
         skip_if_tumor_present=True,
         on_small_liver="ignore" if on_crops else synthesis.on_small_liver,
         statistics_key=STATISTICS_KEY if on_crops else None,
+        organ=synthesis.organ,
     )
 
 

@@ -45,7 +45,6 @@ import io
 import json
 import math
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -409,19 +408,15 @@ def score_markdown(score: TuringScore, *, rater: str = "rater") -> str:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor turing build``."""
-    try:
-        healthy = []
-        for pair in args.healthy:
-            if ":" not in pair:
-                raise ValueError(f"healthy scans are CT:LIVER pairs, got {pair!r}")
-            healthy.append(tuple(pair.split(":", 1)))
-        result = build_turing_set(
-            args.real, healthy, args.output, seed=args.seed, size=args.size, overwrite=args.force
-        )
-    except (ValueError, FileExistsError, FileNotFoundError) as error:
-        print(f"synthtumor turing build: {error}", file=sys.stderr)
-        return 1
+    """Handler of ``synthtumor turing build``: 0, or raises (see :mod:`synthtumor.cli_errors`)."""
+    healthy = []
+    for pair in args.healthy:
+        if ":" not in pair:
+            raise ValueError(f"healthy scans are CT:LIVER pairs, got {pair!r}")
+        healthy.append(tuple(pair.split(":", 1)))
+    result = build_turing_set(
+        args.real, healthy, args.output, seed=args.seed, size=args.size, overwrite=args.force
+    )
     print(
         f"[synthtumor turing] {len(result.cases)} cases in {result.cases_dir}; keep "
         f"{result.answer_key} away from the raters"
@@ -430,20 +425,16 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor turing score``."""
-    try:
-        score = score_ratings(read_ratings(args.ratings), read_answer_key(args.key))
-        text = score_markdown(score, rater=Path(args.ratings).stem)
-        if args.output:
-            out = Path(args.output)
-            write_text_atomic(
-                out / "turing_score.json",
-                json.dumps(score.to_dict(), indent=2) + "\n",
-                overwrite=args.force,
-            )
-            write_text_atomic(out / "turing_score.md", text, overwrite=args.force)
-    except (ValueError, FileExistsError, FileNotFoundError, KeyError) as error:
-        print(f"synthtumor turing score: {error}", file=sys.stderr)
-        return 1
+    """Handler of ``synthtumor turing score``: 0, or raises (see :mod:`synthtumor.cli_errors`)."""
+    score = score_ratings(read_ratings(args.ratings), read_answer_key(args.key))
+    text = score_markdown(score, rater=Path(args.ratings).stem)
+    if args.output:
+        out = Path(args.output)
+        write_text_atomic(
+            out / "turing_score.json",
+            json.dumps(score.to_dict(), indent=2) + "\n",
+            overwrite=args.force,
+        )
+        write_text_atomic(out / "turing_score.md", text, overwrite=args.force)
     print(text)
     return 0

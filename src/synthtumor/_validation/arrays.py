@@ -1,4 +1,4 @@
-"""Input checks shared by the public functions.
+"""Checks of the array inputs: the image, the liver mask and the spacing.
 
 Every check raises :class:`ValueError` or :class:`TypeError` whose message names the argument
 and says what was expected, so that a bad call fails at the door and never deep inside NumPy.
@@ -7,7 +7,7 @@ and says what was expected, so that a bad call fails at the door and never deep 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -85,23 +85,28 @@ def _non_binary_message(array: np.ndarray, name: str) -> str:
     shown = ", ".join(str(value) for value in values[:8]) + (", ..." if values.size > 8 else "")
     return (
         f"{name} must be binary (0/1 or bool), found values [{shown}]; "
-        f"pass e.g. `label == liver_value` for a label map"
+        f"pass e.g. `label == liver_value` for a label map, or use "
+        f"synthtumor.synthesize_label_map, which keeps its other classes"
     )
 
 
 def as_spacing(spacing: object, *, name: str = "spacing") -> tuple[float, float, float]:
-    """Return `spacing` as three positive finite floats in mm."""
-    if isinstance(spacing, str) or not isinstance(spacing, Sequence | np.ndarray):
+    """Return `spacing` as three positive finite floats in mm.
+
+    Any sequence, array or tensor of three real numbers; strings and bools are not numbers.
+    """
+    if isinstance(spacing, str | bytes) or not isinstance(spacing, Iterable):
         raise TypeError(
             f"{name} must be a sequence of 3 positive numbers in mm (array-axis order), "
             f"got {spacing!r}"
         )
     try:
-        values = tuple(float(value) for value in np.asarray(spacing, dtype=float).ravel())
+        raw = np.asarray(spacing)
     except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a sequence of 3 positive numbers in mm, got {spacing!r}"
-        ) from None
+        raw = np.asarray(None)
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a sequence of 3 positive numbers in mm, got {spacing!r}")
+    values = tuple(float(value) for value in raw.astype(float).ravel())
     if len(values) != 3 or not all(math.isfinite(value) and value > 0 for value in values):
         raise ValueError(
             f"{name} must be 3 positive finite numbers in mm (array-axis order), got {values}"

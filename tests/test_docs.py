@@ -17,6 +17,7 @@ from synthtumor.config_file import config_from_mapping
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 RUN_PAGES = [
+    "architecture.md",
     "cli.md",
     "configuration.md",
     "gpu.md",

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthtumor import vessel_mask
-from synthtumor.location import VesselMap, count_voxels
+from synthtumor.location import VesselMap, choose_centers, count_voxels
 from synthtumor.phantom import Phantom, make_phantom
 
 
@@ -135,3 +135,50 @@ def test_count_voxels_is_exact_below_the_limit_and_at_least_the_limit_above(
     else:
         assert at_least <= counted <= total
     assert count_voxels(mask) == total
+
+
+# --- choose_centers, the collision search's entry point, against the full eq. 1 mask ----------
+
+
+def _candidates(phantom: Phantom, seed: int, tumors: int, tries: int) -> list[np.ndarray]:
+    inside = np.argwhere(phantom.liver_mask)
+    rng = np.random.default_rng(seed)
+    return [inside[rng.integers(0, len(inside), tries)] for _ in range(tumors)]
+
+
+@pytest.mark.parametrize("liver_voxels", [None, 10**9])
+def test_choose_centers_takes_the_first_candidate_the_full_mask_calls_free(dense, liver_voxels):
+    """With the default budget (coarse ranking past it) and with every check exact."""
+    vessel_map, vessels = _vessels_of(dense, 0.9, liver_voxels=liver_voxels)
+    halves = [(2, 2, 2), (3, 3, 3), (4, 3, 4), (6, 6, 6), (9, 9, 9), (16, 16, 16)]
+    candidates = _candidates(dense, 11, len(halves), 30)
+    chosen = choose_centers(candidates, halves, vessels=vessel_map, max_tries=30)
+    free_seen = collided_seen = 0
+    for tries, half, (center, vessel_free) in zip(candidates, halves, chosen, strict=True):
+        exact = _exact_counts(vessels, tries, half)
+        index = [tuple(row) for row in tries.tolist()].index(center)
+        if vessel_free:
+            free_seen += 1
+            assert exact[index] == 0
+            if liver_voxels is not None:  # exact throughout: no earlier candidate was free
+                assert all(count > 0 for count in exact[:index])
+        else:
+            collided_seen += 1
+            if liver_voxels is not None:
+                assert min(exact) > 0 and exact[index] == min(exact)
+    assert free_seen >= 1 and collided_seen >= 1
+
+
+def test_choose_centers_without_a_vessel_map_takes_the_first_candidate(dense):
+    candidates = _candidates(dense, 2, 3, 1)
+    chosen = choose_centers(candidates, [(3, 3, 3)] * 3, vessels=None, max_tries=1)
+    assert chosen == [(tuple(tries[0].tolist()), None) for tries in candidates]
+
+
+def test_choose_centers_raises_when_asked_and_every_candidate_collides(dense):
+    vessel_map, vessels = _vessels_of(dense, 0.9, liver_voxels=10**9)
+    half = (12, 12, 12)
+    tries = _candidates(dense, 5, 1, 8)[0]
+    assert min(_exact_counts(vessels, tries, half)) > 0  # the premise: all collide
+    with pytest.raises(ValueError, match="max_location_tries"):
+        choose_centers([tries], [half], vessels=vessel_map, max_tries=8, fallback="raise")

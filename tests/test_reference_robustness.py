@@ -163,4 +163,33 @@ def test_load_scan_and_cli_parser(shared_data):
     add_robustness_parser(parser.add_subparsers())
     args = parser.parse_args(["robustness", "best.pt", "a.nii.gz:b.nii.gz", "-o", "out"])
     assert args.repeats == 2 and args.dimensions.split(",") == list(DIMENSIONS)
-    assert args.handler(args) == 1  # the scan files do not exist: a clean error, exit code 1
+    from synthtumor.cli_errors import run_handler
+
+    # The scan files do not exist: a clean error; handlers raise, one place maps the code.
+    assert run_handler(args.handler, args) == 2
+
+
+def test_load_scan_checks_the_grid_like_every_reference_command(tmp_path):
+    from synthtumor.io import save_nifti
+    from synthtumor.reference.scans import load_case
+
+    phantom = make_phantom((40, 40, 24), (2.0, 2.0, 3.0), dtype=np.int16, rng=0)
+    ct = save_nifti(tmp_path / "ct.nii.gz", phantom.image, affine=phantom.affine)
+    liver = phantom.liver_mask.astype(np.uint8)
+    same = save_nifti(tmp_path / "same.nii.gz", liver, affine=phantom.affine)
+    shifted_affine = phantom.affine.copy()
+    shifted_affine[0, 3] += 0.5  # half a millimetre off: another grid
+    shifted = save_nifti(tmp_path / "shifted.nii.gz", liver, affine=shifted_affine)
+    assert load_scan(ct, same).liver.sum() == liver.sum()
+    with pytest.raises(ValueError, match="label affine differs from image affine"):
+        load_scan(ct, shifted)
+    case = load_case(ct)  # predict's reading: the scan alone
+    assert case.labels is None and case.spacing == pytest.approx((2.0, 2.0, 3.0))
+    np.testing.assert_array_equal(case.image, phantom.image)
+    with pytest.raises(FileNotFoundError, match="image file not found"):
+        load_case(tmp_path / "missing.nii.gz")
+    tumour = liver.copy()
+    tumour[liver.nonzero()[0][0], liver.nonzero()[1][0], liver.nonzero()[2][0]] = 2
+    labelled = save_nifti(tmp_path / "tumour.nii.gz", tumour, affine=phantom.affine)
+    with pytest.raises(ValueError, match="healthy livers"):
+        load_scan(ct, labelled)

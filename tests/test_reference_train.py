@@ -12,6 +12,7 @@ import argparse
 import csv
 import itertools
 import json
+import math
 from pathlib import Path
 
 import monai  # noqa: F401  (the [reference] extra: fail, never skip, when missing)
@@ -91,7 +92,7 @@ def smoke_config(datalist: Path, *extra: str):
 
 
 @pytest.mark.slow
-def test_smoke_run_end_to_end(workspace):
+def test_smoke_run_end_to_end(workspace, capfd):
     root, datalist_path = workspace["root"], workspace["datalist"]
     datalist = load_datalist(datalist_path)
     split = fold_split(datalist, 0)
@@ -133,9 +134,17 @@ def test_smoke_run_end_to_end(workspace):
     validated = [r for r in epochs if r["val_liver_dice"]]
     assert [int(r["epoch"]) for r in validated] == [5, 10, 12]
     assert all(0.0 <= float(r["val_liver_dice"]) <= 1.0 for r in validated)
+    # Each validated epoch says what it was scored on; a fallback is said in the log too.
+    log = capfd.readouterr().err
+    for row in validated:
+        assert row["selection_metric"] in ("tumour_dice", "liver_dice", "loss")
+        fell_back = row["selection_metric"] != "tumour_dice"
+        assert (f"epoch {row['epoch']}: tumour_dice is" in log) == fell_back, row
     assert all(float(r["iterations_per_second"]) > 0 for r in epochs)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["selected_on"] == "validation"
+    assert summary["synthesis_where"] in ("volume", "crop")
+    assert f"synthesis on the {summary['synthesis_where']}," in log
     assert summary["validation_cases"] == [e["case"] for e in split["validation"]]
     assert not set(summary["training_cases"]) & {e["case"] for e in split["test"]}
 
@@ -217,6 +226,8 @@ def test_every_config_file_loads():
         "swin_small_synthetic": ("synthetic", "swin_unetr", 24),
         "swin_base_synthetic": ("synthetic", "swin_unetr", 48),
         "smoke": ("synthetic", "unet", None),
+        "quick_cpu": ("synthetic", "unet", None),
+        "quick_gpu": ("synthetic", "unet", None),
     }
     assert {p.stem for p in CONFIG_DIR.glob("*.toml")} == set(expected)
     for stem, (mode, model, feature_size) in expected.items():
@@ -299,18 +310,132 @@ def test_train_cli_print_config_and_bad_override(capsys):
     assert args.handler(args) == 0
     assert 'swin_variant = "base"' in capsys.readouterr().out
     args = parser.parse_args(["train", "--set", "optim.lr=fast", "-o", "x"])
-    assert args.handler(args) == 2
+    from synthtumor.cli_errors import run_handler
+
+    assert run_handler(args.handler, args) == 2  # handlers raise; one place maps the code
     assert "optim.lr must be a number" in capsys.readouterr().err
 
 
-def test_learning_rate_schedule():
-    from synthtumor.reference.train import _lr_factor
+def _hand_written_lr_factor(iteration, *, warmup, total, start, floor):
+    """The schedule train.py computed by hand before MONAI's WarmupCosineSchedule."""
+    if iteration < warmup:
+        return start + (1.0 - start) * iteration / max(1, warmup)
+    progress = min(1.0, (iteration - warmup) / max(1, total - warmup))
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    factors = [_lr_factor(i, warmup=10, total=110, start=0.01, floor=0.0) for i in range(111)]
-    assert factors[0] == pytest.approx(0.01) and factors[10] == pytest.approx(1.0)
-    assert all(a < b for a, b in itertools.pairwise(factors[:11]))
-    assert all(a >= b for a, b in itertools.pairwise(factors[10:]))
-    assert factors[60] == pytest.approx(0.5) and factors[110] == pytest.approx(0.0)
+
+def _learning_rates(optim, *, warmup, total):
+    import torch
+
+    from synthtumor.reference.models import build_scheduler
+
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=optim.lr)
+    scheduler = build_scheduler(optimizer, optim, warmup=warmup, total=total)
+    rates = []
+    for _ in range(total + 1):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_learning_rate_schedule_is_the_hand_written_one():
+    from synthtumor.reference.config import OptimConfig
+
+    optim = OptimConfig(lr=2e-4, warmup_start_factor=0.01)
+    rates = _learning_rates(optim, warmup=10, total=110)
+    expected = [
+        2e-4 * _hand_written_lr_factor(i, warmup=10, total=110, start=0.01, floor=0.0)
+        for i in range(111)
+    ]
+    np.testing.assert_allclose(rates, expected, rtol=1e-12, atol=1e-18)
+    assert rates[0] == pytest.approx(2e-6) and rates[10] == pytest.approx(2e-4)
+    assert all(a < b for a, b in itertools.pairwise(rates[:11]))
+    assert all(a >= b for a, b in itertools.pairwise(rates[10:]))
+    # optim.min_lr is a floor the cosine is clipped at (MONAI's end_lr), not blended into it.
+    floored = _learning_rates(OptimConfig(lr=1.0, min_lr=0.2), warmup=2, total=10)
+    assert min(floored[2:]) == pytest.approx(0.2) and floored[6] == pytest.approx(0.5)
+
+
+def test_selection_falls_back_while_the_tumour_metric_is_zero():
+    from synthtumor.reference.selection import Selection
+
+    selection = Selection("tumour_dice")
+    stuck = {"val_tumour_dice": 0.0, "val_liver_dice": 0.0}
+    assert selection.update(stuck, train_loss=0.9, epoch=1)
+    assert (selection.metric, selection.score) == ("loss", -0.9)
+    assert "selecting on loss (0.9)" in selection.fallback_note
+    assert not selection.update(stuck, train_loss=1.1, epoch=2)  # the loss rose
+    assert selection.update({**stuck, "val_liver_dice": 0.5}, train_loss=1.2, epoch=3)
+    assert selection.metric == "liver_dice" and "tumour_dice is 0" in selection.fallback_note
+    assert not selection.update({**stuck, "val_liver_dice": 0.4}, train_loss=0.1, epoch=4)
+    assert selection.update({"val_tumour_dice": 0.01, "val_liver_dice": 0.3}, train_loss=2, epoch=5)
+    assert selection.fallback_note == "" and selection.best_metric == "tumour_dice"
+    assert not selection.update(
+        {"val_tumour_dice": 0.0, "val_liver_dice": 0.99}, train_loss=0, epoch=6
+    )
+    assert selection.update({"val_tumour_dice": 0.2, "val_liver_dice": 0.1}, train_loss=3, epoch=7)
+    assert (selection.best_epoch, selection.best_score) == (7, 0.2)
+    # No case holds a tumour (NaN): liver Dice, as before.
+    nan_tumour = Selection("tumour_dice")
+    assert nan_tumour.update(
+        {"val_tumour_dice": math.nan, "val_liver_dice": 0.7}, train_loss=1, epoch=1
+    )
+    assert nan_tumour.best_metric == "liver_dice"
+    restored = Selection("tumour_dice")
+    restored.load_state_dict(selection.state_dict())
+    assert not restored.update(
+        {"val_tumour_dice": 0.1, "val_liver_dice": 1.0}, train_loss=0, epoch=8
+    )
+    with pytest.raises(ValueError, match="selection metric"):
+        Selection("accuracy")
+
+
+def test_where_synthesis_runs(monkeypatch):
+    from synthtumor.reference.config import TrainingConfig
+    from synthtumor.reference.data import resolve_where
+
+    def where(*overrides):
+        return resolve_where(apply_overrides(TrainingConfig(), list(overrides)))
+
+    assert where() == "crop" and where("synthesis.where=volume") == "volume"
+    assert where("mode=mixed") == "volume" and where("data.intensity_scaling=zscore") == "volume"
+    with pytest.raises(ValueError, match="mode 'mixed'"):
+        where("mode=mixed", "synthesis.where=crop")
+    with pytest.raises(ValueError, match=r"needs data\.intensity_scaling='minmax'"):
+        where("data.intensity_scaling=zscore", "synthesis.where=crop")
+    # As on a machine without synthtumor.torch (whether or not this one has it).
+    monkeypatch.setattr("synthtumor.reference.data.GPU_MODULE", "synthtumor.not_installed")
+    with pytest.raises(ValueError, match=r"needs synthtumor\.not_installed"):
+        where("synthesis.where=gpu")
+
+
+def test_crop_mode_synthesizes_on_the_crops(shared_data):
+    from synthtumor.reference.transforms import train_transforms
+
+    config = apply_overrides(
+        profile_config("smoke"),
+        ["synthesis.probability=1", "synthesis.size=small", "data.pos_neg_ratio=1,0"],
+    )
+    names = [
+        type(t).__name__ for t in train_transforms(config, synthesis=True, where="crop").transforms
+    ]
+    crop = names.index("RandCropByPosNegLabeld")
+    assert names.index("LiverStatisticsd") < crop < names.index("RandLiverTumord")
+    assert names.index("RandLiverTumord") < names.index("ScaleIntensityRanged")
+    volume = [type(t).__name__ for t in train_transforms(config, synthesis=True).transforms]
+    assert "LiverStatisticsd" not in volume
+    assert volume.index("RandLiverTumord") < volume.index("RandCropByPosNegLabeld")
+    pipeline = train_transforms(config, synthesis=True, where="crop").set_random_state(seed=0)
+    folder = shared_data / "abdomen-3mm"
+    crops = pipeline({"image": str(folder / "ct.nii.gz"), "label": str(folder / "liver.nii.gz")})
+    assert len(crops) == config.data.samples_per_scan
+    for sample in crops:
+        assert tuple(sample["label"].shape[1:]) == config.data.roi_size
+        assert "liver_statistics" not in sample
+    assert any(bool((sample["label"] == 2).any()) for sample in crops)
+    # Windowed after the synthesis (HU would reach far past these; the jitter adds <= 0.21).
+    assert all(-0.25 <= float(s["image"].min()) and float(s["image"].max()) <= 1.25 for s in crops)
 
 
 def test_postprocessing_with_anisotropic_spacing():
@@ -340,6 +465,7 @@ def test_same_seed_same_losses_with_workers_and_disk_cache(workspace, tmp_path):
             "train.val_every=10",
             "data.num_workers=1",
             "data.cache=disk",
+            "synthesis.where=crop",  # the cached liver statistics go through the disk cache
         )
         train(config, tmp_path / run)
         return [r["loss"] for r in read_csv(tmp_path / run / "iterations.csv")]
@@ -347,3 +473,44 @@ def test_same_seed_same_losses_with_workers_and_disk_cache(workspace, tmp_path):
     first, second = losses("a"), losses("b")
     assert len(first) == 4 and first == second
     assert len(list((tmp_path / "a" / "cache").iterdir())) == 1
+
+
+def test_gpu_mode_hook_synthesizes_then_windows_the_batch():
+    """The "gpu" hook with synthtumor.torch on the CPU, on a MONAI-collated batch."""
+    import torch
+    from monai.data import list_data_collate
+
+    from synthtumor import liver_statistics
+    from synthtumor.phantom import make_phantom
+    from synthtumor.reference.device_synthesis import prepare_batch
+
+    config = apply_overrides(
+        profile_config("smoke"),
+        [
+            "synthesis.probability=1",
+            "synthesis.size=small",
+            "augment.intensity_scale_prob=0",
+            "augment.intensity_shift_prob=0",
+        ],
+    )
+    phantom = make_phantom(shape=(48, 48, 48), spacing=config.data.spacing_mm, rng=0)
+    statistics = liver_statistics(phantom.image, phantom.liver_mask, spacing=phantom.spacing)
+    sample = {
+        "image": torch.from_numpy(phantom.image.astype(np.float32))[None],
+        "label": torch.from_numpy(phantom.liver_mask.astype(np.uint8))[None],
+        "liver_statistics": statistics.to_dict(),
+    }
+    batch = list_data_collate([sample, sample])
+    before = batch["image"].clone()
+    images, labels = prepare_batch(batch, config, torch.device("cpu"), torch.Generator())
+    assert torch.equal(batch["image"], before) and int(batch["label"].max()) == 1  # kept
+    assert images.shape == before.shape and labels.dtype == torch.uint8
+    assert all(bool((labels[i] == 2).any()) for i in range(2))
+    assert ((labels == 2) <= (batch["label"] == 1)).all()  # tumours inside the liver
+    assert float(images.min()) >= 0.0 and float(images.max()) <= 1.0  # windowed after
+    low, high = config.data.window_hu
+    outside = labels == 0
+    expected = (before.clamp(low, high) - low) / (high - low)
+    assert torch.allclose(images[outside], expected[outside], atol=1e-6)
+    again, _ = prepare_batch(batch, config, torch.device("cpu"), torch.Generator())
+    assert torch.equal(again, images)  # same generator state, same batch

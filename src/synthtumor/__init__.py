@@ -14,9 +14,10 @@ Importing this package imports neither torch, MONAI nor TorchIO; the adapters in
 """
 
 from synthtumor._validation import LiverTooSmallError
+from synthtumor.collision import vessel_mask
 from synthtumor.config import SIZE_NAMES, TUMOR_SIZES, SizePreset, TumorConfig
 from synthtumor.label_map import synthesize_label_map
-from synthtumor.location import LiverStatistics, vessel_mask
+from synthtumor.liver_stats import LiverStatistics
 from synthtumor.organs import ORGAN_NAMES, ORGAN_PRESETS, OrganPreset
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.phase import PhaseEstimate, estimate_phase

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from synthtumor._renamed import OLD_NAME, renamed_label
 from synthtumor.config import TUMOR_SIZES, SizePreset, TumorConfig
 
-__all__ = ["config_from_mapping", "config_to_mapping", "read_config", "write_config"]
+__all__ = ["config_from_mapping", "config_to_mapping", "read_config", "toml_text", "write_config"]
 
 Built = TypeVar("Built")
 
@@ -148,14 +148,26 @@ def write_config(config: TumorConfig, path: str | Path, *, overwrite: bool = Fal
 
     path = Path(path)
     data = config_to_mapping(config)
-    text = _toml(data) if path.suffix.lower() == ".toml" else json.dumps(data, indent=2) + "\n"
+    text = toml_text(data) if path.suffix.lower() == ".toml" else json.dumps(data, indent=2) + "\n"
     with atomic_output(path, overwrite=overwrite) as temporary:
         Path(temporary).write_text(text, encoding="utf-8")
     return path
 
 
-def _toml(data: dict[str, Any]) -> str:
-    """TOML text of a flat mapping whose values are scalars, lists, or tables of those."""
+def toml_text(data: dict[str, Any]) -> str:
+    """TOML text of a flat mapping whose values are scalars, lists, or tables of those.
+
+    The one TOML writer of the package (TumorConfig files, the trainer's ``config.toml``).
+
+    Examples
+    --------
+    >>> print(toml_text({"name": "run", "train": {"amp": False, "roi": [64, 64]}}), end="")
+    name = "run"
+    <BLANKLINE>
+    [train]
+    amp = false
+    roi = [64, 64]
+    """
     lines, tables = [], []
     for key, value in data.items():
         if isinstance(value, dict):

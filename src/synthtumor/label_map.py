@@ -19,7 +19,7 @@ import numpy as np
 from synthtumor._renamed import renamed_label
 from synthtumor._validation import LiverTooSmallError, as_volume
 from synthtumor.config import TumorConfig
-from synthtumor.location import LiverStatistics
+from synthtumor.liver_stats import LiverStatistics
 from synthtumor.organs import OrganPreset
 from synthtumor.params import TumorParams
 from synthtumor.render import tumor_box

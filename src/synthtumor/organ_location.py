@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from synthtumor.location import LiverSampler, liver_bounding_box
+from synthtumor.liver_sampling import LiverSampler, liver_bounding_box
 
 __all__ = ["BoxSampler", "DeepSampler"]
 

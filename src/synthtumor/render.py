@@ -7,7 +7,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from synthtumor._arrays import Box, box_slices, cast_like
 from synthtumor._validation import check_finite
+from synthtumor.capsule import capsule_increment
+from synthtumor.mass_effect import (
+    push_tissue,
+    pushes_visibly,
+    radial_scale,
+    radial_scale_at,
+)
 from synthtumor.params import (
     TumorParams,
     TumorSpec,
@@ -15,16 +23,7 @@ from synthtumor.params import (
     edge_sigmas_mm,
     tumor_half_extent_mm,
 )
-from synthtumor.postprocess import (
-    MassEffect,
-    blend,
-    blend_keeping_noise,
-    capsule_increment,
-    mass_effect,
-    radial_scale,
-    warp_linear,
-    warp_nearest,
-)
+from synthtumor.postprocess import blend, blend_keeping_noise
 from synthtumor.shape import (
     DISPLACEMENT_CLIP,
     average_subdivisions,
@@ -38,14 +37,10 @@ from synthtumor.texture import gaussian_texture
 
 __all__ = ["render_tumor", "tumor_box"]
 
-Box = tuple[slice, slice, slice]
 Blocked = Callable[[Box], np.ndarray]
 
 SHAPE_GRID_MM = 1.0
 """Tumour shapes are drawn on a grid no coarser than this, then averaged into the voxels."""
-
-PUSH_SKIP_VOXELS = 0.2
-"""Mass-effect pushes that move nothing outside the tumour by this many voxels are skipped."""
 
 _COARSE_STRIDE = 2
 _COARSE_FROM_VOXELS = 24
@@ -99,12 +94,15 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
     """
     box = _half_box_voxels(spec, spacing, always_capsule=True)
     scale_at_edge = 1.0
-    if _pushes_visibly(spec, spacing):
+    if pushes_visibly(spec, spacing):
         reach = min(
             1.0 + DISPLACEMENT_CLIP * spec.deformation_mm / semi for semi in spec.semi_axes_mm
         )
-        gap = max(0.0, 1.0 - reach / spec.mass_effect_radius_factor)
-        scale_at_edge = 1.0 - spec.mass_effect_intensity / 100.0 * gap**2
+        scale_at_edge = radial_scale_at(
+            reach,
+            radius_factor=spec.mass_effect_radius_factor,
+            intensity=spec.mass_effect_intensity,
+        )
         if scale_at_edge <= 0.0:
             return box
     return tuple(
@@ -151,23 +149,6 @@ def _tumour_texture(spec: TumorSpec, spacing, extent, rng: np.random.Generator) 
     )
 
 
-def _pushes_visibly(spec: TumorSpec, spacing: tuple[float, float, float]) -> bool:
-    """Whether the mass effect moves anything outside the tumour by ``PUSH_SKIP_VOXELS`` or more.
-
-    Eq. 5 moves tissue at normalised distance gamma by ``gamma (1 - gamma/gamma_max)^2 I/100``
-    semi-axes. Outside the tumour (gamma >= 1) that peaks at gamma = max(1, gamma_max / 3): with
-    the paper's values, 1.6 % of the largest semi-axis. At 1 mm every tiny and small tumour
-    (semi-axes up to 10 mm) pushes by less than a fifth of a voxel (0.16 mm at most), and the
-    warp (and its cost) is skipped; inside, the texture covers it. Medium and large tumours push.
-    """
-    factor = spec.mass_effect_radius_factor
-    if spec.mass_effect_intensity <= 0 or factor <= 1.0:
-        return False
-    gamma = max(1.0, factor / 3.0)
-    shift_mm = gamma * (1.0 - gamma / factor) ** 2 * spec.mass_effect_intensity / 100.0
-    return shift_mm * max(spec.semi_axes_mm) >= PUSH_SKIP_VOXELS * min(spacing)
-
-
 def _subdivisions(spacing: tuple[float, float, float]) -> tuple[int, int, int]:
     """Parts per voxel that bring each axis to at most ``SHAPE_GRID_MM``."""
     return tuple(max(1, math.ceil(voxel_mm / SHAPE_GRID_MM - 1e-6)) for voxel_mm in spacing)
@@ -188,7 +169,7 @@ def _squared_radius(spec: TumorSpec, axes, controls, spacing) -> np.ndarray:
         None if controls is None else elastic_displacement(axes, spec.semi_axes_mm, controls)
     )
     scale = None
-    if _pushes_visibly(spec, spacing):
+    if pushes_visibly(spec, spacing):
         scale = radial_scale(
             axes,
             spec.semi_axes_mm,
@@ -327,84 +308,6 @@ def _enhancing_periphery(
     return (ramp * np.float32(spec.periphery_hu)).astype(np.float32)
 
 
-def _slices(lower, upper) -> Box:
-    return tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))  # type: ignore[return-value]
-
-
-def _cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    if np.issubdtype(dtype, np.integer):
-        limits = np.iinfo(dtype)
-        values = np.clip(np.rint(values), limits.min, limits.max)
-    return values.astype(dtype, copy=False)
-
-
-def _push_tissue(
-    output: np.ndarray,
-    label: np.ndarray,
-    spec: TumorSpec,
-    params: TumorParams,
-    protected: np.ndarray | None = None,
-):
-    """Mass effect (eq. 5) on the scan and label around the tumour, in place.
-
-    Voxels where `protected` is True (other organs) are not moved into: they keep their value.
-    """
-    spacing = params.spacing
-    reach = [
-        math.ceil(spec.mass_effect_radius_factor * semi / voxel_mm)
-        for semi, voxel_mm in zip(spec.semi_axes_mm, spacing, strict=True)
-    ]
-    lower = tuple(max(c - r, 0) for c, r in zip(spec.center_voxel, reach, strict=True))
-    upper = tuple(
-        min(c + r + 1, n) for c, r, n in zip(spec.center_voxel, reach, output.shape, strict=True)
-    )
-    box = _slices(lower, upper)
-    warp = mass_effect(
-        _box_axes(spec, spacing, lower, upper),
-        spec.semi_axes_mm,
-        radius_factor=spec.mass_effect_radius_factor,
-        intensity=spec.mass_effect_intensity,
-    )
-    # Voxels that move by less than 1 % of a voxel keep their value.
-    largest_shift_mm = (1.0 - warp.scale) * warp.gamma * max(spec.semi_axes_mm)
-    moving = largest_shift_mm >= 0.01 * min(spacing)
-    if protected is not None:
-        moving &= ~protected[box].ravel()[warp.flat_index]
-    if spec.push == "organ":  # only the organ's own voxels move; its outline stays
-        moving &= label[box].ravel()[warp.flat_index] != params.background_label
-    warp = MassEffect(warp.flat_index[moving], warp.scale[moving], warp.gamma[moving])
-    if warp.flat_index.size == 0:
-        return
-    box_shape = tuple(b - a for a, b in zip(lower, upper, strict=True))
-    center_in_box = tuple(c - a for c, a in zip(spec.center_voxel, lower, strict=True))
-    source = warp.source(box_shape, center_in_box)
-    if protected is not None:
-        # Nor is anything pulled out of them.
-        nearest = tuple(
-            np.clip(np.rint(axis), 0, n - 1).astype(np.intp)
-            for axis, n in zip(source, box_shape, strict=True)
-        )
-        pulled = ~protected[box][nearest]
-        if not pulled.all():
-            warp = MassEffect(warp.flat_index[pulled], warp.scale[pulled], warp.gamma[pulled])
-            source = source[:, pulled]
-            if warp.flat_index.size == 0:
-                return
-
-    # Contiguous copies of the box make the scattered reads and writes flat and cheap.
-    image_box = np.array(output[box])
-    moved = warp_linear(image_box, source)
-    check_finite(moved, name="image", where=f"around the tumour at {spec.center_voxel}")
-    image_box.ravel()[warp.flat_index] = _cast_like(moved, output.dtype)
-    output[box] = image_box
-
-    label_box = np.array(label[box])
-    labels_in_region = label_box.ravel()[warp.flat_index]
-    if labels_in_region.min() != labels_in_region.max():
-        label_box.ravel()[warp.flat_index] = warp_nearest(label_box, source)
-        label[box] = label_box
-
-
 def _growth_region(
     label_box: np.ndarray, spec: TumorSpec, params: TumorParams, box: Box, blocked: Blocked | None
 ) -> np.ndarray:
@@ -453,12 +356,12 @@ def render_tumor(
         else None
     )
     footprint = _tumour_extent(spec, spacing, lower, upper, controls)
-    if _pushes_visibly(spec, spacing):
-        _push_tissue(output, label, spec, params, protected)
+    if pushes_visibly(spec, spacing):
+        push_tissue(output, label, spec, params, protected)
     if footprint is None:
         return
     *extent, mask = footprint
-    box = _slices(*extent)
+    box = box_slices(*extent)
     weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls, mask)
     liver = _growth_region(label[box], spec, params, box, blocked)
     weight *= liver
@@ -481,5 +384,5 @@ def render_tumor(
     if capsule is not None:
         capsule *= liver
         rendered += capsule
-    output[box] = _cast_like(rendered, output.dtype)
+    output[box] = cast_like(rendered, output.dtype)
     label[box][weight >= params.label_threshold] = params.tumor_label

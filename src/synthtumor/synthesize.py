@@ -22,16 +22,12 @@ from synthtumor._validation import (
     check_rng,
 )
 from synthtumor.appearance import draw_appearance, scanner_blur_mm
+from synthtumor.collision import VesselMap, choose_centers
 from synthtumor.config import SIZE_NAMES, TumorConfig, draw
 from synthtumor.duct import duct_path, render_duct
-from synthtumor.location import (
-    LiverSampler,
-    LiverStatistics,
-    VesselMap,
-    choose_centers,
-    count_voxels,
-)
-from synthtumor.location import liver_statistics as _estimate_statistics
+from synthtumor.liver_sampling import LiverSampler, count_voxels
+from synthtumor.liver_stats import LiverStatistics
+from synthtumor.liver_stats import liver_statistics as _estimate_statistics
 from synthtumor.organ_location import BoxSampler, DeepSampler
 from synthtumor.organ_map import OrganMap, read_organ_map
 from synthtumor.organs import ORGAN_PRESETS, OrganPreset, organ_config, resolve_organ

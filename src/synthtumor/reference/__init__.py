@@ -13,7 +13,14 @@ Training and inference (MONAI; ``docs/training.md``, ``docs/inference.md``):
   datalist (``synthtumor prepare``).
 * :mod:`synthtumor.reference.config` -- the training config (TOML/JSON, ``--set`` overrides).
 * :mod:`synthtumor.reference.train` -- training with checkpoints, resume, DDP and AMP
-  (``synthtumor train``).
+  (``synthtumor train``), put together from small parts: :mod:`~synthtumor.reference.data`
+  (cases, ``synthesis.where``, dataset and loader), :mod:`~synthtumor.reference.models`
+  (network, optimizer, schedule), :mod:`~synthtumor.reference.loop`,
+  :mod:`~synthtumor.reference.validation`, :mod:`~synthtumor.reference.selection` (the best
+  checkpoint, with fallbacks), :mod:`~synthtumor.reference.checkpointing`,
+  :mod:`~synthtumor.reference.run_logs`, :mod:`~synthtumor.reference.run_setup` and
+  :mod:`~synthtumor.reference.distributed`.
+* :mod:`synthtumor.reference.scans` -- the one scan loader of the commands (grid checked).
 * :mod:`synthtumor.reference.predict` -- sliding-window inference on the scan's own grid and
   the paper's post-processing (``synthtumor predict``).
 * :mod:`synthtumor.reference.robustness` -- the controllable robustness benchmark (section 5.5).

@@ -29,7 +29,6 @@ import json
 import math
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -118,6 +117,9 @@ class DataConfig:
         every training scan.
     num_workers : int
         DataLoader worker processes per training process.
+    repeats : int
+        Passes over the training scans per epoch (an epoch of a few scans is then long enough
+        that the per-epoch work, a checkpoint and maybe a validation, stays a small share).
     """
 
     datalist: str = ""
@@ -134,6 +136,7 @@ class DataConfig:
     precompute_crop_indices: bool = False
     cache: Literal["memory", "disk", "none"] = "memory"
     num_workers: int = 4
+    repeats: int = 1
 
     def __post_init__(self) -> None:
         _positive_triple(self.spacing_mm, "data.spacing_mm")
@@ -143,8 +146,10 @@ class DataConfig:
             raise ValueError(f"data.window_hu must be (low, high), got {self.window_hu!r}")
         if len(self.orientation) != 3:
             raise ValueError(f"data.orientation must be 3 axis codes, got {self.orientation!r}")
-        if self.fold < 0 or self.samples_per_scan < 1 or self.num_workers < 0:
-            raise ValueError("data.fold and data.num_workers must be >= 0, samples_per_scan >= 1")
+        if self.fold < 0 or self.samples_per_scan < 1 or self.num_workers < 0 or self.repeats < 1:
+            raise ValueError(
+                "data.fold and data.num_workers must be >= 0, samples_per_scan and repeats >= 1"
+            )
         if min(self.pos_neg_ratio) < 0 or sum(self.pos_neg_ratio) <= 0:
             raise ValueError(f"data.pos_neg_ratio must be >= 0, got {self.pos_neg_ratio!r}")
         if self.foreground_margin_mm < 0:
@@ -182,6 +187,12 @@ class SynthesisConfig:
         A TumorConfig file (TOML or JSON, e.g. from ``synthtumor calibrate``); when set it
         is the whole synthesis config and the fields above but `probability`, `size` and
         `on_small_liver` are not used.
+    where : {"auto", "volume", "crop", "gpu"}
+        Where the tumours are made (:mod:`synthtumor.reference.data`): on the whole scan
+        before the crop ("volume", the paper's code), on each crop with the scan's cached
+        liver statistics ("crop"), or on the training device after the loader ("gpu", needs
+        ``synthtumor.torch``). "auto": the fastest that is correct here ("crop"; "volume" in
+        the "mixed" mode and with the "zscore" scaling).
     organ : str
         The organ preset ("liver", "pancreas", "kidney"; ``docs/organs.md``), the organ being
         label 1 of the training labels. Default "liver".
@@ -202,6 +213,7 @@ class SynthesisConfig:
     lesion_types: str = "metastasis"
     pattern: Literal["none", "solitary", "multifocal", "satellite"] = "none"
     config_file: str = ""
+    where: Literal["auto", "volume", "crop", "gpu"] = "auto"
     organ: str = "liver"
 
     def __post_init__(self) -> None:
@@ -546,57 +558,35 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return plain(config)
 
 
-def _type_name(kind: Any) -> str:
-    return getattr(kind, "__name__", None) or str(kind).replace("typing.", "")
+_SCALARS: dict[Any, tuple[tuple[type, ...], str]] = {
+    bool: ((bool,), "true or false"),
+    int: ((int,), "an integer"),
+    float: ((int, float), "a number"),
+    str: ((str,), "a string"),
+}
 
 
 def _coerce(value: Any, kind: Any, where: str) -> Any:
-    """Check `value` against the annotation `kind`; convert lists to tuples and ints to floats."""
-    origin = typing.get_origin(kind)
-    args = typing.get_args(kind)
+    """Check `value` against the annotation `kind`; lists become tuples, ints floats."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin is Literal:
         if value not in args:
             raise ValueError(f"{where} must be one of {list(args)}, got {value!r}")
         return value
-    if origin in (types.UnionType, typing.Union):
-        errors = []
-        for option in args:
-            try:
-                return _coerce(value, option, where)
-            except (TypeError, ValueError) as error:
-                errors.append(str(error))
-        raise TypeError(f"{where}: {value!r} matches none of {[_type_name(a) for a in args]}")
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise TypeError(f"{where} must be a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ValueError(f"{where} must have {len(args)} entries, got {len(value)}: {value!r}")
+        kinds = [args[0]] * len(value) if args[-1] is Ellipsis else list(args)
+        if len(value) != len(kinds):
+            raise ValueError(f"{where} must have {len(kinds)} entries, got {len(value)}: {value!r}")
         return tuple(
-            _coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))
+            _coerce(v, k, f"{where}[{i}]")
+            for i, (v, k) in enumerate(zip(value, kinds, strict=True))
         )
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise TypeError(f"{where} must be true or false, got {value!r}")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{where} must be an integer, got {value!r}")
-        return value
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"{where} must be a number, got {value!r}")
-        return float(value)
-    if kind is str:
-        if not isinstance(value, str):
-            raise TypeError(f"{where} must be a string, got {value!r}")
-        return value
-    if kind is type(None):
-        if value is not None:
-            raise TypeError(f"{where} must be null, got {value!r}")
-        return None
-    raise TypeError(f"{where}: unsupported field type {kind!r}")
+    accepted, name = _SCALARS[kind]
+    if not isinstance(value, accepted) or (kind is not bool and isinstance(value, bool)):
+        raise TypeError(f"{where} must be {name}, got {value!r}")
+    return float(typing.cast(float, value)) if kind is float else value
 
 
 def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
@@ -616,7 +606,7 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         kind = hints[name]
         key = f"{where}.{name}" if where else name
         if is_dataclass(kind):
-            kwargs[name] = _build(kind, value, key)
+            kwargs[name] = _build(typing.cast(type, kind), value, key)
         else:
             kwargs[name] = _coerce(value, kind, key)
     return cls(**kwargs)
@@ -686,47 +676,27 @@ def load_config(
 
 
 def _parse_value(text: str, kind: Any) -> Any:
-    """Parse a command-line value for a field of annotation `kind`."""
+    """A command-line value as TOML (``64,64,64`` and ``(64, 64, 64)`` as lists); strings
+    and anything that is not TOML stay text, for :func:`_coerce` to judge."""
     text = text.strip()
-    origin = typing.get_origin(kind)
-    if origin is tuple:
-        body = text[1:-1] if text[:1] in "[(" and text[-1:] in "])" else text
-        parts = [p.strip() for p in body.split(",") if p.strip()]
-        args = typing.get_args(kind)
-        item = args[0] if len(args) == 2 and args[1] is Ellipsis else None
-        return [
-            _parse_scalar(p, item if item is not None else args[min(i, len(args) - 1)])
-            for i, p in enumerate(parts)
-        ]
-    return _parse_scalar(text, kind)
-
-
-def _parse_scalar(text: str, kind: Any) -> Any:
-    if kind is bool:
-        lowered = text.lower()
-        if lowered in ("true", "1", "yes", "on"):
-            return True
-        if lowered in ("false", "0", "no", "off"):
-            return False
+    args = typing.get_args(kind)
+    if kind is str or (
+        typing.get_origin(kind) is Literal and all(isinstance(a, str) for a in args)
+    ):
+        return text.strip("\"'")
+    if typing.get_origin(kind) is tuple:
+        text = "[" + (text[1:-1] if text[:1] in "[(" and text[-1:] in "])" else text) + "]"
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
         return text
-    if kind is int:
-        try:
-            return int(text)
-        except ValueError:
-            return text
-    if kind is float:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-    return text.strip("\"'")
 
 
 def apply_overrides(config: TrainingConfig, overrides: Sequence[str]) -> TrainingConfig:
     """Apply ``section.field=value`` overrides, type-checked against the dataclasses.
 
-    Tuples take comma-separated values (``data.roi_size=64,64,64`` or ``[64, 64, 64]``);
-    booleans take true/false.
+    Values are TOML (``train.amp=false``, ``optim.lr=1e-3``); tuples also take
+    comma-separated values (``data.roi_size=64,64,64``); string fields take the text as is.
 
     Examples
     --------
@@ -772,22 +742,6 @@ def config_to_toml(config: TrainingConfig) -> str:
     True
     """
 
-    def literal(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, list):
-            return "[" + ", ".join(literal(v) for v in value) + "]"
-        if isinstance(value, str):
-            return json.dumps(value)
-        return repr(value)
+    from synthtumor.config_file import toml_text
 
-    data = config_to_dict(config)
-    lines = []
-    for key, value in data.items():
-        if not isinstance(value, dict):
-            lines.append(f"{key} = {literal(value)}")
-    for key, value in data.items():
-        if isinstance(value, dict):
-            lines.append(f"\n[{key}]")
-            lines.extend(f"{name} = {literal(v)}" for name, v in value.items())
-    return "\n".join(lines) + "\n"
+    return toml_text(config_to_dict(config))

@@ -1,4 +1,5 @@
-"""Model factory: the paper's MONAI U-Net and Swin UNETR (tiny, small, base).
+"""The model and its optimisation: the paper's MONAI U-Net and Swin UNETR (tiny, small, base),
+AdamW with MONAI's linear warm-up then cosine schedule (per iteration), the AMP scaler.
 
 Examples
 --------
@@ -12,12 +13,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from synthtumor.reference.config import ModelConfig
+from synthtumor.reference.checkpointing import TrainingState
+from synthtumor.reference.config import ModelConfig, OptimConfig
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["IN_CHANNELS", "OUT_CHANNELS", "build_model", "count_parameters"]
+__all__ = [
+    "IN_CHANNELS",
+    "OUT_CHANNELS",
+    "build_model",
+    "build_scheduler",
+    "build_training_state",
+    "count_parameters",
+]
 
 IN_CHANNELS = 1
 """One CT channel."""
@@ -79,3 +88,53 @@ def count_parameters(model: torch.nn.Module) -> int:
     True
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, optim: OptimConfig, *, warmup: int, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """MONAI ``WarmupCosineSchedule``: linear warm-up from ``optim.warmup_start_factor`` to 1
+    over `warmup` iterations, then cosine annealing to 0 at `total`, never below
+    ``optim.min_lr``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    >>> scheduler = build_scheduler(optimizer, OptimConfig(lr=1.0), warmup=2, total=6)
+    >>> rates = []
+    >>> for _ in range(7):
+    ...     rates.append(round(optimizer.param_groups[0]["lr"], 3))
+    ...     optimizer.step()
+    ...     scheduler.step()
+    >>> rates
+    [0.01, 0.505, 1.0, 0.854, 0.5, 0.146, 0.0]
+    """
+    from monai.optimizers import WarmupCosineSchedule
+
+    return WarmupCosineSchedule(
+        optimizer,
+        warmup_steps=warmup,
+        t_total=total,
+        end_lr=optim.min_lr,
+        warmup_multiplier=optim.warmup_start_factor,
+    )
+
+
+def build_training_state(
+    model_config: ModelConfig,
+    optim: OptimConfig,
+    *,
+    device: torch.device,
+    warmup: int,
+    total: int,
+    use_amp: bool,
+) -> TrainingState:
+    """A new model on `device` with its AdamW optimizer, schedule and AMP scaler."""
+    import torch
+
+    model = build_model(model_config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
+    scheduler = build_scheduler(optimizer, optim, warmup=warmup, total=total)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    return TrainingState(model, optimizer, scheduler, scaler)

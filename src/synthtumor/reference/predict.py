@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nibabel as nib
 import numpy as np
 
 from synthtumor.io import remove_partial_files
@@ -45,6 +44,7 @@ from synthtumor.reference.prepare import (
     load_datalist,
     write_nifti_atomic,
 )
+from synthtumor.reference.scans import LoadedCase, load_case
 from synthtumor.run_folder import check_writable_folder
 
 __all__ = [
@@ -177,8 +177,8 @@ class Predictor:
         ``inference.overlap=0.5``)."""
         import torch
 
+        from synthtumor.reference.checkpointing import load_checkpoint
         from synthtumor.reference.models import build_model
-        from synthtumor.reference.train import load_checkpoint
 
         checkpoint = load_checkpoint(path)
         config = apply_overrides(config_from_dict(checkpoint["config"]), overrides)
@@ -251,13 +251,10 @@ class Predictor:
             tumour_max_distance_mm=inference.tumour_max_distance_mm,
         )
 
-    def predict_file(self, path: str | os.PathLike) -> tuple[np.ndarray, nib.Nifti1Image]:
+    def predict_file(self, path: str | os.PathLike) -> tuple[np.ndarray, LoadedCase]:
         """Label map of a NIfTI scan, and the loaded scan (for its affine and header)."""
-        scan = nib.load(path)
-        if len(scan.shape) != 3:
-            raise ValueError(f"{path}: expected a 3-D scan, got shape {scan.shape}")
-        image = np.asanyarray(scan.dataobj)
-        return self(image, scan.affine), scan
+        scan = load_case(path)
+        return self(scan.image, scan.affine), scan
 
 
 def predict_files(

@@ -156,23 +156,20 @@ class Scan:
 
 
 def load_scan(ct: str | os.PathLike, liver: str | os.PathLike, name: str | None = None) -> Scan:
-    """Read a CT and its liver mask (any label map: liver is > 0 and != 2) from NIfTI files."""
-    import nibabel as nib
+    """Read a CT and its liver mask (any label map: liver is > 0 and != 2) from NIfTI files.
 
-    ct_image = nib.load(ct)
-    labels = np.asanyarray(nib.load(liver).dataobj)
-    if labels.shape != ct_image.shape:
-        raise ValueError(f"{liver} has shape {labels.shape}, {ct} has {ct_image.shape}")
+    :func:`synthtumor.reference.scans.load_case` reads them, so the mask must lie on the CT's
+    grid (shape and affine).
+    """
+    from synthtumor.reference.predict import output_name
+    from synthtumor.reference.scans import load_case
+
+    case = load_case(ct, liver)
+    labels = case.labels
+    assert labels is not None
     if (labels == 2).any() and (labels == 1).any():
         raise ValueError(f"{liver} holds tumour labels (2): the benchmark needs healthy livers")
-    from synthtumor.reference.predict import output_name
-
-    return Scan(
-        name or output_name(ct),
-        np.asanyarray(ct_image.dataobj),
-        labels > 0,
-        np.asarray(ct_image.affine, dtype=float),
-    )
+    return Scan(name or output_name(ct), case.image, labels > 0, case.affine)
 
 
 # --------------------------------------------------------------------------------------------

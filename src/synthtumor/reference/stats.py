@@ -1,4 +1,4 @@
-"""Confidence intervals and paired tests over cases.
+"""Confidence intervals and paired tests over cases, on :mod:`scipy.stats`.
 
 All randomness goes through ``np.random.default_rng(rng)``: pass an int (or a Generator) for
 reproducible results; no global random state is touched.
@@ -18,8 +18,8 @@ __all__ = ["ConfidenceInterval", "bootstrap_ci", "paired_test", "wilson_interval
 
 RngLike = int | np.random.Generator | np.random.SeedSequence | None
 
-# Upper bound on the elements of one (resamples x cases) block, to bound memory on large inputs.
-_MAX_BLOCK_ELEMENTS = 1 << 22
+# Upper bound on the elements of one (resamples x cases) batch, to bound memory on large inputs.
+_MAX_BATCH_ELEMENTS = 1 << 22
 
 
 class ConfidenceInterval(NamedTuple):
@@ -28,10 +28,6 @@ class ConfidenceInterval(NamedTuple):
     estimate: float
     low: float
     high: float
-
-
-def _rows_per_block(n_columns: int) -> int:
-    return max(1, _MAX_BLOCK_ELEMENTS // max(1, n_columns))
 
 
 def bootstrap_ci(
@@ -44,8 +40,9 @@ def bootstrap_ci(
 ) -> ConfidenceInterval:
     """Percentile bootstrap confidence interval of a statistic over cases.
 
-    Cases are resampled with replacement ``n_resamples`` times (vectorised); the interval is the
-    ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles of the resampled statistic.
+    :func:`scipy.stats.bootstrap` with ``method="percentile"``: cases are resampled with
+    replacement ``n_resamples`` times; the interval is the ``(1 - confidence) / 2`` and
+    ``(1 + confidence) / 2`` quantiles of the resampled statistic.
 
     Parameters
     ----------
@@ -59,8 +56,8 @@ def bootstrap_ci(
     rng : int, Generator, SeedSequence or None
         Seed or generator for ``np.random.default_rng``; the same seed gives the same interval.
     statistic : callable, default np.mean
-        Called as ``statistic(x, axis=-1)`` on a 2-D array of resamples (and as
-        ``statistic(x, axis=-1)`` on the 1-D sample for the estimate), so it must accept ``axis``.
+        Called as ``statistic(x, axis=-1)`` (vectorised over resamples), so it must accept
+        ``axis``.
 
     Returns
     -------
@@ -74,10 +71,8 @@ def bootstrap_ci(
     >>> [round(x, 3) for x in interval]
     [0.8, 0.7, 0.9]
     """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    if int(n_resamples) != n_resamples or n_resamples < 1:
-        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    _check_confidence(confidence)
+    n_resamples = _positive_count(n_resamples)
     sample = np.asarray(values, dtype=float)
     if sample.ndim != 1:
         raise ValueError(f"values must be 1-D, got shape {sample.shape}")
@@ -87,22 +82,24 @@ def bootstrap_ci(
     estimate = float(statistic(sample, axis=-1))
     if sample.size == 1:
         return ConfidenceInterval(estimate, math.nan, math.nan)
-
-    generator = np.random.default_rng(rng)
-    n = sample.size
-    block = _rows_per_block(n)
-    resampled = np.empty(int(n_resamples))
-    for start in range(0, int(n_resamples), block):
-        stop = min(start + block, int(n_resamples))
-        indices = generator.integers(0, n, size=(stop - start, n))
-        resampled[start:stop] = statistic(sample[indices], axis=-1)
-    alpha = 1.0 - confidence
-    low, high = np.quantile(resampled, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return ConfidenceInterval(estimate, float(low), float(high))
+    result = scipy_stats.bootstrap(
+        (sample,),
+        statistic,
+        n_resamples=n_resamples,
+        batch=_rows_per_batch(sample.size),
+        vectorized=True,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(rng),
+    )
+    interval = result.confidence_interval
+    return ConfidenceInterval(estimate, float(interval.low), float(interval.high))
 
 
 def wilson_interval(successes: int, total: int, *, confidence: float = 0.95) -> ConfidenceInterval:
     """Wilson score interval of a binomial proportion (used for sensitivity and specificity).
+
+    ``scipy.stats.binomtest(successes, total).proportion_ci(confidence, method="wilson")``.
 
     Parameters
     ----------
@@ -121,51 +118,55 @@ def wilson_interval(successes: int, total: int, *, confidence: float = 0.95) -> 
     >>> [round(x, 4) for x in wilson_interval(7, 10)]
     [0.7, 0.3968, 0.8922]
     """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    _check_confidence(confidence)
     if not 0 <= successes <= total:
         raise ValueError(f"need 0 <= successes <= total, got successes={successes}, total={total}")
     if total == 0:
         return ConfidenceInterval(math.nan, math.nan, math.nan)
-    proportion = successes / total
-    z = float(scipy_stats.norm.ppf(0.5 + confidence / 2.0))
-    z2_over_n = z * z / total
-    centre = (proportion + z2_over_n / 2.0) / (1.0 + z2_over_n)
-    half_width = (
-        z
-        * math.sqrt(proportion * (1.0 - proportion) / total + z2_over_n / (4.0 * total))
-        / (1.0 + z2_over_n)
+    interval = scipy_stats.binomtest(int(successes), int(total)).proportion_ci(
+        confidence_level=confidence, method="wilson"
     )
-    return ConfidenceInterval(
-        proportion, max(0.0, centre - half_width), min(1.0, centre + half_width)
-    )
+    return ConfidenceInterval(successes / total, float(interval.low), float(interval.high))
 
 
-def _sign_flip_p_value(
-    differences: np.ndarray, n_resamples: int, generator: np.random.Generator
-) -> float:
+def _absolute_mean(differences: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.abs(np.mean(differences, axis=axis))
+
+
+def _sign_flip_p_value(differences: np.ndarray, n_resamples: int, rng: RngLike) -> float:
     """Two-sided sign-flip permutation p-value of the mean paired difference.
 
-    Enumerates all ``2**n`` sign patterns when that is no more than ``n_resamples`` (exact test);
-    otherwise draws ``n_resamples`` random patterns and uses the ``(1 + hits) / (1 + draws)``
-    estimate, which is never 0.
+    :func:`scipy.stats.permutation_test` on one sample (``permutation_type="samples"`` flips
+    signs) with the statistic ``|mean|`` and ``alternative="greater"``: exact over all ``2**n``
+    sign patterns when that is no more than ``n_resamples``, else ``(1 + hits) / (1 + draws)``
+    over random patterns, which is never 0.
     """
-    n = differences.size
-    observed = abs(differences.mean())
-    # Tolerance so that patterns giving the observed |mean| up to rounding count as "as extreme".
-    tolerance = 1e-12 * max(1.0, observed)
-    if 2**n <= n_resamples:
-        patterns = np.arange(2**n)[:, None] >> np.arange(n)[None, :] & 1
-        null = np.abs(((1 - 2 * patterns) * differences).mean(axis=1))
-        return float(np.mean(null >= observed - tolerance))
-    hits = 0
-    block = _rows_per_block(n)
-    for start in range(0, n_resamples, block):
-        rows = min(block, n_resamples - start)
-        signs = 1 - 2 * generator.integers(0, 2, size=(rows, n))
-        null = np.abs((signs * differences).mean(axis=1))
-        hits += int(np.count_nonzero(null >= observed - tolerance))
-    return (1 + hits) / (1 + n_resamples)
+    test = scipy_stats.permutation_test(
+        (differences,),
+        _absolute_mean,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=n_resamples,
+        batch=_rows_per_batch(differences.size),
+        alternative="greater",
+        rng=np.random.default_rng(rng),
+    )
+    return float(test.pvalue)
+
+
+def _rows_per_batch(n_columns: int) -> int:
+    return max(1, _MAX_BATCH_ELEMENTS // max(1, n_columns))
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+
+
+def _positive_count(n_resamples: int) -> int:
+    if int(n_resamples) != n_resamples or n_resamples < 1:
+        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    return int(n_resamples)
 
 
 def paired_test(
@@ -243,8 +244,6 @@ def paired_test(
         test = scipy_stats.ttest_rel(first[complete], second[complete])
         statistic, p_value = float(test.statistic), float(test.pvalue)
     else:
-        if int(n_resamples) != n_resamples or n_resamples < 1:
-            raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
         statistic = mean_difference
-        p_value = _sign_flip_p_value(differences, int(n_resamples), np.random.default_rng(rng))
+        p_value = _sign_flip_p_value(differences, _positive_count(n_resamples), rng)
     return {"statistic": statistic, "p_value": p_value, **result}

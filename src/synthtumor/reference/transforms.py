@@ -8,11 +8,15 @@ Training (paper recipe)::
       -> window [-21, 189] + scaling -> RandFlipd x3 -> RandRotate90d
       -> RandScaleIntensityd -> RandShiftIntensityd
 
-Synthesis runs on the whole scan in HU at the training spacing, before cropping, as in the
-paper's code. The "minmax" window is voxel-wise, so it is applied to the crops (the same result
-as on the whole scan, cheaper); "zscore" needs the whole scan's statistics and is applied before
-cropping. Validation and inference use the deterministic part and the intensity
-scaling; inference adds :func:`inverse_to_native` (``Invertd``) to go back to the scan's grid.
+With ``synthesis.where = "volume"`` synthesis runs on the whole scan in HU at the training
+spacing, before cropping, as in the paper's code; with "crop" ``LiverStatisticsd`` joins the
+cached prefix and ``RandLiverTumord`` runs on each crop, before the window; with "gpu" the
+loader stops before the intensity steps (the batch is synthesized, windowed and jittered on the
+device, :mod:`synthtumor.reference.device_synthesis`). The "minmax" window is voxel-wise,
+so it is applied to the crops (the same result as on the whole scan, cheaper); "zscore"
+needs the whole scan's statistics and is applied before cropping. Validation and inference
+use the deterministic part and the intensity scaling; inference adds
+:func:`inverse_to_native` (``Invertd``) to go back to the scan's grid.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ __all__ = [
     "synthesis_transform",
     "train_transforms",
 ]
+
+STATISTICS_KEY = "liver_statistics"
 
 FG_INDICES_KEY = "label_fg_indices"
 BG_INDICES_KEY = "label_bg_indices"
@@ -144,8 +150,14 @@ def intensity_transform(config: TrainingConfig) -> list[Any]:
     ]
 
 
-def synthesis_transform(config: TrainingConfig, *, prob: float | None = None) -> Any:
-    """``RandLiverTumord`` as the config asks (tumours only in scans without real tumours)."""
+def synthesis_transform(
+    config: TrainingConfig, *, prob: float | None = None, on_crops: bool = False
+) -> Any:
+    """``RandLiverTumord`` as the config asks (tumours only in scans without real tumours).
+
+    `on_crops`: it reads the scan's ``LiverStatisticsd`` output and passes crops without liver
+    through silently (negative crops hold none by design).
+    """
     from synthtumor.adapters.monai import RandLiverTumord
 
     synthesis = config.synthesis
@@ -157,16 +169,29 @@ def synthesis_transform(config: TrainingConfig, *, prob: float | None = None) ->
         size=synthesis.preset,
         config=synthesis.tumor_config(),
         skip_if_tumor_present=True,
-        on_small_liver=synthesis.on_small_liver,
+        on_small_liver="ignore" if on_crops else synthesis.on_small_liver,
+        statistics_key=STATISTICS_KEY if on_crops else None,
         organ=synthesis.organ,
     )
 
 
-def train_transforms(config: TrainingConfig, *, synthesis: bool) -> Any:
+def statistics_transform(config: TrainingConfig) -> Any:
+    """``LiverStatisticsd``: the liver measured once per scan, for synthesis on crops."""
+    from synthtumor.adapters.monai import LiverStatisticsd
+
+    return LiverStatisticsd(
+        keys=["image", "label"],
+        config=config.synthesis.tumor_config(),
+        statistics_key=STATISTICS_KEY,
+    )
+
+
+def train_transforms(config: TrainingConfig, *, synthesis: bool, where: str = "volume") -> Any:
     """The training pipeline (a ``Compose``); `synthesis` adds ``RandLiverTumord``.
 
-    The deterministic prefix ends right before the first random transform, so
-    ``CacheDataset`` caches it.
+    `where` ("volume", "crop" or "gpu", see :mod:`synthtumor.reference.data`) places it. The
+    deterministic prefix ends right before the first random transform, so ``CacheDataset``
+    caches it (with the liver statistics for "crop" and "gpu").
     """
     import torch
     from monai.transforms import (
@@ -188,7 +213,10 @@ def train_transforms(config: TrainingConfig, *, synthesis: bool) -> Any:
         # Synthetic tumours lie inside the liver, so the foreground (label > 0) they leave is
         # the cached one, up to the odd voxel moved by the mass effect.
         transforms.append(FgBgToIndicesd(keys="label", fg_postfix="_fg_indices"))
-    if synthesis:
+    on_crops = synthesis and where in ("crop", "gpu")
+    if on_crops:
+        transforms.append(statistics_transform(config))
+    if synthesis and where == "volume":
         transforms.append(synthesis_transform(config))
     whole_scan_scaling = data.intensity_scaling != "minmax"
     if whole_scan_scaling:
@@ -207,14 +235,23 @@ def train_transforms(config: TrainingConfig, *, synthesis: bool) -> Any:
     ]
     if data.precompute_crop_indices:
         transforms.append(DeleteItemsd(keys=[FG_INDICES_KEY, BG_INDICES_KEY]))
-    if not whole_scan_scaling:
-        # Voxel-wise windowing: on the crops it costs a fraction of a whole-scan pass.
-        transforms += intensity_transform(config)
-    transforms += [
+    if synthesis and where == "crop":
+        transforms += [synthesis_transform(config, on_crops=True), DeleteItemsd(STATISTICS_KEY)]
+    spatial = [
         RandFlipd(keys=keys, prob=augment.flip_prob, spatial_axis=0),
         RandFlipd(keys=keys, prob=augment.flip_prob, spatial_axis=1),
         RandFlipd(keys=keys, prob=augment.flip_prob, spatial_axis=2),
         RandRotate90d(keys=keys, prob=augment.rot90_prob, max_k=3),
+    ]
+    to_tensors = EnsureTyped(keys=keys, dtype=(torch.float32, torch.uint8), track_meta=False)
+    if synthesis and where == "gpu":
+        # HU crops and their statistics go to the device; see device_synthesis.
+        return Compose([*transforms, *spatial, to_tensors])
+    if not whole_scan_scaling:
+        # Voxel-wise windowing: on the crops it costs a fraction of a whole-scan pass.
+        transforms += intensity_transform(config)
+    transforms += [
+        *spatial,
         RandScaleIntensityd(
             keys="image", factors=augment.intensity_scale_factor, prob=augment.intensity_scale_prob
         ),
@@ -223,7 +260,7 @@ def train_transforms(config: TrainingConfig, *, synthesis: bool) -> Any:
             offsets=augment.intensity_shift_offset,
             prob=augment.intensity_shift_prob,
         ),
-        EnsureTyped(keys=keys, dtype=(torch.float32, torch.uint8), track_meta=False),
+        to_tensors,
     ]
     return Compose(transforms)
 

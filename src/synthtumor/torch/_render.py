@@ -15,8 +15,9 @@ import math
 import numpy as np
 import torch
 
+from synthtumor.mass_effect import MOVE_MIN_VOXELS, pushes_visibly
 from synthtumor.params import TumorParams, TumorSpec, edge_sigmas_mm
-from synthtumor.render import _pushes_visibly, _subdivisions, _texture_half_voxels
+from synthtumor.render import _subdivisions, _texture_half_voxels
 from synthtumor.shape import _control_weights, elastic_controls, offsets_mm
 from synthtumor.texture import texture_factors
 from synthtumor.torch._ops import (
@@ -50,7 +51,7 @@ def render_tumor(
         controls = elastic_controls(
             spec.deformation_mm, rng=np.random.default_rng(deformation_seed)
         )
-    if _pushes_visibly(spec, spacing):
+    if pushes_visibly(spec, spacing):
         _push_tissue(output, label, spec, params)
     half = _texture_half_voxels(spec, spacing)
     corners = _clipped(spec.center_voxel, half, tuple(output.shape))
@@ -94,7 +95,7 @@ def _weight_and_capsule(
     if controls is not None:
         weights = [to_device(w, device) for w in _control_weights(axes_np, spec.semi_axes_mm)]
         displacement = apply_separable(to_device(controls, device), weights)
-    scale = _radial_scale(spec, axes) if _pushes_visibly(spec, spacing) else None
+    scale = _radial_scale(spec, axes) if pushes_visibly(spec, spacing) else None
     mask = (_squared_radius(spec, axes, displacement, scale) <= 1.0).to(torch.float32)
     edge = tuple(
         sigma / voxel_mm for sigma, voxel_mm in zip(edge_sigmas_mm(spec), grid_mm, strict=True)
@@ -112,7 +113,7 @@ def _weight_and_capsule(
 
 
 def _radial_scale(spec: TumorSpec, axes: Axes) -> torch.Tensor:
-    """``gamma' / gamma`` of eq. 5 (1 beyond gamma_max), as :func:`postprocess.radial_scale`."""
+    """``gamma' / gamma`` of eq. 5 (1 beyond gamma_max), as :func:`mass_effect.radial_scale`."""
     factor = spec.mass_effect_radius_factor
     squared = _squared_norm(axes, tuple(semi * factor for semi in spec.semi_axes_mm))
     gap = torch.clamp(1.0 - torch.sqrt(squared), min=0.0)
@@ -190,7 +191,7 @@ def _push_tissue(
     scale = 1.0 - (1.0 - gamma / factor) ** 2 * (spec.mass_effect_intensity / 100.0)
     # As in the NumPy renderer: voxels that move by less than 1 % of a voxel keep their value.
     shift_mm = (1.0 - scale) * gamma * max(spec.semi_axes_mm)
-    moving = (gamma_squared < factor**2) & (shift_mm >= 0.01 * min(spacing))
+    moving = (gamma_squared < factor**2) & (shift_mm >= MOVE_MIN_VOXELS * min(spacing))
     shape = tuple(b - a for a, b in zip(*corners, strict=True))
     index = torch.stack(
         torch.meshgrid(*(torch.arange(n, device=device) for n in shape), indexing="ij"), dim=-1

@@ -227,3 +227,12 @@ def test_a_config_with_the_old_key_works_on_the_command_line_and_warns(
     assert "synthtumor: warning: --config: liver_label is deprecated; use organ_label" in err
     params = TumorParams.from_json((out / "synth_000_params.json").read_text())
     assert params.organ_label == 3
+
+
+def test_the_warning_of_a_config_file_names_the_callers_line(tmp_path: Path):
+    """However deep the package reads the file, the warning points at the user's call."""
+    path = tmp_path / "tumour.toml"
+    path.write_text("liver_label = 6\n")
+    with pytest.warns(DeprecationWarning, match=DEPRECATED) as caught:
+        TumorConfig.from_file(path)
+    assert caught[0].filename == __file__

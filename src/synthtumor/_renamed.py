@@ -30,13 +30,30 @@ OLD_OPTION = "--liver-label"
 Class = TypeVar("Class", bound=type)
 
 
-def _warn(where: str | None, stacklevel: int) -> None:
+def _warn(where: str | None) -> None:
     prefix = "" if where is None else f"{where}: "
     warnings.warn(
         f"{prefix}liver_label is deprecated; use organ_label (the same value)",
         DeprecationWarning,
-        stacklevel=stacklevel + 1,
+        stacklevel=_caller_level(),
     )
+
+
+def _caller_level() -> int:
+    """The stack level of the first caller outside the package, for :func:`warnings.warn`.
+
+    The warning then names the user's line (and Python's default filters show it in a script),
+    however deep in the package the old name was read (a config file goes through several
+    calls).
+    """
+    frame, level = sys._getframe(2), 2  # _warn's caller is level 2 for warnings.warn
+    while frame.f_back is not None and _in_package(frame.f_globals.get("__name__", "")):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _in_package(module: str) -> bool:
+    return module.partition(".")[0] == "synthtumor"
 
 
 def renamed_label(
@@ -59,7 +76,7 @@ def renamed_label(
         return default if organ_label is None else organ_label
     if organ_label is not None:
         raise TypeError("give organ_label or its old name liver_label, not both")
-    _warn(where, stacklevel=3)
+    _warn(where)
     return liver_label
 
 
@@ -67,7 +84,7 @@ def renamed_property() -> property:
     """A read-only ``liver_label`` attribute that warns and returns ``self.organ_label``."""
 
     def liver_label(self: Any) -> Any:
-        _warn(None, stacklevel=2)
+        _warn(None)
         return self.organ_label
 
     liver_label.__doc__ = "Deprecated name of `organ_label` (it warns)."

@@ -19,6 +19,7 @@ __all__ = [
     "OLD_OPTION",
     "RenamedOption",
     "accepts_liver_label",
+    "add_label_options",
     "renamed_label",
     "renamed_property",
     "warn_old_option",
@@ -168,3 +169,35 @@ class RenamedOption(argparse.Action):
 def warn_old_option(instead: str) -> None:
     """The one-line warning of the deprecated ``--liver-label``; `instead` says what to use."""
     print(f"synthtumor: warning: {OLD_OPTION} is deprecated; {instead}", file=sys.stderr)
+
+
+def add_label_options(parser: argparse.ArgumentParser, *, organ_example: str = "") -> None:
+    """``--organ-label`` (old spelling ``--liver-label``) and ``--tumor-label`` of a command.
+
+    Both take an integer >= 0; the defaults are 1 and 2. `organ_example` is added to the help.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="synthtumor realism")
+    >>> add_label_options(parser)
+    >>> args = parser.parse_args(["--organ-label", "7", "--tumor-label", "9"])
+    >>> args.organ_label, args.tumor_label
+    (7, 9)
+    """
+    from synthtumor._validation.options import int_option
+
+    label = int_option(minimum=0)
+    example = f", {organ_example}" if organ_example else ""
+    parser.add_argument(
+        "--organ-label",
+        OLD_OPTION,
+        dest="organ_label",
+        action=RenamedOption,
+        type=label,
+        default=1,
+        metavar="V",
+        help=f"the organ's value{example} (default: 1; {OLD_OPTION} is its old name)",
+    )
+    parser.add_argument(
+        "--tumor-label", type=label, default=2, metavar="V", help="tumour value (default: 2)"
+    )

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 import synthtumor
-from synthtumor._renamed import RenamedOption, warn_old_option
+from synthtumor._renamed import add_label_options, warn_old_option
 from synthtumor._validation.options import int_option, real_option, seed_option
 from synthtumor.appearance import LESION_NAMES, parse_lesion_shares
 from synthtumor.calibrate_cli import add_calibrate_parser
@@ -754,23 +754,7 @@ def _add_evaluate(subparsers: Any) -> None:
         metavar="REPORT_DIR",
         help="report folder (created if missing)",
     )
-    parser.add_argument(
-        "--organ-label",
-        "--liver-label",
-        dest="organ_label",
-        action=RenamedOption,
-        type=_non_negative_int,
-        default=1,
-        metavar="V",
-        help="the organ's value (default: 1; --liver-label is its old name)",
-    )
-    parser.add_argument(
-        "--tumor-label",
-        type=_non_negative_int,
-        default=2,
-        metavar="V",
-        help="tumour value (default: 2)",
-    )
+    add_label_options(parser)
     parser.add_argument(
         "--organ", default="liver", metavar="NAME", help="the organ's name in the report"
     )

@@ -43,6 +43,7 @@ __all__ = [
     "draw_record",
     "like",
     "measure_liver",
+    "pass_through",
     "single_channel",
     "statistics_spacing",
     "synthesize_label_map",
@@ -310,15 +311,26 @@ def synthesize_label_map(
             )
         )
     except LiverTooSmallError as error:
-        if on_small_liver == "raise":
-            raise
-        if on_small_liver == "warn":
-            warnings.warn(
-                f"passing the sample through without tumours: {error}",
-                LiverTooSmallWarning,
-                stacklevel=2,
-            )
+        pass_through(error, on_small_liver, what="sample", stacklevel=2)
         return None
+
+
+def pass_through(
+    error: LiverTooSmallError, policy: SmallLiverPolicy, *, what: str, stacklevel: int
+) -> None:
+    """The small-liver policy of the adapters: re-raise `error`, warn, or stay silent.
+
+    `what` names what goes through unchanged ("sample", "crop"); `stacklevel` is the one the
+    caller would give :func:`warnings.warn` itself.
+    """
+    if policy == "raise":
+        raise error
+    if policy == "warn":
+        warnings.warn(
+            f"passing the {what} through without tumours: {error}",
+            LiverTooSmallWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def check_organ(organ: object) -> str | OrganPreset:

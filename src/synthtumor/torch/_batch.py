@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -20,9 +19,9 @@ from synthtumor import (
 from synthtumor._threads import single_blas_thread
 from synthtumor._validation import SEED_BOUND, as_spacing
 from synthtumor.adapters._common import (
-    LiverTooSmallWarning,
     SmallLiverPolicy,
     check_small_liver_policy,
+    pass_through,
 )
 from synthtumor.torch._render import render_tumor
 
@@ -355,12 +354,5 @@ def _sample_crop(
             rng=seed,
         )
     except LiverTooSmallError as error:
-        if policy == "raise":
-            raise
-        if policy == "warn":
-            warnings.warn(
-                f"passing the crop through without tumours: {error}",
-                LiverTooSmallWarning,
-                stacklevel=3,
-            )
+        pass_through(error, policy, what="crop", stacklevel=3)
         return None

@@ -7,15 +7,23 @@ The pipeline of the paper's training recipe on the real scans in ``$SYNTHTUMOR_D
         -> [RandLiverTumord] -> ScaleIntensityRanged(-21, 189) -> SpatialPadd(96)
         -> RandCropByPosNegLabeld(96^3) -> RandFlipd x 3
 
-Both variants run in the same process, interleaved, for every number of workers, and in two
+Both variants run in the same process, interleaved, for every number of workers, and in three
 settings: "uncached" runs the whole pipeline for every sample (``monai.data.Dataset``);
 "cached" runs only the random part, as ``CacheDataset`` does, so the synthesis is a larger
-share of the work. The table gives samples per second (median over the repeats) and the
+share of the work; "crop" is the cached pipeline of docs/monai.md "Synthesis on the crop":
+``LiverStatisticsd`` is cached with the scan and ``RandLiverTumord`` runs after the crop::
+
+    ... -> Spacingd(1 mm) -> LiverStatisticsd                     (cached)
+        -> SpatialPadd(96) -> RandCropByPosNegLabeld(96^3) -> [RandLiverTumord]
+        -> ScaleIntensityRanged(-21, 189) -> RandFlipd x 3
+
+The table gives samples per second (median over the repeats) and the
 relative cost of synthesis, ``1 - with / without``.
 
 Run from the repository root::
 
     python benchmarks/bench_loader.py            # 8 samples per measurement, 3 repeats
+    python benchmarks/bench_loader.py --settings crop --workers 2 --samples 16 --repeats 5
     python benchmarks/bench_loader.py --quick    # 4 samples, 1 repeat
 """
 
@@ -43,7 +51,7 @@ from monai.transforms import (
 )
 from monai.utils import set_determinism
 
-from synthtumor.adapters.monai import RandLiverTumord
+from synthtumor.adapters.monai import LiverStatisticsd, RandLiverTumord
 
 KEYS = ["image", "label"]
 SCANS = ("abdomen-3mm", "portal-venous-slab")
@@ -68,18 +76,22 @@ def preprocessing() -> list:
     ]
 
 
-def augmentation(with_synthesis: bool) -> list:
-    """The random part: synthesis (optional), window, pad, crop, flips."""
-    synthesis = [RandLiverTumord(KEYS, prob=1.0)] if with_synthesis else []
-    return [
-        *synthesis,
-        ScaleIntensityRanged("image", a_min=-21, a_max=189, b_min=0.0, b_max=1.0, clip=True),
+def augmentation(with_synthesis: bool, *, on_crop: bool = False) -> list:
+    """The random part: synthesis (optional; before the crop, or after it), window, pad, crop,
+    flips."""
+    # A negative crop may hold no liver: it goes through unchanged, silently.
+    synthesis = [RandLiverTumord(KEYS, prob=1.0, on_small_liver="ignore")] if with_synthesis else []
+    window = ScaleIntensityRanged("image", a_min=-21, a_max=189, b_min=0.0, b_max=1.0, clip=True)
+    crop = [
         SpatialPadd(KEYS, spatial_size=PATCH),
         RandCropByPosNegLabeld(
             KEYS, label_key="label", spatial_size=PATCH, pos=1, neg=1, num_samples=1
         ),
-        *(RandFlipd(KEYS, prob=0.1, spatial_axis=axis) for axis in range(3)),
     ]
+    flips = [RandFlipd(KEYS, prob=0.1, spatial_axis=axis) for axis in range(3)]
+    if on_crop:
+        return [*crop, *synthesis, window, *flips]
+    return [*synthesis, window, *crop, *flips]
 
 
 def samples_per_second(dataset: Dataset, num_workers: int) -> float:
@@ -94,7 +106,7 @@ def measure(setting: str, items: list, num_workers: int, repeats: int) -> dict[b
     for repeat in range(repeats):
         # Alternate the order so that a slow spell on a shared machine hits both variants.
         for with_synthesis in (False, True) if repeat % 2 == 0 else (True, False):
-            steps = augmentation(with_synthesis)
+            steps = augmentation(with_synthesis, on_crop=setting == "crop")
             if setting == "uncached":
                 steps = preprocessing() + steps
             dataset = Dataset(items, Compose(steps))
@@ -109,7 +121,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="measurements per variant")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     parser.add_argument(
-        "--settings", nargs="+", default=["uncached", "cached"], choices=["uncached", "cached"]
+        "--settings",
+        nargs="+",
+        default=["uncached", "cached", "crop"],
+        choices=["uncached", "cached", "crop"],
     )
     args = parser.parse_args(argv)
     samples, repeats = (4, 1) if args.quick else (args.samples, args.repeats)
@@ -120,11 +135,12 @@ def main(argv: list[str] | None = None) -> None:
         for scan in SCANS
     ]
     files = [files[i % len(files)] for i in range(samples)]
-    cached = None
-    if "cached" in args.settings:
-        prepare = Compose(preprocessing())
+    cached: dict[str, list] = {}
+    for setting in {"cached", "crop"} & set(args.settings):
+        steps = preprocessing() + ([LiverStatisticsd(KEYS)] if setting == "crop" else [])
+        prepare = Compose(steps)
         resampled = [prepare(item) for item in files[: len(SCANS)]]
-        cached = [resampled[i % len(resampled)] for i in range(samples)]
+        cached[setting] = [resampled[i % len(resampled)] for i in range(samples)]
 
     set_determinism(seed=0)
     print(
@@ -134,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     header = f"{'setting':<9} {'workers':>7} {'without':>10} {'with':>10} {'synthesis cost':>15}"
     print(header + "\n" + "-" * len(header))
     for setting in args.settings:
-        items = files if setting == "uncached" else cached
+        items = files if setting == "uncached" else cached[setting]
         for num_workers in args.workers:
             rates = measure(setting, items, num_workers, repeats)
             without, with_ = (statistics.median(rates[flag]) for flag in (False, True))

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TypeVar
+
 import numpy as np
 
+T = TypeVar("T")
+
 Box = tuple[slice, slice, slice]
+Voxel = tuple[int, int, int]
+"""A voxel index (or a box corner, or a shape) in array-axis order."""
+Spacing = tuple[float, float, float]
+"""Voxel spacing in mm, array-axis order."""
 
 
-def box_slices(lower, upper) -> Box:
+def triple(values: Iterable[T]) -> tuple[T, T, T]:
+    """`values` as a 3-tuple; a ValueError unless there are exactly three."""
+    first, second, third = values
+    return first, second, third
+
+
+def pair(values: Iterable[T]) -> tuple[T, T]:
+    """`values` as a 2-tuple; a ValueError unless there are exactly two."""
+    first, second = values
+    return first, second
+
+
+def box_slices(lower: Iterable[int], upper: Iterable[int]) -> Box:
     """The slices of the box ``lower:upper`` per axis."""
-    return tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))  # type: ignore[return-value]
+    return triple(slice(a, b) for a, b in zip(lower, upper, strict=True))
 
 
 def cast_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -980,14 +980,19 @@ def compare_folders(
     target = Path(out_file) if out_file is not None else None
     if target is not None:
         _refuse_existing([target], overwrite)
-    options = {
-        "liver_label": liver_label,
-        "tumor_label": tumor_label,
-        "tolerance_mm": tolerance_mm,
-        "overlap_threshold": overlap_threshold,
-    }
-    records_a = evaluate_cases(pred_a, ref_dir, **options)
-    records_b = evaluate_cases(pred_b, ref_dir, **options)
+
+    def records(pred_dir: str | os.PathLike) -> list[dict[str, Any]]:
+        return evaluate_cases(
+            pred_dir,
+            ref_dir,
+            liver_label=liver_label,
+            tumor_label=tumor_label,
+            tolerance_mm=tolerance_mm,
+            overlap_threshold=overlap_threshold,
+        )
+
+    records_a = records(pred_a)
+    records_b = records(pred_b)
     generator = np.random.default_rng(rng)
     results = [
         paired_comparison(records_a, records_b, metric=metric, method=method, rng=generator)

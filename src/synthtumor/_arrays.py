@@ -17,13 +17,31 @@ Spacing = tuple[float, float, float]
 
 
 def triple(values: Iterable[T]) -> tuple[T, T, T]:
-    """`values` as a 3-tuple; a ValueError unless there are exactly three."""
+    """`values` as a 3-tuple; a ValueError unless there are exactly three.
+
+    For the type checker too: ``tuple(generator)`` is a tuple of any length.
+
+    Examples
+    --------
+    >>> triple(n // 2 for n in (4, 6, 9))
+    (2, 3, 4)
+    >>> triple([1, 2])
+    Traceback (most recent call last):
+    ...
+    ValueError: not enough values to unpack (expected 3, got 2)
+    """
     first, second, third = values
     return first, second, third
 
 
 def pair(values: Iterable[T]) -> tuple[T, T]:
-    """`values` as a 2-tuple; a ValueError unless there are exactly two."""
+    """`values` as a 2-tuple; a ValueError unless there are exactly two.
+
+    Examples
+    --------
+    >>> pair(2.0 * v for v in (1.5, 4.0))
+    (3.0, 8.0)
+    """
     first, second = values
     return first, second
 

@@ -369,15 +369,20 @@ def _is_real_number(value: object) -> TypeGuard[SupportsFloat]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _as_triple(name: str, value: object, what: str) -> tuple:
+def _real_numbers(value: object, count: int, message: str) -> tuple:
+    """`value` as a tuple of `count` real numbers; `message` is the error's text otherwise."""
     if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
-        raise TypeError(f"{name} must be 3 {what}, got {value!r}")
+        raise TypeError(message)
     values = tuple(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else tuple(value)
-    if len(values) != 3:
-        raise ValueError(f"{name} must be 3 {what}, got {value!r}")
+    if len(values) != count:
+        raise ValueError(message)
     if not all(_is_real_number(item) for item in values):
-        raise TypeError(f"{name} must be 3 {what}, got {value!r}")
+        raise TypeError(message)
     return values
+
+
+def _as_triple(name: str, value: object, what: str) -> tuple:
+    return _real_numbers(value, 3, f"{name} must be 3 {what}, got {value!r}")
 
 
 def _as_shape(shape: object) -> tuple[int, int, int]:
@@ -412,13 +417,7 @@ def _as_non_negative_int(name: str, value: object) -> int:
 
 def _as_radius_range(value: object) -> tuple[float, float]:
     what = "vessel_radius_mm must be (min, max) radii in mm with 0 < min <= max"
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
-        raise TypeError(f"{what}, got {value!r}")
-    values = tuple(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else tuple(value)
-    if len(values) != 2:
-        raise ValueError(f"{what}, got {value!r}")
-    if not all(_is_real_number(item) for item in values):
-        raise TypeError(f"{what}, got {value!r}")
+    values = _real_numbers(value, 2, f"{what}, got {value!r}")
     smallest_mm, largest_mm = (float(item) for item in values)
     if not (math.isfinite(largest_mm) and 0 < smallest_mm <= largest_mm):
         raise ValueError(f"{what}, got {value!r}")

@@ -28,6 +28,8 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
+from synthtumor._arrays import triple
+
 __all__ = [
     "NIFTI_SUFFIXES",
     "UNREADABLE",
@@ -372,10 +374,10 @@ def _affine_text(affine: np.ndarray) -> str:
 
 
 def _spacing(image: nib.Nifti1Image, path: Path) -> tuple[float, float, float]:
-    zooms = tuple(float(zoom) for zoom in image.header.get_zooms()[:3])
+    zooms = triple(float(zoom) for zoom in image.header.get_zooms()[:3])
     if not all(np.isfinite(zoom) and zoom > 0 for zoom in zooms):
         raise ValueError(f"CT file {path} has a non-positive voxel spacing {zooms} in its header")
-    return zooms  # type: ignore[return-value]
+    return zooms
 
 
 def save_nifti(

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from synthtumor._arrays import triple
 from synthtumor.io import atomic_write_bytes, read_volume, remove_partial_files
 from synthtumor.reference.metrics import (
     MIN_INSIDE_FRACTION,
@@ -218,8 +219,8 @@ def _load_label_map(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[float, fl
         if not np.allclose(data, rounded, rtol=0.0, atol=1e-3):
             raise ValueError(f"{path} must hold integer labels, found non-integer values")
         data = rounded.astype(np.int32)
-    spacing = tuple(float(z) for z in image.header.get_zooms()[:3])
-    return data, np.asarray(image.affine, dtype=float), spacing  # type: ignore[return-value]
+    spacing = triple(float(z) for z in image.header.get_zooms()[:3])
+    return data, np.asarray(image.affine, dtype=float), spacing
 
 
 def evaluate_cases(

@@ -44,6 +44,7 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
+from synthtumor._arrays import triple
 from synthtumor._validation import as_spacing
 from synthtumor.io import (
     UNREADABLE,
@@ -704,8 +705,8 @@ def _map_case(
         label=str((labels_dir / f"{case.case}.nii.gz").resolve()),
         source_label=str(case.label.resolve()),
         has_tumor=tumor_voxels > 0,
-        shape=tuple(int(n) for n in image.shape[:3]),  # type: ignore[arg-type]
-        spacing=tuple(float(z) for z in image.header.get_zooms()[:3]),  # type: ignore[arg-type]
+        shape=triple(int(n) for n in image.shape[:3]),
+        spacing=triple(float(z) for z in image.header.get_zooms()[:3]),
         liver_voxels=liver_voxels,
         tumor_voxels=tumor_voxels,
     )

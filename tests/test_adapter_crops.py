@@ -71,7 +71,7 @@ def test_liver_statisticsd_is_deterministic_and_stores_plain_numbers(scan):
     assert stats == liver_statistics(scan.image, scan.liver_mask, spacing=SPACING, rng=0)
     assert all(isinstance(v, int | float | list) for v in first["liver_statistics"].values())
     assert "liver_statistics" not in item  # the input dictionary is not modified
-    with pytest.raises(ValueError, match="no liver voxel"):
+    with pytest.raises(ValueError, match="no organ voxel"):
         transform({**item, "label": item["label"] * 0})
 
 

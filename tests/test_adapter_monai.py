@@ -114,9 +114,29 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="on_small_liver"):
         RandLiverTumord(KEYS, on_small_liver="skip")
     with pytest.raises(ValueError, match="tumor_label"):
-        RandLiverTumord(KEYS, liver_label=2, tumor_label=2)
+        RandLiverTumord(KEYS, organ_label=2, tumor_label=2)
     with pytest.raises(ValueError, match="size"):
         RandLiverTumord(KEYS, size="huge")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **label: RandLiverTumor(**label),
+        lambda **label: RandLiverTumord(KEYS, **label),
+        lambda **label: LiverStatisticsd(KEYS, **label),
+    ],
+    ids=["RandLiverTumor", "RandLiverTumord", "LiverStatisticsd"],
+)
+def test_the_old_name_liver_label_still_works_and_warns(make):
+    assert make(organ_label=5).organ_label == 5
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated; use organ_label"):
+        transform = make(liver_label=5)
+    assert transform.organ_label == 5
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated"):
+        assert transform.liver_label == 5
+    with pytest.raises(TypeError, match="not both"):
+        make(organ_label=5, liver_label=5)
 
 
 def test_keys_default_to_image_key_and_label_key(small_phantom):
@@ -201,7 +221,7 @@ def test_other_organs_keep_their_labels(small_phantom):
     organs[0, :8] = 7  # an "organ" outside the liver
     organs[organs == 1] = 5  # TotalSegmentator's liver value
     data["label"] = organs
-    out = RandLiverTumord(KEYS, liver_label=5, tumor_label=9).set_random_state(4)(data)
+    out = RandLiverTumord(KEYS, organ_label=5, tumor_label=9).set_random_state(4)(data)
     tumour = out["label"] == 9
     assert tumour.any()
     assert torch.equal(out["label"][~tumour], organs[~tumour])

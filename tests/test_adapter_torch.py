@@ -117,12 +117,27 @@ def test_tuple_samples_keep_types_dtypes_and_shapes(small_phantom, layout, conta
     )
 
 
+def test_the_old_name_liver_label_still_works_and_warns(small_phantom):
+    organs = small_phantom.liver_mask.astype(np.int16) * 5
+    sample = {"image": small_phantom.image, "label": organs, "spacing": SPACING}
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated; use organ_label"):
+        old = LiverTumorDataset([sample], liver_label=5, tumor_label=9, seed=2)
+    new = LiverTumorDataset([sample], organ_label=5, tumor_label=9, seed=2)
+    assert old.organ_label == 5
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated"):
+        assert old.liver_label == 5
+    assert (new[0]["label"] == 9).any()
+    np.testing.assert_array_equal(old[0]["label"], new[0]["label"])
+    with pytest.raises(TypeError, match="not both"):
+        LiverTumorDataset([sample], organ_label=5, liver_label=5)
+
+
 def test_dictionary_samples_and_other_organs(small_phantom):
     organs = small_phantom.liver_mask.astype(np.int16) * 5
     organs[:8] = 7
     sample = {"ct": small_phantom.image, "seg": organs, "spacing": SPACING, "id": "case-0"}
     dataset = LiverTumorDataset(
-        [sample], image_key="ct", label_key="seg", liver_label=5, tumor_label=9, seed=2
+        [sample], image_key="ct", label_key="seg", organ_label=5, tumor_label=9, seed=2
     )
     out = dataset[0]
     assert out.keys() == {*sample.keys(), "synthtumor"} and out["id"] == "case-0"

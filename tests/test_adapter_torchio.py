@@ -16,7 +16,12 @@ import torchio as tio
 from scipy import ndimage
 
 from synthtumor import LiverTooSmallError, TumorConfig, TumorParams
-from synthtumor.adapters.torchio import LiverTooSmallWarning, LiverTumor, RandomLiverTumor
+from synthtumor.adapters.torchio import (
+    LiverTooSmallWarning,
+    LiverTumor,
+    MeasureLiver,
+    RandomLiverTumor,
+)
 from synthtumor.phantom import Phantom, make_phantom
 
 SPACING = (1.5, 1.5, 2.0)
@@ -119,12 +124,45 @@ def test_custom_keys_and_label_values(small_phantom):
     organs[0, :8] = 7
     organs[organs == 1] = 5
     subject["organs"].set_data(organs)
-    out = LiverTumor(seed=1, image_key="ct", label_key="organs", liver_label=5, tumor_label=9)(
+    out = LiverTumor(seed=1, image_key="ct", label_key="organs", organ_label=5, tumor_label=9)(
         subject
     )
     tumour = out["organs"].data == 9
     assert tumour.any()
     assert torch.equal(out["organs"].data[~tumour], organs[~tumour])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **label: LiverTumor(seed=1, **label),
+        lambda **label: RandomLiverTumor(**label),
+        lambda **label: MeasureLiver(**label),
+    ],
+    ids=["LiverTumor", "RandomLiverTumor", "MeasureLiver"],
+)
+def test_the_old_name_liver_label_still_works_and_warns(make):
+    assert make(organ_label=5).organ_label == 5
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated; use organ_label"):
+        transform = make(liver_label=5)
+    assert transform.organ_label == 5
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated"):
+        assert transform.liver_label == 5
+    with pytest.raises(TypeError, match="not both"):
+        make(organ_label=5, liver_label=5)
+
+
+def test_the_history_replays_an_organ_label(small_phantom):
+    subject = _subject(small_phantom)
+    organs = subject["label"].data.clone()
+    organs[organs == 1] = 5
+    subject["label"].set_data(organs)
+    out = RandomLiverTumor(organ_label=5, tumor_label=9)(subject)
+    history = out.get_composed_history()
+    assert history[0].organ_label == 5
+    replay = history(subject)
+    assert (out["label"].data == 9).any()
+    assert torch.equal(replay["label"].data, out["label"].data)
 
 
 def test_real_tumour_passes_through(small_phantom):

@@ -337,22 +337,26 @@ def test_case_seed_does_not_depend_on_the_count() -> None:
     )
 
 
-def test_synthesize_with_liver_label_from_an_organ_map(
+def test_synthesize_with_the_deprecated_liver_label_from_an_organ_map(
     tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """``--liver-label V`` keeps its meaning (the organ written as 1 of a 0/1/2 label), warns."""
     folder = shared_data / "abdomen-3mm"
     organs = folder / "organs.nii.gz"
     out = tmp_path / "out"
     args = ["synthesize", str(folder / "ct.nii.gz"), str(organs), "-o", str(out)]
     assert main([*args, "--size", "small", "--no-preview"]) == 2
-    assert "--liver-label" in error_line(capsys)
+    assert "--organ-label" in error_line(capsys)
     assert not out.exists()
     assert (
         main([*args, "--size", "small", "--no-preview", "--liver-label", "5", "--seed", "3"]) == 0
     )
+    warning = capsys.readouterr().err
+    assert "synthtumor: warning: --liver-label is deprecated; use --organ-label" in warning
     label, _ = load(case_paths(out, 0)["label.nii.gz"])
     organ_map, _ = load(organs)
     assert np.all(organ_map[label > 0] == 5)
+    assert set(np.unique(label).tolist()) == {0, 1, 2}
     record = json.loads((out / RUN_RECORD).read_text())
     assert record["inputs"]["liver_label"] == 5 and record["seed"] == 3
 
@@ -426,7 +430,7 @@ def bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, Path, list[str], list[st
             good_ct,
             write(tmp_path / "organs.nii.gz", organs),
             [],
-            ["not binary", "[0, 3, 5]", "--liver-label"],
+            ["not binary", "[0, 3, 5]", "--organ-label"],
         ),
         "liver too small": (
             good_ct,

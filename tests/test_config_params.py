@@ -117,7 +117,7 @@ def test_params_json_with_unknown_or_missing_fields_is_refused():
 
 def test_custom_label_values():
     phantom = coarse_phantom()
-    config = TumorConfig(background_label=7, liver_label=3, tumor_label=9, mass_effect=False)
+    config = TumorConfig(background_label=7, organ_label=3, tumor_label=9, mass_effect=False)
     params = sample(
         phantom.image, phantom.liver_mask, spacing=phantom.spacing, config=config, rng=0
     )

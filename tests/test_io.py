@@ -137,14 +137,26 @@ def test_a_singleton_fourth_axis_is_squeezed(tmp_path: Path) -> None:
     np.testing.assert_array_equal(scan.image, ct)
 
 
-def test_liver_label_selects_one_value_of_a_label_map(tmp_path: Path) -> None:
+def test_organ_label_selects_one_value_of_a_label_map(tmp_path: Path) -> None:
     ct, mask = ct_and_mask()
     organs = mask * 5
     organs[0:2] = 3
     scan = load_scan(
-        write(tmp_path / "ct.nii.gz", ct), write(tmp_path / "organs.nii.gz", organs), liver_label=5
+        write(tmp_path / "ct.nii.gz", ct), write(tmp_path / "organs.nii.gz", organs), organ_label=5
     )
     np.testing.assert_array_equal(scan.liver_mask, organs == 5)
+
+
+def test_the_old_name_liver_label_still_selects_the_value_and_warns(tmp_path: Path) -> None:
+    ct, mask = ct_and_mask()
+    organs = mask * 5
+    organs[0:2] = 3
+    paths = write(tmp_path / "ct.nii.gz", ct), write(tmp_path / "organs.nii.gz", organs)
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated; use organ_label"):
+        scan = load_scan(*paths, liver_label=3)
+    np.testing.assert_array_equal(scan.liver_mask, organs == 3)
+    with pytest.raises(TypeError, match="not both"):
+        load_scan(*paths, organ_label=5, liver_label=5)
 
 
 def test_integer_scaling_gives_integer_hu(tmp_path: Path) -> None:
@@ -260,7 +272,9 @@ def test_non_binary_mask_is_refused_with_its_values(tmp_path: Path) -> None:
     ct, mask = ct_and_mask()
     organs = mask * 5
     organs[0, 0, 0] = 1
-    with pytest.raises(ValueError, match=r"not binary.*\[0, 1, 5\].*liver_label"):
+    with pytest.raises(
+        ValueError, match=r"not binary.*\[0, 1, 5\].*organ_label \(CLI: --organ-label\)"
+    ):
         load_scan(write(tmp_path / "ct.nii.gz", ct), write(tmp_path / "liver.nii.gz", organs))
 
 
@@ -278,13 +292,13 @@ def test_float_mask_of_zeros_and_ones_is_binary(tmp_path: Path) -> None:
         )
 
 
-def test_absent_liver_label_is_refused(tmp_path: Path) -> None:
+def test_absent_organ_label_is_refused(tmp_path: Path) -> None:
     ct, mask = ct_and_mask()
-    with pytest.raises(ValueError, match="no voxel with liver_label 7"):
+    with pytest.raises(ValueError, match="no voxel with organ_label 7"):
         load_scan(
             write(tmp_path / "ct.nii.gz", ct),
             write(tmp_path / "liver.nii.gz", mask),
-            liver_label=7,
+            organ_label=7,
         )
 
 

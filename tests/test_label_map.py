@@ -85,8 +85,8 @@ def test_inputs_are_not_modified_and_dtype_is_kept(organ_scan):
 
 def test_no_liver_and_bad_label_values_are_refused(organ_scan):
     phantom, labels = organ_scan
-    with pytest.raises(LiverTooSmallError, match="liver_label=3"):
-        synthesize_label_map(phantom.image, labels, spacing=phantom.spacing, liver_label=3)
+    with pytest.raises(LiverTooSmallError, match="organ_label=3"):
+        synthesize_label_map(phantom.image, labels, spacing=phantom.spacing, organ_label=3)
     with pytest.raises(ValueError, match="tumor_label=300"):
         synthesize_label_map(phantom.image, labels, spacing=phantom.spacing, tumor_label=300)
     with pytest.raises(ValueError, match="label_map must have the shape"):
@@ -95,8 +95,8 @@ def test_no_liver_and_bad_label_values_are_refused(organ_scan):
 
 def test_protected_voxels_follow_the_option():
     labels = np.array([0, 1, 5, 2]).reshape(1, 2, 2)
-    assert protected_voxels(labels, liver_label=1).ravel().tolist() == [True, False, True, True]
-    assert protected_voxels(labels, liver_label=1, bulge_into_background=True).ravel().tolist() == [
+    assert protected_voxels(labels, organ_label=1).ravel().tolist() == [True, False, True, True]
+    assert protected_voxels(labels, organ_label=1, bulge_into_background=True).ravel().tolist() == [
         False,
         False,
         True,
@@ -124,7 +124,7 @@ def test_real_organ_map_keeps_every_organ(shared_data):
     tumor = int(organs.max()) + 1
     for seed in range(3):
         new_image, out, _ = synthesize_label_map(
-            image, organs, spacing=spacing, liver_label=5, tumor_label=tumor, size="large", rng=seed
+            image, organs, spacing=spacing, organ_label=5, tumor_label=tumor, size="large", rng=seed
         )
         assert (out == tumor).sum() > 0
         assert np.array_equal(out[others], organs[others])
@@ -155,7 +155,7 @@ def test_the_core_label_values_do_not_leak_into_the_map(organ_scan):
     from synthtumor import TumorConfig
 
     phantom, labels = organ_scan
-    config = TumorConfig().replace(background_label=4, liver_label=6, tumor_label=8)
+    config = TumorConfig().replace(background_label=4, organ_label=6, tumor_label=8)
     plain = synthesize_label_map(phantom.image, labels, spacing=phantom.spacing, rng=3)
     odd = synthesize_label_map(phantom.image, labels, spacing=phantom.spacing, config=config, rng=3)
     assert (plain.label == 2).any()

@@ -349,7 +349,7 @@ def test_the_monai_transform_draws_exophytic_kidney_tumours_beside_other_classes
     ct, classes = abdomen
     for seed in range(6):
         transform = RandLiverTumor(
-            liver_label=2, tumor_label=TUMOR, organ="kidney", size="large", spacing=SPACING
+            organ_label=2, tumor_label=TUMOR, organ="kidney", size="large", spacing=SPACING
         ).set_random_state(seed=seed)
         image, label = transform(ct[None], classes[None])
         image, label = np.asarray(image)[0], np.asarray(label)[0]

@@ -132,7 +132,7 @@ def check_outcome(changes, dtype: str) -> bool:
         return False
     assert result.image.dtype == image.dtype and result.image.shape == image.shape
     assert np.isfinite(result.image).all()
-    labels = {params.background_label, params.liver_label, params.tumor_label}
+    labels = {params.background_label, params.organ_label, params.tumor_label}
     assert set(np.unique(result.label).tolist()) <= labels
     return True
 

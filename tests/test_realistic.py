@@ -230,6 +230,7 @@ def test_old_params_files_still_load():
     params = sample(phantom.image, phantom.liver_mask, spacing=phantom.spacing, size="small", rng=0)
     data = params.to_dict()
     data["format_version"] = 1
+    data["liver_label"] = data.pop("organ_label")  # the name formats 1 and 2 used
     for key in ("appearance", "phase", "pattern", "noise_lowpass_mm", "vessel_check"):
         data.pop(key)
     for tumor in data["tumors"]:

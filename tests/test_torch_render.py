@@ -162,7 +162,7 @@ def test_tumor_cut_by_the_crop_border_matches(crop_phantom):
 
 
 def test_label_values_of_the_config_are_written(crop_phantom):
-    config = TumorConfig().replace(liver_label=3, tumor_label=7)
+    config = TumorConfig().replace(organ_label=3, tumor_label=7)
     result = synthesize_batch(
         torch.from_numpy(crop_phantom.image)[None],
         torch.from_numpy(crop_phantom.liver_mask)[None],

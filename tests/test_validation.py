@@ -158,7 +158,7 @@ def test_inplace_validates_before_writing(scan):
         ({"max_location_tries": 0}, r"max_location_tries must be an integer in \[1, 1000\]"),
         ({"location_fallback": "skip"}, "location_fallback must be"),
         ({"label_threshold": 1.0}, r"label_threshold must lie in \(0, 1\)"),
-        ({"tumor_label": 1}, "background_label, liver_label and tumor_label must be distinct"),
+        ({"tumor_label": 1}, "background_label, organ_label and tumor_label must be distinct"),
     ],
 )
 def test_bad_config_values_are_named(changes, message):

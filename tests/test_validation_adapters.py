@@ -11,9 +11,9 @@ from synthtumor._validation import SEED_BOUND
 CASES = [
     ({"prob": "0.5"}, TypeError, r"prob must be a number in \[0, 1\], got '0.5'"),
     ({"prob": True}, TypeError, r"prob must be a number in \[0, 1\]"),
-    ({"liver_label": 1.5}, ValueError, r"liver_label must be a non-negative integer, got 1.5"),
+    ({"organ_label": 1.5}, ValueError, r"organ_label must be a non-negative integer, got 1.5"),
     ({"tumor_label": "2"}, ValueError, r"tumor_label must be a non-negative integer"),
-    ({"liver_label": 3, "tumor_label": 3}, ValueError, r"liver_label and tumor_label must be"),
+    ({"organ_label": 3, "tumor_label": 3}, ValueError, r"organ_label and tumor_label must be"),
     ({"spacing": ("1", "1", "1")}, TypeError, r"spacing must be a sequence of 3 positive"),
     ({"spacing": (1.0, float("nan"), 1.0)}, ValueError, r"spacing must be 3 positive finite"),
 ]

@@ -27,7 +27,7 @@ DEMO_CASES = [
     (["--config", '{"label_threshold": 2}'], r"label_threshold must lie in \(0, 1\), got 2"),
     (["--config", '{"edge_blur_mm": 100}'], r"edge_blur_mm must be finite and in \[0, 10\]"),
     (["--config", '{"max_location_tries": 2.5}'], r"max_location_tries must be an integer"),
-    (["--config", '{"liver_label": 2}'], r"liver_label and tumor_label must be distinct"),
+    (["--config", '{"organ_label": 2}'], r"organ_label and tumor_label must be distinct"),
     (["--config", '{"texture_mean_hu": NaN}'], r"texture_mean_hu must be finite"),
 ]
 
@@ -50,7 +50,7 @@ def test_demo_refuses_bad_options(tmp_path: Path, capsys, options, message):
         (["--tolerance-mm", "two"], r"argument --tolerance-mm: must be a number, got 'two'"),
         (["--tumor-label", "-1"], r"argument --tumor-label: must be an integer >= 0, got -1"),
         (
-            ["--liver-label", "1.5"],
+            ["--organ-label", "1.5"],
             r"argument --organ-label/--liver-label: must be an integer, got '1.5'",
         ),
     ],

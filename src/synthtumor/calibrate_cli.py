@@ -1,7 +1,7 @@
 """The ``synthtumor calibrate`` subcommand (registered in :mod:`synthtumor.cli`)::
 
     synthtumor calibrate DATA -o tumour.toml [--phase auto] [--lesion metastasis]
-                         [--liver-label 1] [--tumor-label 2] [--force]
+                         [--organ-label 1] [--tumor-label 2] [--force]
 
 Measures every annotated case of DATA (layouts of :func:`synthtumor.realism.find_cases`), fits
 the realistic mode (:func:`synthtumor.calibrate.calibrate`) and writes the config as TOML (or
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
+
+from synthtumor._renamed import add_label_options
 
 __all__ = ["add_calibrate_parser"]
 
@@ -39,18 +41,7 @@ def add_calibrate_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--lesion", choices=LESION_NAMES, default="metastasis", help="lesion type to write"
     )
-    parser.add_argument(
-        "--organ-label",
-        "--liver-label",
-        dest="organ_label",
-        type=int,
-        default=1,
-        metavar="V",
-        help="the organ's value (default: 1; --liver-label is its old name)",
-    )
-    parser.add_argument(
-        "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
-    )
+    add_label_options(parser)
     parser.add_argument("--force", action="store_true", help="overwrite an existing output")
     parser.set_defaults(handler=_calibrate_command)
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 import synthtumor
+from synthtumor._renamed import add_label_options, warn_old_option
 from synthtumor._validation.options import int_option, real_option, seed_option
 from synthtumor.appearance import LESION_NAMES, parse_lesion_shares
 from synthtumor.calibrate_cli import add_calibrate_parser
@@ -146,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 _EXAMPLES = """examples:
   synthtumor demo -o demo_out
   synthtumor synthesize ct.nii.gz liver.nii.gz -o out --count 10 --seed 1
-  synthtumor synthesize ct.nii.gz organs.nii.gz --liver-label 5 -o out --size small
+  synthtumor synthesize ct.nii.gz organs.nii.gz --organ-label 5 -o out --size small
   synthtumor prepare data/ -o prepared/
   synthtumor train configs/unet_synthetic.toml -o runs/unet
   synthtumor predict runs/unet/best.pt ct.nii.gz -o predictions/
@@ -597,8 +598,9 @@ def _add_synthesize(subparsers: Any) -> None:
         type=_non_negative_int,
         default=None,
         metavar="V",
-        help="the liver's value in a multi-label LIVER map, written out as a 0/1/2 label "
-        "(default: LIVER must be 0/1); --organ-label keeps the map's other classes",
+        help="deprecated: the organ's value in a multi-label LIVER map, written out as a 0/1/2 "
+        "label (default: LIVER must be 0/1); use --organ-label, which keeps the map's other "
+        "classes",
     )
     _add_organ_options(parser)
     _add_synthesis_options(parser, default_seed=None)
@@ -651,6 +653,11 @@ def _synthesize_command(args: argparse.Namespace) -> int:
     seed = _run_seed(args, lambda: secrets.randbits(32))
     if args.organ_label is not None and args.liver_label is not None:
         raise ValueError("give --organ-label or --liver-label, not both")
+    if args.liver_label is not None:
+        warn_old_option(
+            "use --organ-label, which writes the map with its other classes kept "
+            "(--liver-label writes the organ as 1 of a 0/1/2 label)"
+        )
     mask = None
     if args.organ_label is not None:
         mask = load_organ_map(args.liver)
@@ -658,7 +665,7 @@ def _synthesize_command(args: argparse.Namespace) -> int:
         if missing:
             raise ValueError(f"--organ-label {missing[0]} is not a class of {args.liver}")
     first_label = args.liver_label if args.organ_label is None else args.organ_label[0]
-    scan = load_scan(args.ct, args.liver, liver_label=first_label)
+    scan = load_scan(args.ct, args.liver, organ_label=first_label)
     mask = scan.liver_mask if mask is None else mask
     volume = _Volume(
         scan.image, mask, scan.spacing, scan.affine, scan.header, args.organ, args.organ_label
@@ -747,22 +754,7 @@ def _add_evaluate(subparsers: Any) -> None:
         metavar="REPORT_DIR",
         help="report folder (created if missing)",
     )
-    parser.add_argument(
-        "--organ-label",
-        "--liver-label",
-        dest="organ_label",
-        type=_non_negative_int,
-        default=1,
-        metavar="V",
-        help="the organ's value (default: 1; --liver-label is its old name)",
-    )
-    parser.add_argument(
-        "--tumor-label",
-        type=_non_negative_int,
-        default=2,
-        metavar="V",
-        help="tumour value (default: 2)",
-    )
+    add_label_options(parser)
     parser.add_argument(
         "--organ", default="liver", metavar="NAME", help="the organ's name in the report"
     )

@@ -146,6 +146,8 @@ def _warnings_as_lines(prog: str) -> Iterator[None]:
 
     with warnings.catch_warnings():
         warnings.showwarning = show
+        # Hidden by Python's default filters; a user's old config key (liver_label) must show.
+        warnings.filterwarnings("default", ".*liver_label is deprecated", DeprecationWarning)
         yield
 
 

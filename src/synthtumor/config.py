@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from synthtumor._renamed import OLD_NAME, accepts_liver_label, renamed_label, renamed_property
 from synthtumor._validation.config import check_size_preset, check_tumor_config
 
 __all__ = [
@@ -112,6 +113,7 @@ class SizePreset:
         return int(self.count)
 
 
+@accepts_liver_label
 @dataclass(frozen=True)
 class TumorConfig:
     """Every hyper-parameter of the generator, with the paper's values as defaults.
@@ -169,8 +171,11 @@ class TumorConfig:
         mean and standard deviation (a subsample, so the whole liver is never scanned).
     label_threshold : float
         A voxel is labelled tumour where the blurred (and warped) mask t'' >= this. Default 0.5.
-    background_label, liver_label, tumor_label : int
-        Values of the output label map. Defaults 0, 1, 2.
+    background_label, organ_label, tumor_label : int
+        Values of the output label map: background, the organ (the liver by default) and
+        tumour. Defaults 0, 1, 2. ``liver_label``, the old name of `organ_label`, is still
+        accepted by the constructor, :meth:`replace` and config files, and readable as an
+        attribute, with a DeprecationWarning.
     appearance : {"paper", "realistic"}
         "paper" (default): the paper's texture, blending and capsule, exactly. "realistic": see
         :meth:`realistic`; the fields below then apply.
@@ -232,7 +237,7 @@ class TumorConfig:
     stats_patches: int = 32
     label_threshold: float = 0.5
     background_label: int = 0
-    liver_label: int = 1
+    organ_label: int = 1
     tumor_label: int = 2
     appearance: Literal["paper", "realistic"] = "paper"
     phase: str = "portal"
@@ -242,6 +247,8 @@ class TumorConfig:
     capsule_share: float = 0.5
     noise_lowpass_mm: float = 3.0
     scanner_blur: bool = True
+
+    liver_label = renamed_property()
 
     def __post_init__(self) -> None:
         from synthtumor.appearance import check_lesion_types
@@ -322,7 +329,7 @@ class TumorConfig:
             "texture_std_hu": None,
             "capsule_contrast_hu": None,
         }
-        unknown = set(overrides) - {field.name for field in dataclasses.fields(cls)}
+        unknown = set(overrides) - {field.name for field in dataclasses.fields(cls)} - {OLD_NAME}
         if unknown:
             raise TypeError(f"unknown TumorConfig fields: {sorted(unknown)}")
         return cls(**{**fields, **overrides})  # type: ignore[arg-type]
@@ -352,6 +359,11 @@ class TumorConfig:
 
     def replace(self, **changes: object) -> TumorConfig:
         """Return a copy with some fields changed (the dataclass stays frozen)."""
+        if OLD_NAME in changes:
+            old = changes.pop(OLD_NAME)
+            changes["organ_label"] = renamed_label(
+                changes.pop("organ_label", None), old, default=self.organ_label
+            )
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     def preset(self, size: str) -> SizePreset:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from synthtumor._renamed import OLD_NAME, renamed_label
 from synthtumor.config import TUMOR_SIZES, SizePreset, TumorConfig
 
 __all__ = ["config_from_mapping", "config_to_mapping", "read_config", "toml_text", "write_config"]
@@ -57,6 +58,11 @@ def config_from_mapping(data: dict[str, Any], *, where: str = "config") -> Tumor
         if "lesion_types" in values:
             raise ValueError(f"{where} sets both 'lesion' and 'lesion_types'; keep one")
         values["lesion_types"] = values.pop("lesion")
+    if OLD_NAME in values:
+        old = values.pop(OLD_NAME)
+        values["organ_label"] = _named(
+            where, lambda: renamed_label(values.pop("organ_label", None), old, where=where)
+        )
     if isinstance(values.get("lesion_types"), dict | str):
         from synthtumor.appearance import check_lesion_types
 

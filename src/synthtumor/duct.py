@@ -74,7 +74,7 @@ def render_duct(
     lower = np.maximum(path.min(axis=0) - margin, 0)
     upper = np.minimum(path.max(axis=0) + margin + 1, output.shape)
     box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
-    organ = label[box] == params.liver_label  # the organ, not the tumours drawn in it
+    organ = label[box] == params.organ_label  # the organ, not the tumours drawn in it
     # Distances are needed in the organ only (the duct is drawn nowhere else).
     inside = np.argwhere(organ) + lower
     distance = _distance_to_path(inside * spacing, path * spacing)

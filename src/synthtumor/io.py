@@ -29,6 +29,7 @@ from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
 from synthtumor._arrays import triple
+from synthtumor._renamed import renamed_label
 
 __all__ = [
     "NIFTI_SUFFIXES",
@@ -105,6 +106,7 @@ def load_scan(
     ct_path: str | os.PathLike,
     liver_path: str | os.PathLike,
     *,
+    organ_label: float | None = None,
     liver_label: float | None = None,
 ) -> Scan:
     """Read a CT and its liver mask from NIfTI files and check that they match.
@@ -116,9 +118,11 @@ def load_scan(
         is squeezed to 3-D.
     liver_path : path-like
         The liver mask on the same grid (same shape and affine).
+    organ_label : number or None
+        None: the mask must hold only 0 and 1. A value: the mask is ``data == organ_label``, for
+        a multi-organ label map (e.g. 5 for TotalSegmentator's liver, 7 for its pancreas).
     liver_label : number or None
-        None: the mask must hold only 0 and 1. A value: the mask is ``data == liver_label``, for
-        a multi-organ label map (e.g. 5 for TotalSegmentator's liver).
+        Deprecated name of `organ_label` (it warns).
 
     Returns
     -------
@@ -167,7 +171,8 @@ def load_scan(
             f"{_affine_text(ct.affine)} and {_affine_text(mask_image.affine)}"
         )
     image = _read_ct(ct, ct_path).reshape(ct_shape)
-    liver_mask = _read_liver_mask(mask_image, liver_path, liver_label).reshape(ct_shape)
+    organ_label = renamed_label(organ_label, liver_label, default=None)
+    liver_mask = _read_liver_mask(mask_image, liver_path, organ_label).reshape(ct_shape)
     spacing = _spacing(ct, ct_path)
     return Scan(
         image=image,
@@ -296,7 +301,7 @@ def load_organ_map(path: str | os.PathLike) -> np.ndarray:
     """An organ map's classes as an integer array (e.g. TotalSegmentator's), as stored.
 
     For ``synthesize(..., organ_label=...)``; read the CT and check the grids with
-    :func:`load_scan` first (``liver_label`` set to the organ's value). A float map whose values
+    :func:`load_scan` first (``organ_label`` set to the organ's value). A float map whose values
     are whole numbers is returned as int32.
 
     Examples
@@ -323,19 +328,19 @@ def load_organ_map(path: str | os.PathLike) -> np.ndarray:
     return data
 
 
-def _read_liver_mask(image: nib.Nifti1Image, path: Path, liver_label: float | None) -> np.ndarray:
+def _read_liver_mask(image: nib.Nifti1Image, path: Path, organ_label: float | None) -> np.ndarray:
     data = _read_array(image, path, "liver mask")
     if data.dtype != bool and not (
         np.issubdtype(data.dtype, np.integer) or np.issubdtype(data.dtype, np.floating)
     ):
         raise ValueError(f"liver mask {path} must hold numbers, got dtype {data.dtype}")
-    if liver_label is not None:
-        if isinstance(liver_label, bool) or not isinstance(liver_label, int | float | np.number):
-            raise TypeError(f"liver_label must be a number or None, got {liver_label!r}")
-        mask = data == liver_label
+    if organ_label is not None:
+        if isinstance(organ_label, bool) or not isinstance(organ_label, int | float | np.number):
+            raise TypeError(f"organ_label must be a number or None, got {organ_label!r}")
+        mask = data == organ_label
         if not mask.any():
             raise ValueError(
-                f"liver mask {path} has no voxel with liver_label {liver_label:g}; "
+                f"liver mask {path} has no voxel with organ_label {organ_label:g}; "
                 f"it holds the values {_values_text(data)}"
             )
         return mask
@@ -357,7 +362,7 @@ def _read_liver_mask(image: nib.Nifti1Image, path: Path, liver_label: float | No
 def _non_binary_message(data: np.ndarray, path: Path) -> str:
     return (
         f"liver mask {path} is not binary (0/1): it holds the values {_values_text(data)}; "
-        f"give the liver's value as liver_label (CLI: --liver-label)"
+        f"give the organ's value as organ_label (CLI: --organ-label)"
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthtumor._renamed import renamed_label
 from synthtumor._validation import LiverTooSmallError, as_volume
 from synthtumor.config import TumorConfig
 from synthtumor.liver_stats import LiverStatistics
@@ -30,22 +31,25 @@ __all__ = ["protected_voxels", "synthesize_label_map", "write_back"]
 def protected_voxels(
     label_map: np.ndarray,
     *,
-    liver_label: int,
+    organ_label: int | None = None,
     background_label: int = 0,
     bulge_into_background: bool = False,
+    liver_label: int | None = None,
 ) -> np.ndarray:
     """The voxels of `label_map` that the synthesis must leave as they are.
+
+    `organ_label` (default 1) is the organ's value; `liver_label` its deprecated name.
 
     Examples
     --------
     >>> import numpy as np
     >>> labels = np.array([0, 1, 5, 1]).reshape(1, 1, 4)
-    >>> protected_voxels(labels, liver_label=1).ravel().tolist()
+    >>> protected_voxels(labels, organ_label=1).ravel().tolist()
     [True, False, True, False]
-    >>> protected_voxels(labels, liver_label=1, bulge_into_background=True).ravel().tolist()
+    >>> protected_voxels(labels, organ_label=1, bulge_into_background=True).ravel().tolist()
     [False, False, True, False]
     """
-    protected = label_map != liver_label
+    protected = label_map != renamed_label(organ_label, liver_label)
     if bulge_into_background:
         protected &= label_map != background_label
     return protected
@@ -56,17 +60,19 @@ def write_back(
     core_label: np.ndarray,
     params: TumorParams,
     *,
-    liver_label: int,
-    tumor_label: int,
+    organ_label: int | None = None,
+    tumor_label: int = 2,
     background_label: int = 0,
     dtype: np.dtype | None = None,
+    liver_label: int | None = None,
 ) -> np.ndarray:
     """A copy of `label_map` where every voxel the core relabelled takes its new class.
 
-    `core_label` is the core's label map for the liver ``label_map == liver_label`` (values
-    ``params.background_label``, ``params.liver_label``, ``params.tumor_label``). A voxel whose
-    core class changed gets `background_label`, `liver_label` or `tumor_label`; all others keep
-    their value. Only the tumours' boxes are searched: outside them the core changes nothing.
+    `core_label` is the core's label map for the organ ``label_map == organ_label`` (values
+    ``params.background_label``, ``params.organ_label``, ``params.tumor_label``). A voxel whose
+    core class changed gets `background_label`, `organ_label` (default 1; `liver_label` is its
+    deprecated name) or `tumor_label`; all others keep their value. Only the tumours' boxes are
+    searched: outside them the core changes nothing.
     Rendered with :func:`protected_voxels` as ``protected``, no voxel of another class changes.
 
     Examples
@@ -78,23 +84,24 @@ def write_back(
     >>> labels = phantom.liver_mask.astype(np.uint8)
     >>> params = sample(phantom.image, labels, spacing=phantom.spacing, size="small", rng=0)
     >>> _, core, _ = apply(phantom.image, labels, params, protected=labels == 0)
-    >>> out = write_back(labels, core, params, liver_label=1, tumor_label=7)
+    >>> out = write_back(labels, core, params, organ_label=1, tumor_label=7)
     >>> sorted(np.unique(out).tolist())
     [0, 1, 7]
     """
+    organ_label = renamed_label(organ_label, liver_label)
     output = label_map.astype(label_map.dtype if dtype is None else dtype, copy=True)
     new_values = np.zeros(
-        max(params.background_label, params.liver_label, params.tumor_label) + 1, dtype=np.int64
+        max(params.background_label, params.organ_label, params.tumor_label) + 1, dtype=np.int64
     )
     new_values[params.background_label] = background_label
-    new_values[params.liver_label] = liver_label
+    new_values[params.organ_label] = organ_label
     new_values[params.tumor_label] = tumor_label
     for spec in params.tumors:
         lower, upper = tumor_box(spec, params.spacing, params.shape)
         box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
         before = np.where(
-            label_map[box] == liver_label,
-            np.uint8(params.liver_label),
+            label_map[box] == organ_label,
+            np.uint8(params.organ_label),
             np.uint8(params.background_label),
         )
         changed = core_label[box] != before
@@ -107,7 +114,7 @@ def synthesize_label_map(
     label_map: np.ndarray,
     *,
     spacing: tuple[float, float, float],
-    liver_label: int = 1,
+    organ_label: int | None = None,
     tumor_label: int = 2,
     background_label: int = 0,
     bulge_into_background: bool = False,
@@ -116,8 +123,9 @@ def synthesize_label_map(
     config: TumorConfig | None = None,
     statistics: LiverStatistics | None = None,
     rng: RngLike = None,
+    liver_label: int | None = None,
 ) -> SynthesisResult:
-    """:func:`synthtumor.synthesize` on a scan whose liver is ``label_map == liver_label``.
+    """:func:`synthtumor.synthesize` on a scan whose organ is ``label_map == organ_label``.
 
     The label map may hold other classes (organs): they keep their voxels, in the label map and
     in the image (see the module's rule). Neither input is modified.
@@ -130,20 +138,23 @@ def synthesize_label_map(
         3-D label map of the same shape (any integer, float or bool dtype).
     spacing : tuple of 3 float
         Voxel spacing in mm, array-axis order.
-    liver_label, tumor_label, background_label : int
-        The liver's value in `label_map`, the value written for tumour voxels, and the value of
-        the unlabelled background (only used with `bulge_into_background`).
+    organ_label, tumor_label, background_label : int
+        The organ's value in `label_map` (default 1, the liver's), the value written for tumour
+        voxels, and the value of the unlabelled background (only used with
+        `bulge_into_background`).
     bulge_into_background : bool
         False (default): the tumours and the mass effect only take liver voxels, and the liver's
         outline stays where the label map has it. True: they may also take background voxels
         (the paper's mass effect, which pushes the liver's edge outwards); other classes are
         still never taken.
     organ : str or OrganPreset
-        As for :func:`synthtumor.synthesize`: the organ whose tumours are drawn; `liver_label`
+        As for :func:`synthtumor.synthesize`: the organ whose tumours are drawn; `organ_label`
         is then that organ's value. An exophytic tumour (kidney) may grow into background voxels
         whatever `bulge_into_background` says, never into another class.
     size, config, statistics, rng
         As for :func:`synthtumor.synthesize`.
+    liver_label : int or None
+        The old name of `organ_label` (deprecated: it warns).
 
     Returns
     -------
@@ -154,7 +165,7 @@ def synthesize_label_map(
     Raises
     ------
     LiverTooSmallError
-        No voxel equals `liver_label`, or the liver is too small for `size`.
+        No voxel equals `organ_label`, or the organ is too small for `size`.
 
     Examples
     --------
@@ -164,12 +175,13 @@ def synthesize_label_map(
     >>> labels = phantom.liver_mask.astype(np.uint8) * 5  # the liver is class 5
     >>> labels[:, :, :8] = 3                              # another organ
     >>> image, out, params = synthesize_label_map(phantom.image, labels, spacing=phantom.spacing,
-    ...                                           liver_label=5, tumor_label=9, rng=0)
+    ...                                           organ_label=5, tumor_label=9, rng=0)
     >>> sorted(np.unique(out).tolist())
     [0, 3, 5, 9]
     >>> bool(np.array_equal(out == 3, labels == 3))   # the organ keeps every voxel
     True
     """
+    organ_label = renamed_label(organ_label, liver_label)
     image = as_volume(image)
     label_map = np.asarray(label_map)
     if label_map.shape != image.shape:
@@ -178,10 +190,10 @@ def synthesize_label_map(
         )
     output_dtype = np.dtype(np.uint8) if label_map.dtype == bool else label_map.dtype
     _check_label_fits(tumor_label, output_dtype)
-    liver = label_map == liver_label
+    liver = label_map == organ_label
     if not liver.any():
         raise LiverTooSmallError(
-            f"the label map holds no liver voxel (no voxel equals liver_label={liver_label})"
+            f"the label map holds no organ voxel (no voxel equals organ_label={organ_label})"
         )
     params = sample(
         image,
@@ -195,7 +207,7 @@ def synthesize_label_map(
     )
     protected = protected_voxels(
         label_map,
-        liver_label=liver_label,
+        organ_label=organ_label,
         background_label=background_label,
         bulge_into_background=bulge_into_background,
     )
@@ -216,7 +228,7 @@ def synthesize_label_map(
         label_map,
         core_label,
         params,
-        liver_label=liver_label,
+        organ_label=organ_label,
         tumor_label=tumor_label,
         background_label=background_label,
         dtype=output_dtype,

@@ -8,11 +8,11 @@ sides (``(2, 3)``), or one side when it names one.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from synthtumor._renamed import renamed_label
 from synthtumor.params import TumorParams
 
 __all__ = ["OrganMap", "as_organ_labels", "read_organ_map", "renamed_label", "write_tumors"]
@@ -156,23 +156,3 @@ def _free_value(labels: list[int], dtype: np.dtype) -> int:
 def _classes(classes: np.ndarray, background_label: int) -> list[int]:
     """The classes `classes` holds, background left out."""
     return [int(v) for v in np.unique(classes) if v != background_label]
-
-
-def renamed_label(organ_label: int | None, liver_label: int | None, *, default: int = 1) -> int:
-    """`organ_label`, or the deprecated `liver_label` (with a DeprecationWarning), or `default`.
-
-    Examples
-    --------
-    >>> renamed_label(7, None), renamed_label(None, None)
-    (7, 1)
-    """
-    if liver_label is None:
-        return default if organ_label is None else organ_label
-    if organ_label is not None:
-        raise TypeError("give organ_label or its old name liver_label, not both")
-    warnings.warn(
-        "liver_label is deprecated; use organ_label (the same value)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return liver_label

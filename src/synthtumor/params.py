@@ -11,6 +11,7 @@ import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
+from synthtumor._renamed import OLD_NAME, accepts_liver_label, renamed_property
 from synthtumor._validation.params import check_tumor_params, check_tumor_spec
 
 __all__ = [
@@ -22,8 +23,9 @@ __all__ = [
     "tumor_half_extent_mm",
 ]
 
-FORMAT_VERSION = 2
-_READABLE_VERSIONS = (1, 2)  # 2 added the realistic mode's fields, with defaults
+FORMAT_VERSION = 3
+# 2 added the realistic mode's fields, with defaults; 3 renamed liver_label to organ_label.
+_READABLE_VERSIONS = (1, 2, 3)
 
 _TUPLE_FIELDS = {
     "center_voxel",
@@ -181,6 +183,7 @@ def tumor_half_extent_mm(
     return extents[0], extents[1], extents[2]
 
 
+@accepts_liver_label
 @dataclass(frozen=True)
 class TumorParams:
     """The parameters of one synthesis (all tumours of one call).
@@ -201,8 +204,10 @@ class TumorParams:
         T and sigma_a of the vessel mask.
     label_threshold : float
         t'' level from which a voxel is labelled tumour.
-    background_label, liver_label, tumor_label : int
-        Values of the output label map.
+    background_label, organ_label, tumor_label : int
+        Values of the output label map: background, the organ and tumour. ``liver_label`` is
+        the deprecated name of `organ_label` (it warns); params files of format 1 and 2 store
+        it under that name and still load.
     appearance : str
         "paper" or "realistic".
     phase : str or None
@@ -239,13 +244,15 @@ class TumorParams:
     vessel_smoothing_mm: float
     label_threshold: float = 0.5
     background_label: int = 0
-    liver_label: int = 1
+    organ_label: int = 1
     tumor_label: int = 2
     appearance: str = "paper"
     phase: str | None = None
     pattern: str | None = None
     noise_lowpass_mm: float = 0.0
     vessel_check: str = "eq2"
+
+    liver_label = renamed_property()
 
     def __post_init__(self) -> None:
         check_tumor_params(self)
@@ -265,6 +272,10 @@ class TumorParams:
         version = data.pop("format_version", FORMAT_VERSION)
         if isinstance(version, bool) or version not in _READABLE_VERSIONS:
             raise ValueError(f"format_version must be one of {_READABLE_VERSIONS}, got {version!r}")
+        if (
+            version < 3 and OLD_NAME in data and "organ_label" not in data
+        ):  # a file of an earlier version: data, no warning
+            data["organ_label"] = data.pop(OLD_NAME)
         tumors = data.pop("tumors", [])
         if not isinstance(tumors, list | tuple):
             raise TypeError(f"tumors must be a list of tumour objects, got {tumors!r}")

@@ -403,7 +403,7 @@ def _sample_checked(
         vessel_smoothing_mm=stats.vessel_smoothing_mm,
         label_threshold=config.label_threshold,
         background_label=config.background_label,
-        liver_label=config.liver_label,
+        organ_label=config.organ_label,
         tumor_label=config.tumor_label,
         appearance=config.appearance,
         phase=phase,
@@ -677,11 +677,11 @@ def _check_config(config: TumorConfig | None) -> TumorConfig:
 
 
 def _initial_label(mask: np.ndarray, params: TumorParams) -> np.ndarray:
-    if params.background_label == 0 and params.liver_label == 1:
+    if params.background_label == 0 and params.organ_label == 1:
         label = np.empty(mask.shape, dtype=np.uint8)
         np.copyto(label, mask.view(np.uint8) if mask.dtype == bool else mask, casting="unsafe")
         return label
-    return np.where(mask, np.uint8(params.liver_label), np.uint8(params.background_label))
+    return np.where(mask, np.uint8(params.organ_label), np.uint8(params.background_label))
 
 
 @single_blas_thread
@@ -848,10 +848,10 @@ def _inplace_targets(
             "inplace=True needs liver_mask to be a writeable integer numpy array holding 0/1 "
             "(e.g. uint8), which receives the label map"
         )
-    if params.background_label != 0 or params.liver_label != 1:
+    if params.background_label != 0 or params.organ_label != 1:
         liver = liver_mask != 0
         liver_mask[...] = params.background_label
-        liver_mask[liver] = params.liver_label
+        liver_mask[liver] = params.organ_label
     return image, liver_mask
 
 

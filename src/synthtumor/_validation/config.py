@@ -139,7 +139,7 @@ def _check_counts_and_labels(config: Any) -> None:
     check_labels(
         {
             "background_label": config.background_label,
-            "liver_label": config.liver_label,
+            "organ_label": config.organ_label,
             "tumor_label": config.tumor_label,
         },
         maximum=255,

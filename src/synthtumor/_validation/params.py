@@ -176,7 +176,7 @@ def check_tumor_params(params: Any) -> None:
     check_labels(
         {
             "background_label": params.background_label,
-            "liver_label": params.liver_label,
+            "organ_label": params.organ_label,
             "tumor_label": params.tumor_label,
         },
         maximum=255,

@@ -277,12 +277,12 @@ def check_labels(named: dict[str, object], *, maximum: int | None = None) -> tup
 
     Examples
     --------
-    >>> check_labels({"liver_label": 1, "tumor_label": 2})
+    >>> check_labels({"organ_label": 1, "tumor_label": 2})
     (1, 2)
-    >>> check_labels({"liver_label": 1, "tumor_label": 1})
+    >>> check_labels({"organ_label": 1, "tumor_label": 1})
     Traceback (most recent call last):
     ...
-    ValueError: liver_label and tumor_label must be distinct, got (1, 1)
+    ValueError: organ_label and tumor_label must be distinct, got (1, 1)
     """
     values = []
     for name, value in named.items():

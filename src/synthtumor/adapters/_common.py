@@ -43,6 +43,7 @@ __all__ = [
     "draw_record",
     "like",
     "measure_liver",
+    "pass_through",
     "single_channel",
     "statistics_spacing",
     "synthesize_label_map",
@@ -82,10 +83,10 @@ def check_small_liver_policy(value: object) -> SmallLiverPolicy:
     return value  # type: ignore[return-value]
 
 
-def check_label_values(liver_label: object, tumor_label: object) -> tuple[int, int]:
-    """Two distinct non-negative integers: the liver's and the tumour's value in a label map."""
-    liver, tumor = check_labels({"liver_label": liver_label, "tumor_label": tumor_label})
-    return liver, tumor
+def check_label_values(organ_label: object, tumor_label: object) -> tuple[int, int]:
+    """Two distinct non-negative integers: the organ's and the tumour's value in a label map."""
+    organ, tumor = check_labels({"organ_label": organ_label, "tumor_label": tumor_label})
+    return organ, tumor
 
 
 def check_bool(value: object, *, name: str) -> bool:
@@ -157,7 +158,7 @@ def measure_liver(
     label: np.ndarray,
     *,
     spacing: Sequence[float],
-    liver_label: int,
+    organ_label: int,
     config: TumorConfig | None,
     seed: int,
     name: str,
@@ -171,12 +172,12 @@ def measure_liver(
         raise ValueError(
             f"image and label must have the same spatial shape, got {image.shape} and {label.shape}"
         )
-    liver = label == liver_label
+    liver = label == organ_label
     if not liver.any():
         raise ValueError(
-            f"{name}: the label map holds no liver voxel (no voxel equals "
-            f"liver_label={liver_label}), so there is no liver to measure; leave such scans out "
-            "or set liver_label"
+            f"{name}: the label map holds no organ voxel (no voxel equals "
+            f"organ_label={organ_label}), so there is no organ to measure; leave such scans out "
+            "or set organ_label"
         )
     return liver_statistics(image, liver, spacing=tuple(spacing), config=config, rng=seed).to_dict()
 
@@ -241,7 +242,7 @@ def synthesize_label_map(
     seed: int,
     size: str | None,
     config: TumorConfig | None,
-    liver_label: int,
+    organ_label: int,
     tumor_label: int,
     skip_if_tumor_present: bool,
     on_small_liver: SmallLiverPolicy,
@@ -249,7 +250,7 @@ def synthesize_label_map(
     bulge_into_background: bool = False,
     organ: str | OrganPreset = "liver",
 ) -> SynthesizedPair | None:
-    """Synthesize tumours into a scan whose liver is ``label == liver_label``.
+    """Synthesize tumours into a scan whose organ is ``label == organ_label``.
 
     Parameters
     ----------
@@ -261,8 +262,8 @@ def synthesize_label_map(
         Seed of the synthesis: the same seed and inputs give the same output.
     size, config
         Passed to :func:`synthtumor.sample`.
-    liver_label, tumor_label : int
-        The liver's value in `label`, and the value written where a tumour was drawn.
+    organ_label, tumor_label : int
+        The organ's value in `label`, and the value written where a tumour was drawn.
     skip_if_tumor_present : bool
         Return None when `label` already holds `tumor_label` voxels (a scan with real tumours).
     on_small_liver : {"warn", "raise", "ignore"}
@@ -299,7 +300,7 @@ def synthesize_label_map(
                 image,
                 label,
                 spacing=tuple(spacing),  # type: ignore[arg-type]
-                liver_label=liver_label,
+                organ_label=organ_label,
                 tumor_label=tumor_label,
                 bulge_into_background=bulge_into_background,
                 organ=organ,
@@ -310,15 +311,26 @@ def synthesize_label_map(
             )
         )
     except LiverTooSmallError as error:
-        if on_small_liver == "raise":
-            raise
-        if on_small_liver == "warn":
-            warnings.warn(
-                f"passing the sample through without tumours: {error}",
-                LiverTooSmallWarning,
-                stacklevel=2,
-            )
+        pass_through(error, on_small_liver, what="sample", stacklevel=2)
         return None
+
+
+def pass_through(
+    error: LiverTooSmallError, policy: SmallLiverPolicy, *, what: str, stacklevel: int
+) -> None:
+    """The small-liver policy of the adapters: re-raise `error`, warn, or stay silent.
+
+    `what` names what goes through unchanged ("sample", "crop"); `stacklevel` is the one the
+    caller would give :func:`warnings.warn` itself.
+    """
+    if policy == "raise":
+        raise error
+    if policy == "warn":
+        warnings.warn(
+            f"passing the {what} through without tumours: {error}",
+            LiverTooSmallWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def check_organ(organ: object) -> str | OrganPreset:

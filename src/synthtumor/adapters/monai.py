@@ -47,6 +47,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "`pip install synthtumor[monai]`"
     ) from error
 
+from synthtumor._renamed import renamed_label, renamed_property
 from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
     DRAW_KEY,
@@ -122,7 +123,7 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
     """Put synthetic liver tumours into a channel-first CT, with probability `prob`.
 
     The array version of :class:`RandLiverTumord`: image and label map are separate arguments
-    and ``__call__`` returns both. The liver is ``label == liver_label``; voxels of the drawn
+    and ``__call__`` returns both. The liver is ``label == organ_label``; voxels of the drawn
     tumours are written as `tumor_label`, and only liver voxels change class: other organs keep
     theirs, in the label and the image (:mod:`synthtumor.label_map`). Inputs are never modified.
     A synthesized ``MetaTensor`` image records the draw in ``meta["synthtumor"]``
@@ -133,14 +134,16 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
     prob : float
         Probability of synthesizing tumours in a call, in [0, 1]. Default 1.0; the paper's
         recipe used 0.9 (and only on scans without real tumours).
-    liver_label, tumor_label : int
-        The liver's value in the label map, and the value written for tumour voxels.
+    organ_label, tumor_label : int
+        The organ's value in the label map, and the value written for tumour voxels.
+    liver_label : int or None
+        Deprecated name of `organ_label` (it warns).
     size : {"tiny", "small", "medium", "large", "mix"} or None
         Size preset; None draws one per call with ``config.size_probabilities``.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
     organ : str or OrganPreset
-        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        The organ whose tumours are drawn, ``label == organ_label``: "liver" (default),
         "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     spacing : sequence of 3 float or None
         Voxel spacing in mm (array-axis order). None reads it from the image's
@@ -174,11 +177,13 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
 
     backend: ClassVar[list[TransformBackends]] = [TransformBackends.TORCH, TransformBackends.NUMPY]
 
+    liver_label = renamed_property()
+
     def __init__(
         self,
         prob: float = 1.0,
         *,
-        liver_label: int = 1,
+        organ_label: int | None = None,
         tumor_label: int = 2,
         size: str | None = None,
         config: TumorConfig | None = None,
@@ -187,11 +192,14 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
         on_small_liver: SmallLiverPolicy = "warn",
         bulge_into_background: bool = False,
         organ: str | OrganPreset = "liver",
+        liver_label: int | None = None,
     ) -> None:
         RandomizableTransform.__init__(self, check_probability(prob))
         self._note_seeded()
         self.organ = check_organ(organ)
-        self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
+        self.organ_label, self.tumor_label = check_label_values(
+            renamed_label(organ_label, liver_label), tumor_label
+        )
         check_size_and_config(size, config)
         check_spacing(spacing)
         self.size = size
@@ -296,7 +304,7 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
             seed=seed,
             size=self.size,
             config=self.config,
-            liver_label=self.liver_label,
+            organ_label=self.organ_label,
             tumor_label=self.tumor_label,
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
@@ -357,9 +365,11 @@ class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
     image_key, label_key : hashable or None
         Alternative to `keys`: the CT in HU, shape ``(1, i, j, k)``, and its label map (or
         binary liver mask) of the same shape. Defaults "image" and "label".
-    liver_label, tumor_label : int
-        The liver's value in the label map (default 1) and the value written for tumour voxels
+    organ_label, tumor_label : int
+        The organ's value in the label map (default 1) and the value written for tumour voxels
         (default 2). Other label values (other organs) are kept.
+    liver_label : int or None
+        Deprecated name of `organ_label` (it warns).
     prob : float
         Probability of synthesizing tumours in a sample, in [0, 1]. Default 1.0; the paper's
         training recipe used 0.9.
@@ -369,7 +379,7 @@ class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
         Hyper-parameters and stage switches; None uses the paper's. Build variants with
         ``TumorConfig().replace(...)``.
     organ : str or OrganPreset
-        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        The organ whose tumours are drawn, ``label == organ_label``: "liver" (default),
         "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     spacing : sequence of 3 float or None
         Voxel spacing in mm. None (default) reads ``MetaTensor.pixdim``; needed for numpy or
@@ -423,13 +433,15 @@ class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
 
     backend = RandLiverTumor.backend
 
+    liver_label = renamed_property()
+
     def __init__(
         self,
         keys: KeysCollection | None = None,
         *,
         image_key: Hashable | None = None,
         label_key: Hashable | None = None,
-        liver_label: int = 1,
+        organ_label: int | None = None,
         tumor_label: int = 2,
         prob: float = 1.0,
         size: str | None = None,
@@ -442,6 +454,7 @@ class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
         draw_key: Hashable | None = DRAW_KEY,
         allow_missing_keys: bool = False,
         organ: str | OrganPreset = "liver",
+        liver_label: int | None = None,
     ) -> None:
         self.image_key, self.label_key = _image_and_label_keys(keys, image_key, label_key)
         check_statistics_key(statistics_key)
@@ -453,7 +466,7 @@ class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
         RandomizableTransform.__init__(self, check_probability(prob))
         self.liver_tumor = RandLiverTumor(
             1.0,
-            liver_label=liver_label,
+            organ_label=renamed_label(organ_label, liver_label),
             tumor_label=tumor_label,
             size=size,
             config=config,
@@ -464,6 +477,11 @@ class RandLiverTumord(_WorkerSeeding, RandomizableTransform, MapTransform):
             organ=organ,
         )
         self._seed = 0
+
+    @property
+    def organ_label(self) -> int:
+        """The organ's value in the label map."""
+        return self.liver_tumor.organ_label
 
     def set_random_state(
         self, seed: int | None = None, state: np.random.RandomState | None = None
@@ -538,8 +556,10 @@ class LiverStatisticsd(MapTransform):
         ``(image_key, label_key)``.
     image_key, label_key : hashable or None
         Alternative to `keys`. Defaults "image" and "label".
-    liver_label : int
-        The liver's value in the label map (default 1).
+    organ_label : int
+        The organ's value in the label map (default 1).
+    liver_label : int or None
+        Deprecated name of `organ_label` (it warns).
     statistics_key : hashable
         Where to store the statistics. Default ``"liver_statistics"``.
     config : TumorConfig or None
@@ -585,18 +605,21 @@ class LiverStatisticsd(MapTransform):
 
     backend = RandLiverTumor.backend
 
+    liver_label = renamed_property()
+
     def __init__(
         self,
         keys: KeysCollection | None = None,
         *,
         image_key: Hashable | None = None,
         label_key: Hashable | None = None,
-        liver_label: int = 1,
+        organ_label: int | None = None,
         statistics_key: Hashable = STATISTICS_KEY,
         config: TumorConfig | None = None,
         seed: int = 0,
         spacing: Sequence[float] | None = None,
         allow_missing_keys: bool = False,
+        liver_label: int | None = None,
     ) -> None:
         self.image_key, self.label_key = _image_and_label_keys(keys, image_key, label_key)
         MapTransform.__init__(self, (self.image_key, self.label_key), allow_missing_keys)
@@ -604,7 +627,7 @@ class LiverStatisticsd(MapTransform):
             raise ValueError("statistics_key must be a key of the sample, got None")
         check_statistics_key(statistics_key)
         self.statistics_key = statistics_key
-        self.liver_label = check_seed(liver_label, name="liver_label")
+        self.organ_label = check_seed(renamed_label(organ_label, liver_label), name="organ_label")
         check_size_and_config(None, config)
         self.config = config
         self.seed = check_seed(seed)
@@ -627,7 +650,7 @@ class LiverStatisticsd(MapTransform):
             single_channel(as_numpy(img, name="image"), name="image", channel_first=True),
             single_channel(as_numpy(label, name="label"), name="label", channel_first=True),
             spacing=_spacing_of(img, self.spacing, None),
-            liver_label=self.liver_label,
+            organ_label=self.organ_label,
             config=self.config,
             seed=self.seed,
             name="LiverStatisticsd",

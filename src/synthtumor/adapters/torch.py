@@ -30,6 +30,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "synthtumor.adapters.torch needs torch; install it with `pip install synthtumor[torch]`"
     ) from error
 
+from synthtumor._renamed import renamed_label, renamed_property
 from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
     DRAW_KEY,
@@ -82,11 +83,13 @@ class LiverTumorDataset(Dataset):
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
     organ : str or OrganPreset
-        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        The organ whose tumours are drawn, ``label == organ_label``: "liver" (default),
         "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
-    liver_label, tumor_label : int
-        The liver's value in the label (default 1) and the value written for tumour voxels
+    organ_label, tumor_label : int
+        The organ's value in the label (default 1) and the value written for tumour voxels
         (default 2). Other label values are kept; a boolean mask comes back as ``uint8``.
+    liver_label : int or None
+        Deprecated name of `organ_label` (it warns).
     spacing : sequence of 3 float or None
         Spacing of samples that carry none.
     image_key, label_key, spacing_key, statistics_key : hashable
@@ -136,6 +139,8 @@ class LiverTumorDataset(Dataset):
     False
     """
 
+    liver_label = renamed_property()
+
     def __init__(
         self,
         dataset: Any,
@@ -144,7 +149,7 @@ class LiverTumorDataset(Dataset):
         prob: float = 1.0,
         size: str | None = None,
         config: TumorConfig | None = None,
-        liver_label: int = 1,
+        organ_label: int | None = None,
         tumor_label: int = 2,
         spacing: Sequence[float] | None = None,
         image_key: Hashable = "image",
@@ -156,6 +161,7 @@ class LiverTumorDataset(Dataset):
         bulge_into_background: bool = False,
         draw_key: Hashable | None = DRAW_KEY,
         organ: str | OrganPreset = "liver",
+        liver_label: int | None = None,
     ) -> None:
         if not hasattr(dataset, "__getitem__"):
             raise TypeError(
@@ -169,7 +175,9 @@ class LiverTumorDataset(Dataset):
         self.size = size
         self.config = config
         self.organ = check_organ(organ)
-        self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
+        self.organ_label, self.tumor_label = check_label_values(
+            renamed_label(organ_label, liver_label), tumor_label
+        )
         check_spacing(spacing)
         self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
         self.image_key, self.label_key, self.spacing_key = image_key, label_key, spacing_key
@@ -215,7 +223,7 @@ class LiverTumorDataset(Dataset):
             seed=seed,
             size=self.size,
             config=self.config,
-            liver_label=self.liver_label,
+            organ_label=self.organ_label,
             tumor_label=self.tumor_label,
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,

@@ -34,6 +34,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "`pip install synthtumor[torchio]`"
     ) from error
 
+from synthtumor._renamed import renamed_label, renamed_property
 from synthtumor._validation import SEED_BOUND
 from synthtumor.adapters._common import (
     DRAW_KEY,
@@ -82,7 +83,7 @@ RandomTransform = _random_transform_base()
 class LiverTumor(tio.Transform):
     """Put the synthetic liver tumours that `seed` draws into a subject (deterministic).
 
-    The liver is ``subject[label_key].data == liver_label``; tumour voxels are written as
+    The liver is ``subject[label_key].data == organ_label``; tumour voxels are written as
     `tumor_label`, every other label value is kept. Spacing comes from the image's affine
     (``image.spacing``). Usually built by :class:`RandomLiverTumor`; it is what the subject's
     history records, so that ``subject.get_composed_history()`` reproduces the output exactly.
@@ -95,15 +96,17 @@ class LiverTumor(tio.Transform):
         Names of the CT (a ``ScalarImage`` in HU, one channel) and of its label map (a
         ``LabelMap``: liver mask or multi-organ labels) in the subject. Defaults "image" and
         "label".
-    liver_label, tumor_label : int
-        The liver's value in the label map (default 1) and the value written for tumour
+    organ_label, tumor_label : int
+        The organ's value in the label map (default 1) and the value written for tumour
         voxels (default 2).
+    liver_label : int or None
+        Deprecated name of `organ_label` (it warns).
     size : {"tiny", "small", "medium", "large", "mix"} or None
         Size preset; None lets the seed draw one.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
     organ : str or OrganPreset
-        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        The organ whose tumours are drawn, ``label == organ_label``: "liver" (default),
         "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     skip_if_tumor_present : bool
         Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
@@ -150,13 +153,15 @@ class LiverTumor(tio.Transform):
     True
     """
 
+    liver_label = renamed_property()
+
     def __init__(
         self,
         seed: int,
         *,
         image_key: str = "image",
         label_key: str = "label",
-        liver_label: int = 1,
+        organ_label: int | None = None,
         tumor_label: int = 2,
         size: str | None = None,
         config: TumorConfig | None = None,
@@ -166,6 +171,7 @@ class LiverTumor(tio.Transform):
         bulge_into_background: bool = False,
         draw_key: str | None = DRAW_KEY,
         organ: str | OrganPreset = "liver",
+        liver_label: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -173,7 +179,9 @@ class LiverTumor(tio.Transform):
         self.statistics_key = _check_optional_key(statistics_key, "statistics_key")
         self.image_key = _check_key(image_key, "image_key")
         self.label_key = _check_key(label_key, "label_key")
-        self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
+        self.organ_label, self.tumor_label = check_label_values(
+            renamed_label(organ_label, liver_label), tumor_label
+        )
         check_size_and_config(size, config)
         self.size = size
         self.config = config
@@ -188,7 +196,7 @@ class LiverTumor(tio.Transform):
             "seed",
             "image_key",
             "label_key",
-            "liver_label",
+            "organ_label",
             "tumor_label",
             "size",
             "config",
@@ -220,7 +228,7 @@ class LiverTumor(tio.Transform):
             seed=self.seed,
             size=self.size,
             config=self.config,
-            liver_label=self.liver_label,
+            organ_label=self.organ_label,
             tumor_label=self.tumor_label,
             skip_if_tumor_present=self.skip_if_tumor_present,
             on_small_liver=self.on_small_liver,
@@ -249,15 +257,17 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
     image_key, label_key : str
         Names of the CT (``ScalarImage`` in HU) and its label map (``LabelMap``) in the subject.
         Defaults "image" and "label".
-    liver_label, tumor_label : int
-        The liver's value in the label map (default 1) and the value written for tumour voxels
+    organ_label, tumor_label : int
+        The organ's value in the label map (default 1) and the value written for tumour voxels
         (default 2). Other label values are kept.
+    liver_label : int or None
+        Deprecated name of `organ_label` (it warns).
     size : {"tiny", "small", "medium", "large", "mix"} or None
         Size preset; None draws one per call.
     config : TumorConfig or None
         Hyper-parameters of the generator; None uses the paper's.
     organ : str or OrganPreset
-        The organ whose tumours are drawn, ``label == liver_label``: "liver" (default),
+        The organ whose tumours are drawn, ``label == organ_label``: "liver" (default),
         "pancreas", "kidney" or an :class:`~synthtumor.organs.OrganPreset` (``docs/organs.md``).
     skip_if_tumor_present : bool
         Leave a subject whose label already holds `tumor_label` voxels unchanged. Default True.
@@ -301,12 +311,14 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
     True
     """
 
+    liver_label = renamed_property()
+
     def __init__(
         self,
         *,
         image_key: str = "image",
         label_key: str = "label",
-        liver_label: int = 1,
+        organ_label: int | None = None,
         tumor_label: int = 2,
         size: str | None = None,
         config: TumorConfig | None = None,
@@ -316,6 +328,7 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
         bulge_into_background: bool = False,
         draw_key: str | None = DRAW_KEY,
         organ: str | OrganPreset = "liver",
+        liver_label: int | None = None,
         **kwargs: Any,
     ) -> None:
         # `p` is drawn here rather than by TorchIO (which then always applies), so that a
@@ -325,7 +338,9 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
         self.statistics_key = _check_optional_key(statistics_key, "statistics_key")
         self.image_key = _check_key(image_key, "image_key")
         self.label_key = _check_key(label_key, "label_key")
-        self.liver_label, self.tumor_label = check_label_values(liver_label, tumor_label)
+        self.organ_label, self.tumor_label = check_label_values(
+            renamed_label(organ_label, liver_label), tumor_label
+        )
         check_size_and_config(size, config)
         self.size = size
         self.config = config
@@ -346,7 +361,7 @@ class RandomLiverTumor(RandomTransform):  # type: ignore[valid-type,misc]
             seed,
             image_key=self.image_key,
             label_key=self.label_key,
-            liver_label=self.liver_label,
+            organ_label=self.organ_label,
             tumor_label=self.tumor_label,
             size=self.size,
             config=self.config,
@@ -379,8 +394,10 @@ class MeasureLiver(tio.Transform):
     ----------
     image_key, label_key : str
         Names of the CT (``ScalarImage`` in HU) and its label map (``LabelMap``).
-    liver_label : int
-        The liver's value in the label map (default 1).
+    organ_label : int
+        The organ's value in the label map (default 1).
+    liver_label : int or None
+        Deprecated name of `organ_label` (it warns).
     statistics_key : str
         Where to store the statistics. Default ``"liver_statistics"``.
     config : TumorConfig or None
@@ -417,21 +434,24 @@ class MeasureLiver(tio.Transform):
     (1, 32, 32, 32)
     """
 
+    liver_label = renamed_property()
+
     def __init__(
         self,
         *,
         image_key: str = "image",
         label_key: str = "label",
-        liver_label: int = 1,
+        organ_label: int | None = None,
         statistics_key: str = STATISTICS_KEY,
         config: TumorConfig | None = None,
         seed: int = 0,
+        liver_label: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.image_key = _check_key(image_key, "image_key")
         self.label_key = _check_key(label_key, "label_key")
-        self.liver_label = check_seed(liver_label, name="liver_label")
+        self.organ_label = check_seed(renamed_label(organ_label, liver_label), name="organ_label")
         self.statistics_key = _check_key(statistics_key, "statistics_key")
         check_size_and_config(None, config)
         self.config = config
@@ -439,7 +459,7 @@ class MeasureLiver(tio.Transform):
         self.args_names = [
             "image_key",
             "label_key",
-            "liver_label",
+            "organ_label",
             "statistics_key",
             "config",
             "seed",
@@ -456,7 +476,7 @@ class MeasureLiver(tio.Transform):
                 as_numpy(label.data, name=self.label_key), name=self.label_key, channel_first=True
             ),
             spacing=image.spacing,
-            liver_label=self.liver_label,
+            organ_label=self.organ_label,
             config=self.config,
             seed=self.seed,
             name="MeasureLiver",

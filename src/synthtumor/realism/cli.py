@@ -2,7 +2,7 @@
 
 Two forms::
 
-    synthtumor realism CT LABEL [--json FILE] [--liver-label 1] [--tumor-label 2] [--force]
+    synthtumor realism CT LABEL [--json FILE] [--organ-label 1] [--tumor-label 2] [--force]
     synthtumor realism --compare REAL_DIR SYNTH_DIR -o DIR [--force]
 
 The first prints one row per lesion of a scan (and writes them as JSON with ``--json``); the
@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from synthtumor._renamed import add_label_options
 from synthtumor.io import atomic_write_text
 from synthtumor.realism.compare import (
     check_outputs,
@@ -55,18 +56,7 @@ def add_realism_parser(subparsers: Any) -> None:
         "-o", "--output-dir", type=Path, metavar="DIR", help="--compare: folder for the report"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the records as JSON")
-    parser.add_argument(
-        "--organ-label",
-        "--liver-label",
-        dest="organ_label",
-        type=int,
-        default=1,
-        metavar="V",
-        help="the organ's value, e.g. 7 for a pancreas (default: 1; --liver-label is its old name)",
-    )
-    parser.add_argument(
-        "--tumor-label", type=int, default=2, metavar="V", help="tumour value (default: 2)"
-    )
+    add_label_options(parser, organ_example="e.g. 7 for a pancreas")
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
     parser.set_defaults(handler=_realism_command)
 

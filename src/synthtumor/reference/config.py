@@ -235,7 +235,7 @@ class SynthesisConfig:
 
         if self.config_file:
             return TumorConfig.from_file(self.config_file).replace(
-                liver_label=liver_label, tumor_label=tumor_label
+                organ_label=liver_label, tumor_label=tumor_label
             )
         base = (
             TumorConfig.realistic(self.phase, parse_lesion_shares(self.lesion_types))
@@ -251,7 +251,7 @@ class SynthesisConfig:
             elastic_deformation=self.elastic_deformation,
             edge_blur=self.edge_blur,
             tiny_tumors=self.tiny_tumors,
-            liver_label=liver_label,
+            organ_label=liver_label,
             tumor_label=tumor_label,
         )
 

@@ -316,7 +316,7 @@ def _test_tumour(
         medium=preset,
         texture_mean_hu=values["intensity"],
         texture_scale=values["texture"],
-        liver_label=1,
+        organ_label=1,
         tumor_label=2,
         background_label=0,
     )

@@ -163,7 +163,7 @@ def synthesis_transform(
     synthesis = config.synthesis
     return RandLiverTumord(
         keys=["image", "label"],
-        liver_label=1,
+        organ_label=1,
         tumor_label=2,
         prob=synthesis.probability if prob is None else prob,
         size=synthesis.preset,

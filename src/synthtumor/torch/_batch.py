@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -20,9 +19,9 @@ from synthtumor import (
 from synthtumor._threads import single_blas_thread
 from synthtumor._validation import SEED_BOUND, as_spacing
 from synthtumor.adapters._common import (
-    LiverTooSmallWarning,
     SmallLiverPolicy,
     check_small_liver_policy,
+    pass_through,
 )
 from synthtumor.torch._render import render_tumor
 
@@ -128,7 +127,7 @@ def synthesize_batch(
             volumes, masks, per_crop, crop_seeds(generator, len(volumes)), strict=True
         )
     ]
-    return _render(images, volumes, masks, params, (config.background_label, config.liver_label))
+    return _render(images, volumes, masks, params, (config.background_label, config.organ_label))
 
 
 @single_blas_thread
@@ -189,7 +188,7 @@ def _render(
     labels = torch.empty(volumes.shape, dtype=torch.uint8, device=volumes.device)
     for index, drawn in enumerate(params):
         background, liver = (
-            default_labels if drawn is None else (drawn.background_label, drawn.liver_label)
+            default_labels if drawn is None else (drawn.background_label, drawn.organ_label)
         )
         labels[index] = torch.where(masks[index], liver, background).to(torch.uint8)
         if drawn is not None:
@@ -206,7 +205,7 @@ _RENDERED_FIELDS = {
     "TumorParams": {
         "shape", "spacing", "size", "tumors", "liver_mean_hu", "parenchyma_mean_hu",
         "parenchyma_std_hu", "vessel_threshold_hu", "vessel_smoothing_mm", "label_threshold",
-        "background_label", "liver_label", "tumor_label", "appearance", "phase", "pattern",
+        "background_label", "organ_label", "tumor_label", "appearance", "phase", "pattern",
         "vessel_check",
     },
     "TumorSpec": {
@@ -356,12 +355,5 @@ def _sample_crop(
             rng=seed,
         )
     except LiverTooSmallError as error:
-        if policy == "raise":
-            raise
-        if policy == "warn":
-            warnings.warn(
-                f"passing the crop through without tumours: {error}",
-                LiverTooSmallWarning,
-                stacklevel=3,
-            )
+        pass_through(error, policy, what="crop", stacklevel=3)
         return None

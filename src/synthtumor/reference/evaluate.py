@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -221,6 +221,15 @@ def _load_label_map(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[float, fl
         data = rounded.astype(np.int32)
     spacing = triple(float(z) for z in image.header.get_zooms()[:3])
     return data, np.asarray(image.affine, dtype=float), spacing
+
+
+class _CaseOptions(TypedDict):
+    """The keyword options of :func:`evaluate_cases`."""
+
+    liver_label: int
+    tumor_label: int
+    tolerance_mm: float
+    overlap_threshold: float
 
 
 def evaluate_cases(
@@ -981,19 +990,14 @@ def compare_folders(
     target = Path(out_file) if out_file is not None else None
     if target is not None:
         _refuse_existing([target], overwrite)
-
-    def records(pred_dir: str | os.PathLike) -> list[dict[str, Any]]:
-        return evaluate_cases(
-            pred_dir,
-            ref_dir,
-            liver_label=liver_label,
-            tumor_label=tumor_label,
-            tolerance_mm=tolerance_mm,
-            overlap_threshold=overlap_threshold,
-        )
-
-    records_a = records(pred_a)
-    records_b = records(pred_b)
+    options: _CaseOptions = {
+        "liver_label": liver_label,
+        "tumor_label": tumor_label,
+        "tolerance_mm": tolerance_mm,
+        "overlap_threshold": overlap_threshold,
+    }
+    records_a = evaluate_cases(pred_a, ref_dir, **options)
+    records_b = evaluate_cases(pred_b, ref_dir, **options)
     generator = np.random.default_rng(rng)
     results = [
         paired_comparison(records_a, records_b, metric=metric, method=method, rng=generator)

@@ -16,7 +16,7 @@ SMOOTHING_TRUNCATE = 2.5
 """The vessel smoothing's Gaussian is cut at this many sigma_a (weights beyond are < 0.5 %)."""
 
 
-def smoothing_radius_voxels(smoothing_mm: float, spacing: tuple[float, float, float]) -> list:
+def smoothing_radius_voxels(smoothing_mm: float, spacing: tuple[float, float, float]) -> list[int]:
     """Per axis, the voxels the vessel smoothing reaches: the margin a cube's core needs."""
     return [math.ceil(SMOOTHING_TRUNCATE * smoothing_mm / s) for s in spacing]
 
@@ -32,7 +32,8 @@ def gather_cubes(volume: np.ndarray, centers: np.ndarray, reach: np.ndarray) -> 
     inside = np.all((lower >= 0) & (centers + reach < shape), axis=1)
     if inside.all():
         windows = np.lib.stride_tricks.sliding_window_view(volume, tuple(2 * reach + 1))
-        return windows[lower[:, 0], lower[:, 1], lower[:, 2]]
+        cubes: np.ndarray = windows[lower[:, 0], lower[:, 1], lower[:, 2]]
+        return cubes
     cubes = np.empty((len(centers), *(2 * reach + 1)), dtype=volume.dtype)
     if inside.any():
         windows = np.lib.stride_tricks.sliding_window_view(volume, tuple(2 * reach + 1))

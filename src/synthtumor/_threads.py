@@ -21,13 +21,14 @@ import functools
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["single_blas_thread"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _lock = threading.Lock()
 _depth = 0
@@ -70,7 +71,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def single_blas_thread(function: F) -> F:
+def single_blas_thread(function: Callable[P, R]) -> Callable[P, R]:
     """Run `function` with one BLAS thread; the caller's thread settings come back afterwards.
 
     Calls may nest and may come from several Python threads at once: the limit is set when the
@@ -87,11 +88,11 @@ def single_blas_thread(function: F) -> F:
     """
 
     @functools.wraps(function)
-    def limited(*args: Any, **kwargs: Any) -> Any:
+    def limited(*args: P.args, **kwargs: P.kwargs) -> R:
         _enter()
         try:
             return function(*args, **kwargs)
         finally:
             _exit()
 
-    return limited  # type: ignore[return-value]
+    return limited

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthtumor._arrays import triple
 from synthtumor.config import Value, draw
 from synthtumor.phase import PHASES
 
@@ -236,10 +237,10 @@ def scanner_blur_mm(spacing: tuple[float, float, float]) -> tuple[float, float, 
     (0.35, 0.35, 2.1)
     """
     finest = min(spacing)
-    return tuple(
+    return triple(
         round(0.42 * voxel_mm if voxel_mm >= 1.5 * finest else 0.5 * voxel_mm, 6)
         for voxel_mm in spacing
-    )  # type: ignore[return-value]
+    )
 
 
 @dataclass(frozen=True)

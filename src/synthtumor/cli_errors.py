@@ -145,7 +145,7 @@ def _warnings_as_lines(prog: str) -> Iterator[None]:
         print(f"{prog}: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
     with warnings.catch_warnings():
-        warnings.showwarning = show  # type: ignore[assignment]
+        warnings.showwarning = show
         # Hidden by Python's default filters; a user's old config key (liver_label) must show.
         warnings.filterwarnings("default", ".*liver_label is deprecated", DeprecationWarning)
         yield

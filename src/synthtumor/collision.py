@@ -9,11 +9,13 @@ form of eq. 1, for inspection, figures and as the test oracle of the lazy one.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
+from synthtumor._arrays import Voxel, triple
 from synthtumor._cubes import (
     SMOOTHING_TRUNCATE,
     core_smoothing_matrices,
@@ -71,7 +73,8 @@ def vessel_mask(
     smoothed = ndimage.gaussian_filter(
         np.asarray(image, dtype=np.float32), sigmas, mode="nearest", truncate=SMOOTHING_TRUNCATE
     )
-    return (smoothed > threshold_hu) & np.asarray(liver_mask, dtype=bool)
+    vessels: np.ndarray = (smoothed > threshold_hu) & np.asarray(liver_mask, dtype=bool)
+    return vessels
 
 
 # Exact checks start with a batch of _FIRST_BATCH cubes and double it each round, but only where
@@ -91,7 +94,7 @@ class _Search:
     start: int = 0
     batch: int = _FIRST_BATCH
     spent: int = 0
-    examined: list = field(default_factory=list)
+    examined: list[np.ndarray] = field(default_factory=list)
     result: np.ndarray | None = None
 
     def wants_batch(self) -> bool:
@@ -259,7 +262,8 @@ class VesselMap:
             vessels &= counted[0][:, :, None, None]
             vessels &= counted[1][:, None, :, None]
             vessels &= counted[2][:, None, None, :]
-        return np.count_nonzero(vessels, axis=(1, 2, 3))
+        counts: np.ndarray = np.count_nonzero(vessels, axis=(1, 2, 3))
+        return counts
 
     def _coarse_counts(self, centers: np.ndarray, half: np.ndarray) -> np.ndarray:
         """Estimated vessel voxels in the cubes, from the vessel mask of the liver at about 2 mm."""
@@ -305,7 +309,11 @@ class VesselMap:
         return vessels, np.array(lower), np.array(factors)
 
 
-def _pairwise_blocks(values: np.ndarray, factors, combine) -> np.ndarray:
+def _pairwise_blocks(
+    values: np.ndarray,
+    factors: Sequence[int],
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
     """Combine 2-voxel blocks along the axes whose factor is 2 (far faster than a 6-D reduce)."""
     for axis, factor in enumerate(factors):
         if factor == 2:
@@ -340,12 +348,12 @@ def choose_centers(
         `vessels` is None).
     """
     if vessels is None:
-        return [(tuple(int(v) for v in tries[0]), None) for tries in candidates]  # type: ignore[misc]
-    chosen = []
+        return [(_voxel(tries[0]), None) for tries in candidates]
+    chosen: list[tuple[Voxel, bool | None]] = []
     all_counts = vessels.counts_many(list(zip(candidates, half_extents_voxels, strict=True)))
     for tries, counts in zip(candidates, all_counts, strict=True):
         if counts[-1] == 0:
-            chosen.append((tuple(int(v) for v in tries[len(counts) - 1]), True))
+            chosen.append((_voxel(tries[len(counts) - 1]), True))
             continue
         if fallback == "raise":
             raise ValueError(
@@ -353,5 +361,9 @@ def choose_centers(
                 "(max_location_tries); raise max_location_tries, use "
                 "location_fallback='least_vessels', or switch vessel_avoidance off"
             )
-        chosen.append((tuple(int(v) for v in tries[int(np.argmin(counts))]), False))
-    return chosen  # type: ignore[return-value]
+        chosen.append((_voxel(tries[int(np.argmin(counts))]), False))
+    return chosen
+
+
+def _voxel(row: np.ndarray) -> Voxel:
+    return triple(int(v) for v in row)

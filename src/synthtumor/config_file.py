@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -118,7 +119,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_config(path: str | Path) -> TumorConfig:
+def read_config(path: str | os.PathLike[str]) -> TumorConfig:
     """Read a TumorConfig from a ``.toml`` or ``.json`` file."""
     path = Path(path)
     if not path.is_file():
@@ -133,7 +134,9 @@ def read_config(path: str | Path) -> TumorConfig:
     return config_from_mapping(data, where=where)
 
 
-def write_config(config: TumorConfig, path: str | Path, *, overwrite: bool = False) -> Path:
+def write_config(
+    config: TumorConfig, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Write `config` as TOML (``.toml``) or JSON (any other suffix), atomically.
 
     Examples

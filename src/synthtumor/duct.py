@@ -60,7 +60,9 @@ def duct_path(
     return tuple(path)
 
 
-def render_duct(output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams):
+def render_duct(
+    output: np.ndarray, label: np.ndarray, spec: TumorSpec, params: TumorParams
+) -> None:
     """Draw `spec`'s dilated duct into `output`, in place, inside the organ (not the tumour)."""
     if spec.duct_radius_mm <= 0 or len(spec.duct_path) < 2:
         return

@@ -21,13 +21,14 @@ import secrets
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import nibabel as nib
 import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
+from synthtumor._arrays import triple
 from synthtumor._renamed import renamed_label
 
 __all__ = [
@@ -257,7 +258,8 @@ def _read_array(image: nib.Nifti1Image, path: Path, role: str) -> np.ndarray:
     try:
         if slope == 1.0 and inter == 0.0:
             return _native_byte_order(np.asanyarray(proxy))
-        raw = _native_byte_order(np.asanyarray(proxy.get_unscaled()))
+        # A scaled image's dataobj is an ArrayProxy; nibabel types it only as ArrayLike.
+        raw = _native_byte_order(np.asanyarray(proxy.get_unscaled()))  # type: ignore[attr-defined]
         if np.issubdtype(raw.dtype, np.integer) and slope.is_integer() and inter.is_integer():
             return _integer_scaled(raw, int(slope), int(inter))
         return image.get_fdata(dtype=np.float32)
@@ -279,7 +281,7 @@ def _integer_scaled(raw: np.ndarray, slope: int, inter: int) -> np.ndarray:
     for dtype in (np.int16, np.int32, np.int64):
         info = np.iinfo(dtype)
         if info.min <= min(ends) and max(ends) <= info.max:
-            scaled = raw.astype(dtype)
+            scaled: np.ndarray = raw.astype(dtype)
             scaled *= dtype(slope)
             scaled += dtype(inter)
             return scaled
@@ -377,10 +379,10 @@ def _affine_text(affine: np.ndarray) -> str:
 
 
 def _spacing(image: nib.Nifti1Image, path: Path) -> tuple[float, float, float]:
-    zooms = tuple(float(zoom) for zoom in image.header.get_zooms()[:3])
+    zooms = triple(float(zoom) for zoom in image.header.get_zooms()[:3])
     if not all(np.isfinite(zoom) and zoom > 0 for zoom in zooms):
         raise ValueError(f"CT file {path} has a non-positive voxel spacing {zooms} in its header")
-    return zooms  # type: ignore[return-value]
+    return zooms
 
 
 def save_nifti(
@@ -533,7 +535,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
     return path
 
 
-def _write_file(path: Path, write: Callable[[object], object]) -> None:
+def _write_file(path: Path, write: Callable[[BinaryIO], object]) -> None:
     with open(path, "wb") as stream:
         write(stream)
 

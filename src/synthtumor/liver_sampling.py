@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthtumor._arrays import Voxel, triple
+
 __all__ = ["LiverSampler", "count_voxels", "liver_bounding_box"]
 
 _COUNT_SLAB_VOXELS = 2**20
@@ -89,7 +91,8 @@ class LiverSampler:
         hits = self._mask[positions[0], positions[1], positions[2]]
         self._draws += size
         self._hits += int(np.count_nonzero(hits))
-        return np.stack(positions, axis=1)[hits].astype(np.intp)
+        inside: np.ndarray = np.stack(positions, axis=1)[hits].astype(np.intp)
+        return inside
 
     def _draw_from_list(self, count: int) -> np.ndarray:
         if self._all_voxels is None:
@@ -99,7 +102,7 @@ class LiverSampler:
         return self._all_voxels[self._rng.integers(0, len(self._all_voxels), count)]
 
 
-def liver_bounding_box(liver_mask: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def liver_bounding_box(liver_mask: np.ndarray) -> tuple[Voxel, Voxel]:
     """``(lower, upper)`` of a non-empty mask's bounding box, in two contiguous passes.
 
     Examples
@@ -112,10 +115,11 @@ def liver_bounding_box(liver_mask: np.ndarray) -> tuple[tuple[int, ...], tuple[i
     if rows.size == 0:
         raise ValueError("liver_mask is empty: it has no bounding box")
     first_row, last_row = int(rows[0]), int(rows[-1]) + 1
-    plane = liver_mask[first_row:last_row].any(axis=0)
+    # np.asarray: numpy's stubs allow a scalar from .any(axis=...) on an array of any rank.
+    plane = np.asarray(liver_mask[first_row:last_row].any(axis=0))
     lower, upper = [first_row], [last_row]
     for present in (plane.any(axis=1), plane.any(axis=0)):
         index = np.flatnonzero(present)
         lower.append(int(index[0]))
         upper.append(int(index[-1]) + 1)
-    return tuple(lower), tuple(upper)
+    return triple(lower), triple(upper)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from synthtumor._arrays import triple
 from synthtumor._cubes import core_smoothing_matrices, gather_cubes, smoothing_radius_voxels
 from synthtumor._validation import check_finite
 from synthtumor.liver_sampling import LiverSampler
@@ -241,5 +242,5 @@ def liver_statistics(
         parenchyma_std_hu=float(values.std()),
         vessel_smoothing_mm=smoothing_mm,
         vessel_threshold_hu=threshold,
-        spacing=tuple(float(v) for v in spacing),  # type: ignore[arg-type]
+        spacing=triple(float(v) for v in spacing),
     )

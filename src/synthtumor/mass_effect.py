@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from synthtumor._arrays import Box, box_slices, cast_like
+from synthtumor._arrays import Box, box_slices, cast_like, triple
 from synthtumor._validation import check_finite
 from synthtumor.params import TumorParams, TumorSpec
 from synthtumor.shape import offsets_mm
@@ -217,7 +217,8 @@ def warp_nearest(values: np.ndarray, source: np.ndarray) -> np.ndarray:
     flat = index[0] * (values.shape[1] * values.shape[2])
     flat += index[1] * values.shape[2]
     flat += index[2]
-    return values.ravel().take(flat)
+    sampled: np.ndarray = values.ravel().take(flat)
+    return sampled
 
 
 def radial_scale_at(gamma: float, *, radius_factor: float, intensity: float) -> float:
@@ -301,11 +302,11 @@ def _push_box(
         math.ceil(spec.mass_effect_radius_factor * semi / voxel_mm)
         for semi, voxel_mm in zip(spec.semi_axes_mm, spacing, strict=True)
     ]
-    lower = tuple(max(c - r, 0) for c, r in zip(spec.center_voxel, reach, strict=True))
-    upper = tuple(
+    lower = triple(max(c - r, 0) for c, r in zip(spec.center_voxel, reach, strict=True))
+    upper = triple(
         min(c + r + 1, n) for c, r, n in zip(spec.center_voxel, reach, shape, strict=True)
     )
-    return lower, upper  # type: ignore[return-value]
+    return lower, upper
 
 
 def _moves_enough(
@@ -313,7 +314,8 @@ def _moves_enough(
 ) -> np.ndarray:
     """Which of the warp's voxels move by at least :data:`MOVE_MIN_VOXELS` (a bound on it)."""
     largest_shift_mm = (1.0 - warp.scale) * warp.gamma * max(spec.semi_axes_mm)
-    return largest_shift_mm >= MOVE_MIN_VOXELS * min(spacing)
+    moving: np.ndarray = largest_shift_mm >= MOVE_MIN_VOXELS * min(spacing)
+    return moving
 
 
 def _subset(warp: MassEffect, keep: np.ndarray) -> MassEffect:

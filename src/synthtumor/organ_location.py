@@ -56,7 +56,8 @@ class DeepSampler:
         """`count` organ voxels, each the deepest of `tries` uniformly drawn ones."""
         candidates = self._sampler.take(count * self._tries).reshape(count, self._tries, 3)
         depth = self._depth_at(candidates.reshape(-1, 3)).reshape(count, self._tries)
-        return candidates[np.arange(count), np.argmax(depth, axis=1)]
+        deepest: np.ndarray = candidates[np.arange(count), np.argmax(depth, axis=1)]
+        return deepest
 
     def estimated_liver_voxels(self) -> int:
         """As :meth:`LiverSampler.estimated_liver_voxels`."""
@@ -71,4 +72,5 @@ class DeepSampler:
             self._depth = (np.asarray(lower), depth)
         corner, depth = self._depth
         local = voxels - corner
-        return depth[local[:, 0], local[:, 1], local[:, 2]]
+        depth_mm: np.ndarray = depth[local[:, 0], local[:, 1], local[:, 2]]
+        return depth_mm

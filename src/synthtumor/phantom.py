@@ -21,10 +21,13 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import SupportsFloat, TypeGuard
 
 import numpy as np
 from numpy.typing import DTypeLike
 from scipy import ndimage
+
+from synthtumor._arrays import pair, triple
 
 __all__ = ["Phantom", "make_phantom"]
 
@@ -288,11 +291,11 @@ def make_phantom(
     radius_range_mm = _as_radius_range(vessel_radius_mm)
     output_dtype = _as_hu_dtype(dtype)
 
-    field_of_view_mm = tuple(size * step for size, step in zip(shape, spacing, strict=True))
+    field_of_view_mm = triple(size * step for size, step in zip(shape, spacing, strict=True))
     abdomen = _abdomen_geometry(field_of_view_mm)
     max_extent_mm = _max_liver_extent_mm(abdomen, field_of_view_mm)
     if liver_extent_mm is None:
-        extent_mm = tuple(
+        extent_mm = triple(
             min(default, largest)
             for default, largest in zip(DEFAULT_LIVER_EXTENT_MM, max_extent_mm, strict=True)
         )
@@ -362,33 +365,38 @@ def make_phantom(
 # --- argument validation -------------------------------------------------------------------
 
 
-def _is_real_number(value: object) -> bool:
+def _is_real_number(value: object) -> TypeGuard[SupportsFloat]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _as_triple(name: str, value: object, what: str) -> tuple:
+def _real_numbers(value: object, count: int, message: str) -> tuple:
+    """`value` as a tuple of `count` real numbers; `message` is the error's text otherwise."""
     if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
-        raise TypeError(f"{name} must be 3 {what}, got {value!r}")
+        raise TypeError(message)
     values = tuple(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else tuple(value)
-    if len(values) != 3:
-        raise ValueError(f"{name} must be 3 {what}, got {value!r}")
+    if len(values) != count:
+        raise ValueError(message)
     if not all(_is_real_number(item) for item in values):
-        raise TypeError(f"{name} must be 3 {what}, got {value!r}")
+        raise TypeError(message)
     return values
+
+
+def _as_triple(name: str, value: object, what: str) -> tuple:
+    return _real_numbers(value, 3, f"{name} must be 3 {what}, got {value!r}")
 
 
 def _as_shape(shape: object) -> tuple[int, int, int]:
     values = _as_triple("shape", shape, "positive integers")
-    if not all(isinstance(size, numbers.Integral) and size > 0 for size in values):
+    if not all(isinstance(size, numbers.Integral) and int(size) > 0 for size in values):
         raise ValueError(f"shape must be 3 positive integers, got {shape!r}")
-    return tuple(int(size) for size in values)
+    return triple(int(size) for size in values)
 
 
 def _as_positive_finite_triple(name: str, value: object, what: str) -> tuple[float, float, float]:
     values = _as_triple(name, value, f"positive finite {what}")
     if not all(math.isfinite(item) and item > 0 for item in values):
         raise ValueError(f"{name} must be 3 positive finite {what}, got {value!r}")
-    return tuple(float(item) for item in values)
+    return triple(float(item) for item in values)
 
 
 def _as_finite_float(name: str, value: object) -> float:
@@ -409,13 +417,7 @@ def _as_non_negative_int(name: str, value: object) -> int:
 
 def _as_radius_range(value: object) -> tuple[float, float]:
     what = "vessel_radius_mm must be (min, max) radii in mm with 0 < min <= max"
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
-        raise TypeError(f"{what}, got {value!r}")
-    values = tuple(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else tuple(value)
-    if len(values) != 2:
-        raise ValueError(f"{what}, got {value!r}")
-    if not all(_is_real_number(item) for item in values):
-        raise TypeError(f"{what}, got {value!r}")
+    values = _real_numbers(value, 2, f"{what}, got {value!r}")
     smallest_mm, largest_mm = (float(item) for item in values)
     if not (math.isfinite(largest_mm) and 0 < smallest_mm <= largest_mm):
         raise ValueError(f"{what}, got {value!r}")
@@ -450,7 +452,7 @@ def _as_hu_dtype(dtype: DTypeLike) -> np.dtype:
 
 
 def _abdomen_geometry(field_of_view_mm: tuple[float, float, float]) -> _Abdomen:
-    body_semi_axes_mm = tuple(
+    body_semi_axes_mm = pair(
         min(fraction * size, largest)
         for fraction, size, largest in zip(
             _BODY_FOV_FRACTION, field_of_view_mm[:2], _MAX_BODY_SEMI_AXES_MM, strict=True
@@ -459,7 +461,7 @@ def _abdomen_geometry(field_of_view_mm: tuple[float, float, float]) -> _Abdomen:
     fat_mm = _FAT_FRACTION * body_semi_axes_mm[1]
     muscle_mm = _MUSCLE_FRACTION * body_semi_axes_mm[1]
     paraspinal_mm = _PARASPINAL_FRACTION * body_semi_axes_mm[1]
-    subcutaneous_semi_axes_mm = tuple(semi_axis - fat_mm for semi_axis in body_semi_axes_mm)
+    subcutaneous_semi_axes_mm = pair(semi_axis - fat_mm for semi_axis in body_semi_axes_mm)
     wall_semi_axes_mm = tuple(semi_axis - muscle_mm for semi_axis in subcutaneous_semi_axes_mm)
     cavity_semi_axes_mm = (wall_semi_axes_mm[0], wall_semi_axes_mm[1] - paraspinal_mm / 2)
     cavity_centre_offset_mm = -paraspinal_mm / 2
@@ -526,7 +528,7 @@ def _voxel_centres_mm(start: int, stop: int, step_mm: float) -> np.ndarray:
 
 
 def _whole_volume(shape: tuple[int, int, int]) -> tuple[slice, slice, slice]:
-    return tuple(slice(0, size) for size in shape)
+    return triple(slice(0, size) for size in shape)
 
 
 def _box_slices(
@@ -544,7 +546,7 @@ def _box_slices(
         start = min(max(math.ceil(low / step - 0.5), bound.start), bound.stop)
         stop = max(min(math.floor(high / step - 0.5) + 1, bound.stop), start)
         slices.append(slice(start, stop))
-    return tuple(slices)
+    return triple(slices)
 
 
 def _box_offsets_mm(
@@ -699,13 +701,11 @@ def _ellipsoid_in_box(
         centre_mm - semi_axes_mm, centre_mm + semi_axes_mm, spacing, _whole_volume(shape)
     )
     offsets_mm = _box_offsets_mm(box, spacing, centre_mm)
-    inside = (
-        sum(
-            (offset / np.float32(semi_axis)) ** 2
-            for offset, semi_axis in zip(offsets_mm, semi_axes_mm, strict=True)
-        )
-        <= 1
+    first, second, third = (
+        (offset / np.float32(semi_axis)) ** 2
+        for offset, semi_axis in zip(offsets_mm, semi_axes_mm, strict=True)
     )
+    inside: np.ndarray = first + second + third <= 1
     return box, inside
 
 

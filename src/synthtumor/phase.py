@@ -327,7 +327,8 @@ def _spread(indices: np.ndarray, count: int) -> np.ndarray:
     if indices.size <= count:
         return indices
     picks = np.linspace(0, indices.size - 1, count).round().astype(int)
-    return indices[np.unique(picks)]
+    spread: np.ndarray = indices[np.unique(picks)]
+    return spread
 
 
 def _box(mask_slice: np.ndarray, pad: tuple[int, int]) -> tuple[slice, slice] | None:

@@ -41,7 +41,7 @@ def blend(image: np.ndarray, texture: np.ndarray, weight: np.ndarray) -> np.ndar
     >>> blend(np.zeros(3, np.float32), np.full(3, 10, np.float32), np.array([0, .5, 1], np.float32))
     array([ 0.,  5., 10.], dtype=float32)
     """
-    blended = texture - image
+    blended: np.ndarray = texture - image
     blended *= weight
     blended += image
     return blended
@@ -75,7 +75,7 @@ def blend_keeping_noise(
     (True, True)
     """
     mean = local_mean(image, inside=inside, sigmas_voxels=lowpass_voxels)
-    blended = lesion_hu - mean
+    blended: np.ndarray = lesion_hu - mean
     blended *= weight
     blended += image
     return blended
@@ -103,7 +103,9 @@ def local_mean(
     weighted_and_weight = np.empty((2, *image.shape), dtype=np.float32)
     np.multiply(image, inside, out=weighted_and_weight[0])
     weighted_and_weight[1] = inside
-    mean, norm = coarse_gaussian_blur(weighted_and_weight, sigmas, truncate=_LOWPASS_TRUNCATE)
+    blurred = coarse_gaussian_blur(weighted_and_weight, sigmas, truncate=_LOWPASS_TRUNCATE)
+    mean: np.ndarray = blurred[0]
+    norm: np.ndarray = blurred[1]
     np.maximum(norm, np.float32(1e-3), out=norm)
     mean /= norm
     return mean

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from synthtumor._arrays import triple
 from synthtumor._validation import as_spacing, as_volume
 from synthtumor.io import atomic_write_bytes
 from synthtumor.params import TumorParams
@@ -238,11 +239,11 @@ def _focus_voxel(
         box = ndimage.find_objects(components, max_label=largest)[largest - 1]
         return _central_voxel(components[box] == largest, box)
     if hint is not None:
-        return tuple(int(np.clip(v, 0, n - 1)) for v, n in zip(hint, label.shape, strict=True))
+        return triple(int(np.clip(v, 0, n - 1)) for v, n in zip(hint, label.shape, strict=True))
     liver = label != background
     if liver.any():
         return _central_voxel(liver, tuple(slice(0, n) for n in label.shape))
-    return tuple(n // 2 for n in label.shape)  # type: ignore[return-value]
+    return triple(n // 2 for n in label.shape)
 
 
 def _central_voxel(mask: np.ndarray, box: tuple[slice, ...]) -> tuple[int, int, int]:
@@ -250,7 +251,7 @@ def _central_voxel(mask: np.ndarray, box: tuple[slice, ...]) -> tuple[int, int, 
     coordinates = np.argwhere(mask)
     centroid = coordinates.mean(axis=0)
     nearest = coordinates[np.argmin(((coordinates - centroid) ** 2).sum(axis=1))]
-    return tuple(int(v) + s.start for v, s in zip(nearest, box, strict=True))  # type: ignore[return-value]
+    return triple(int(v) + s.start for v, s in zip(nearest, box, strict=True))
 
 
 @dataclass(frozen=True)

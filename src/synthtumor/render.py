@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from synthtumor._arrays import Box, box_slices, cast_like
+from synthtumor._arrays import Box, Spacing, Voxel, box_slices, cast_like, triple
 from synthtumor._validation import check_finite
 from synthtumor.capsule import capsule_increment
 from synthtumor.mass_effect import (
@@ -38,6 +38,9 @@ from synthtumor.texture import gaussian_texture
 __all__ = ["render_tumor", "tumor_box"]
 
 Blocked = Callable[[Box], np.ndarray]
+Axes = tuple[np.ndarray, np.ndarray, np.ndarray]
+Extent = tuple[Voxel, Voxel]
+"""A voxel box as its ``(lower, upper)`` corners."""
 
 SHAPE_GRID_MM = 1.0
 """Tumour shapes are drawn on a grid no coarser than this, then averaged into the voxels."""
@@ -68,7 +71,7 @@ def tumor_box(
     ):
         lower.append(max(centre - half_voxels, 0))
         upper.append(min(centre + half_voxels + 1, size))
-    return tuple(lower), tuple(upper)  # type: ignore[return-value]
+    return triple(lower), triple(upper)
 
 
 def _half_box_voxels(
@@ -124,7 +127,9 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
     )
 
 
-def _tumour_texture(spec: TumorSpec, spacing, extent, rng: np.random.Generator) -> np.ndarray:
+def _tumour_texture(
+    spec: TumorSpec, spacing: Spacing, extent: Extent, rng: np.random.Generator
+) -> np.ndarray:
     """The tumour's texture on `extent`, cut from a field anchored on the tumour itself.
 
     The random field covers a box around the tumour's centre whose size follows from the params
@@ -132,38 +137,44 @@ def _tumour_texture(spec: TumorSpec, spacing, extent, rng: np.random.Generator) 
     not on how far the footprint search reached, nor on whether the volume's border cuts it.
     """
     half = _texture_half_voxels(spec, spacing)
-    field_shape = tuple(2 * h + 1 for h in half)
-    window = tuple(
+    field_shape = triple(2 * h + 1 for h in half)
+    window = triple(
         slice(a - (centre - h), b - (centre - h))
         for a, b, centre, h in zip(*extent, spec.center_voxel, half, strict=True)
     )
     return gaussian_texture(
-        field_shape,  # type: ignore[arg-type]
+        field_shape,
         spacing=spacing,
         mean_hu=spec.texture_mean_hu,
         std_hu=spec.texture_std_hu,
         scale=spec.texture_scale,
         blur_mm=spec.texture_blur_mm,
-        window=window,  # type: ignore[arg-type]
+        window=window,
         rng=rng,
     )
 
 
-def _subdivisions(spacing: tuple[float, float, float]) -> tuple[int, int, int]:
+def _subdivisions(spacing: Spacing) -> Voxel:
     """Parts per voxel that bring each axis to at most ``SHAPE_GRID_MM``."""
-    return tuple(max(1, math.ceil(voxel_mm / SHAPE_GRID_MM - 1e-6)) for voxel_mm in spacing)
+    return triple(max(1, math.ceil(voxel_mm / SHAPE_GRID_MM - 1e-6)) for voxel_mm in spacing)
 
 
-def _box_axes(spec: TumorSpec, spacing, lower, upper, subdivisions=(1, 1, 1)):
+def _box_axes(
+    spec: TumorSpec, spacing: Spacing, lower: Voxel, upper: Voxel, subdivisions: Voxel = (1, 1, 1)
+) -> Axes:
     return offsets_mm(lower, upper, spec.center_voxel, spacing, subdivisions=subdivisions)
 
 
-def _tumour_mask(spec: TumorSpec, axes, controls, spacing) -> np.ndarray:
+def _tumour_mask(
+    spec: TumorSpec, axes: Axes, controls: np.ndarray | None, spacing: Spacing
+) -> np.ndarray:
     """t' on the grid of `axes`: deformed ellipsoid in the mass effect's warped frame."""
     return (_squared_radius(spec, axes, controls, spacing) <= 1.0).astype(np.float32)
 
 
-def _squared_radius(spec: TumorSpec, axes, controls, spacing) -> np.ndarray:
+def _squared_radius(
+    spec: TumorSpec, axes: Axes, controls: np.ndarray | None, spacing: Spacing
+) -> np.ndarray:
     """The deformed ellipsoid's squared normalised radius on `axes` (1 on the tumour's edge)."""
     displacement = (
         None if controls is None else elastic_displacement(axes, spec.semi_axes_mm, controls)
@@ -179,7 +190,9 @@ def _squared_radius(spec: TumorSpec, axes, controls, spacing) -> np.ndarray:
     return squared_ellipsoid_radius(axes, spec.semi_axes_mm, displacement, radial_scale=scale)
 
 
-def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | None:
+def _tumour_extent(
+    spec: TumorSpec, spacing: Spacing, lower: Voxel, upper: Voxel, controls: np.ndarray | None
+) -> tuple[Voxel, Voxel, np.ndarray | None] | None:
     """Where the blurred tumour and its capsule can be non-zero: ``(lower, upper, mask)``.
 
     `mask` is t' on the shape grid of that extent when it was computed on the way, else None.
@@ -201,11 +214,11 @@ def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | 
             for a, b, low, k in zip(extent_lower, extent_upper, lower, subdivisions, strict=True)
         )
         return extent_lower, extent_upper, mask[crop]
-    strides = [_COARSE_STRIDE if n >= _COARSE_FROM_VOXELS else 1 for n in grid_sizes]
+    strides = triple(_COARSE_STRIDE if n >= _COARSE_FROM_VOXELS else 1 for n in grid_sizes)
     axes = _box_axes(spec, spacing, lower, upper, subdivisions)
     # The coarse samples are placed relative to the centre, not the box's corner, so that the
     # extent found does not depend on how far the box reaches.
-    coarse_axes = tuple(
+    coarse_axes = triple(
         axis[
             tuple(
                 slice(int(np.argmin(np.abs(axis.ravel()))) % stride, None, stride)
@@ -223,14 +236,14 @@ def _tumour_extent(spec: TumorSpec, spacing, lower, upper, controls) -> tuple | 
 
 def _reach_of(
     spec: TumorSpec,
-    spacing: tuple[float, float, float],
-    subdivisions: tuple[int, int, int],
+    spacing: Spacing,
+    subdivisions: Voxel,
     mask: np.ndarray,
-    axes: tuple[np.ndarray, np.ndarray, np.ndarray],
-    strides: tuple[int, ...] | list[int],
-    lower: tuple[int, int, int],
-    upper: tuple[int, int, int],
-) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    axes: Axes,
+    strides: Voxel,
+    lower: Voxel,
+    upper: Voxel,
+) -> Extent | None:
     """The voxel box around a mask's samples, grown by the blur reach and the sampling gap.
 
     `mask` holds samples at the offsets `axes`, every `strides` shape-grid points; the box is
@@ -254,11 +267,15 @@ def _reach_of(
         high = math.ceil(centre + last_mm / spacing[axis] + reach_voxels) + 1
         extent_lower.append(max(low, lower[axis]))
         extent_upper.append(min(high, upper[axis]))
-    return tuple(extent_lower), tuple(extent_upper)
+    return triple(extent_lower), triple(extent_upper)
 
 
 def _tumour_weight_and_capsule(
-    spec: TumorSpec, spacing, extent, controls, mask: np.ndarray | None = None
+    spec: TumorSpec,
+    spacing: Spacing,
+    extent: Extent,
+    controls: np.ndarray | None,
+    mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """t'' and the capsule's added HU on the extent, in the scan's voxels.
 
@@ -268,7 +285,7 @@ def _tumour_weight_and_capsule(
     `mask` is t' on that grid when already known.
     """
     subdivisions = _subdivisions(spacing)
-    grid_mm = tuple(s / k for s, k in zip(spacing, subdivisions, strict=True))
+    grid_mm = triple(s / k for s, k in zip(spacing, subdivisions, strict=True))
     if mask is None:
         axes = _box_axes(spec, spacing, *extent, subdivisions)
         mask = _tumour_mask(spec, axes, controls, spacing)
@@ -287,7 +304,11 @@ def _tumour_weight_and_capsule(
 
 
 def _enhancing_periphery(
-    spec: TumorSpec, spacing, extent, controls, texture: np.ndarray
+    spec: TumorSpec,
+    spacing: Spacing,
+    extent: Extent,
+    controls: np.ndarray | None,
+    texture: np.ndarray,
 ) -> np.ndarray | None:
     """The extra HU of an enhancing periphery (haemangioma); None for a lesion without one.
 
@@ -305,7 +326,8 @@ def _enhancing_periphery(
             0.5 + (texture - spec.texture_mean_hu) / (2.0 * spec.texture_std_hu), 0.0, 1.0
         )
         ramp *= nodules
-    return (ramp * np.float32(spec.periphery_hu)).astype(np.float32)
+    periphery: np.ndarray = (ramp * np.float32(spec.periphery_hu)).astype(np.float32)
+    return periphery
 
 
 def _growth_region(
@@ -317,7 +339,8 @@ def _growth_region(
     with a binary mask nothing is known beyond the organ, so its whole box is open.
     """
     if not spec.exophytic:
-        return label_box != params.background_label
+        organ: np.ndarray = label_box != params.background_label
+        return organ
     if blocked is None:
         return np.ones(label_box.shape, dtype=bool)
     return ~blocked(box)
@@ -331,7 +354,7 @@ def render_tumor(
     protected: np.ndarray | None = None,
     *,
     blocked: Blocked | None = None,
-):
+) -> None:
     """Draw one tumour into the working arrays `output` (scan) and `label`, in place.
 
     `protected` (boolean, the scan's shape, or None) marks voxels that must keep their value in
@@ -360,8 +383,9 @@ def render_tumor(
         push_tissue(output, label, spec, params, protected)
     if footprint is None:
         return
-    *extent, mask = footprint
-    box = box_slices(*extent)
+    extent_lower, extent_upper, mask = footprint
+    extent = (extent_lower, extent_upper)
+    box = box_slices(extent_lower, extent_upper)
     weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls, mask)
     liver = _growth_region(label[box], spec, params, box, blocked)
     weight *= liver
@@ -377,7 +401,7 @@ def render_tumor(
             texture,
             weight,
             inside=liver,
-            lowpass_voxels=tuple(params.noise_lowpass_mm / s for s in spacing),  # type: ignore[arg-type]
+            lowpass_voxels=triple(params.noise_lowpass_mm / s for s in spacing),
         )
     else:
         rendered = blend(image_box, texture, weight)

@@ -43,7 +43,8 @@ def gaussian_weights(sigma_voxels: float, truncate: float) -> np.ndarray:
     radius = int(truncate * sigma_voxels + 0.5)
     offsets = np.arange(-radius, radius + 1)
     weights = np.exp(-0.5 * (offsets / sigma_voxels) ** 2)
-    return weights / weights.sum()
+    kernel: np.ndarray = weights / weights.sum()
+    return kernel
 
 
 def gaussian_matrix(
@@ -79,7 +80,7 @@ def gaussian_matrix(
     padded = np.zeros(2 * n + 2 * radius - 1)
     padded[n - 1 : n + 2 * radius] = weights
     rows = np.arange(n)[:, None]
-    matrix = padded[(n - 1 + radius) + np.arange(n)[None, :] - rows]
+    matrix: np.ndarray = padded[(n - 1 + radius) + np.arange(n)[None, :] - rows]
     if mode == "nearest" and radius > 0:
         # Weights that fall beyond an end read the end voxel: row i (counted from that end)
         # gets the radius - i outermost weights.
@@ -112,7 +113,8 @@ def apply_separable(volume: np.ndarray, matrices: list[np.ndarray]) -> np.ndarra
     result = volume.reshape(-1, n1, n2) @ last.T
     result = np.matmul(middle, result)
     result = first @ result.reshape(-1, n0, middle.shape[0] * last.shape[0])
-    return result.reshape(*batch, first.shape[0], middle.shape[0], last.shape[0])
+    applied: np.ndarray = result.reshape(*batch, first.shape[0], middle.shape[0], last.shape[0])
+    return applied
 
 
 def gaussian_blur(
@@ -135,7 +137,10 @@ def gaussian_blur(
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     volume = np.asarray(volume, dtype=np.float32)
     if max(volume.shape) > _LARGEST_MATRIX:
-        return ndimage.gaussian_filter(volume, sigmas_voxels, mode=mode, truncate=truncate)
+        blurred: np.ndarray = ndimage.gaussian_filter(
+            volume, sigmas_voxels, mode=mode, truncate=truncate
+        )
+        return blurred
     matrices = [
         _float32_gaussian_matrix(n, float(sigma), float(truncate), mode)
         for n, sigma in zip(volume.shape, sigmas_voxels, strict=True)
@@ -269,7 +274,7 @@ def _coarse_blur_matrix(n: int, sigma: float, step: int, truncate: float) -> np.
     coarse_sigma = math.sqrt(max(sigma**2 - box_variance - interpolation_variance, 0.0)) / step
     blur = gaussian_matrix(n_coarse, coarse_sigma, truncate=truncate, mode="nearest")
     interpolation = _linear_interpolation_matrix(np.arange(n, dtype=float), centres)
-    matrix = (interpolation @ blur).astype(np.float32)
+    matrix: np.ndarray = (interpolation @ blur).astype(np.float32)
     matrix.flags.writeable = False
     return matrix
 

@@ -78,7 +78,10 @@ def average_subdivisions(values: np.ndarray, subdivisions: tuple[int, int, int])
         return values
     n0, n1, n2 = (size // parts for size, parts in zip(values.shape, subdivisions, strict=True))
     k0, k1, k2 = subdivisions
-    return values.reshape(n0, k0, n1, k1, n2, k2).mean(axis=(1, 3, 5), dtype=np.float32)
+    averaged: np.ndarray = values.reshape(n0, k0, n1, k1, n2, k2).mean(
+        axis=(1, 3, 5), dtype=np.float32
+    )
+    return averaged
 
 
 # The control points sit at -a, 0, +a with Gaussian weights of width 0.6 a: in units of that

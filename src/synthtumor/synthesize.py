@@ -6,10 +6,11 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from synthtumor._arrays import triple
 from synthtumor._threads import single_blas_thread
 from synthtumor._validation import (
     SEED_BOUND,
@@ -23,7 +24,7 @@ from synthtumor._validation import (
 )
 from synthtumor.appearance import draw_appearance, scanner_blur_mm
 from synthtumor.collision import VesselMap, choose_centers
-from synthtumor.config import SIZE_NAMES, TumorConfig, draw
+from synthtumor.config import SIZE_NAMES, TumorConfig, Value, draw
 from synthtumor.duct import duct_path, render_duct
 from synthtumor.liver_sampling import LiverSampler, count_voxels
 from synthtumor.liver_stats import LiverStatistics
@@ -45,6 +46,9 @@ __all__ = [
     "synthesize",
     "tumor_box",
 ]
+
+Drawn = dict[str, Any]
+"""One tumour's drawn numbers, by :class:`TumorSpec` field name, before it is placed."""
 
 RngLike = np.random.Generator | int | np.random.SeedSequence | None
 
@@ -117,7 +121,7 @@ def _choose_size(
     return fitting[int(rng.choice(len(fitting), p=probabilities))][0]
 
 
-def _draw_optional(value, rng: np.random.Generator) -> float | None:
+def _draw_optional(value: Value | None, rng: np.random.Generator) -> float | None:
     """:func:`draw`, with None (the lesion type's value, realistic mode) passed through."""
     return None if value is None else draw(value, rng)
 
@@ -127,9 +131,9 @@ def _draw_lesion(
     stats: LiverStatistics,
     phase: str,
     spacing: tuple[float, float, float],
-    drawn: dict,
+    drawn: Drawn,
     rng: np.random.Generator,
-) -> dict:
+) -> Drawn:
     """The realistic mode's numbers of one tumour: its lesion type's, unless overridden."""
     lesion = draw_appearance(
         config.lesion_types,
@@ -155,7 +159,9 @@ def _draw_lesion(
     }
 
 
-def _draw_texture_mean(config: TumorConfig, stats: LiverStatistics, rng) -> float | None:
+def _draw_texture_mean(
+    config: TumorConfig, stats: LiverStatistics, rng: np.random.Generator
+) -> float | None:
     if config.texture_mean_hu is not None:
         return draw(config.texture_mean_hu, rng)
     if config.appearance == "realistic":
@@ -172,7 +178,7 @@ def _draw_tumor(
     *,
     phase: str | None = None,
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
-) -> dict:
+) -> Drawn:
     """Every random number of one tumour except its location.
 
     Every number is drawn whether or not its stage is on, and a stage that is off has its
@@ -386,7 +392,7 @@ def _sample_checked(
     )
     tumors = _organ_growth(tumors, organ, mask, spacing, rng)
     return TumorParams(
-        shape=tuple(int(n) for n in image.shape),
+        shape=triple(int(n) for n in image.shape),
         spacing=spacing,
         size=chosen,
         tumors=tuple(tumors),
@@ -441,7 +447,7 @@ def _organ_growth(
     push = "organ" if organ.push == "organ" else "surroundings"
     grown = []
     for spec in tumors:
-        changes: dict = {} if push == "surroundings" else {"push": push}
+        changes: dict[str, Any] = {} if push == "surroundings" else {"push": push}
         if organ.exophytic_share > 0:
             changes["exophytic"] = bool(rng.random() < organ.exophytic_share)
         if organ.duct_dilation_share > 0:
@@ -483,9 +489,9 @@ def _vessel_check(config: TumorConfig, phase: str | None) -> str:
     return "eq2"
 
 
-def _collision_half(drawn: dict, spacing: tuple[float, float, float]) -> tuple[int, ...]:
+def _collision_half(drawn: Drawn, spacing: tuple[float, float, float]) -> tuple[int, int, int]:
     """Half-size in voxels of the cube that must be vessel-free around a tumour's centre."""
-    return tuple(
+    return triple(
         math.ceil(max(drawn["radius_mm"], semi) / voxel_mm)
         for semi, voxel_mm in zip(drawn["semi_axes_mm"], spacing, strict=True)
     )
@@ -506,10 +512,10 @@ def _place_tumors(
     """Draw every tumour's numbers and candidate centres, then check them all together."""
     tries = config.max_location_tries if vessel_check == "eq2" else 1
 
-    def draw_one(size: str) -> dict:
+    def draw_one(size: str) -> Drawn:
         return _draw_tumor(size, config, stats, rng, phase=phase, spacing=spacing)
 
-    def locate(drawn_tumors: list[dict], candidates: list[np.ndarray]) -> list[TumorSpec]:
+    def locate(drawn_tumors: list[Drawn], candidates: list[np.ndarray]) -> list[TumorSpec]:
         centres = choose_centers(
             candidates,
             [_collision_half(drawn, spacing) for drawn in drawn_tumors],

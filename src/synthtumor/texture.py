@@ -61,7 +61,8 @@ def upscale_matrix(n_out: int, step: float) -> np.ndarray:
     basis = np.zeros((n_out, n_coarse))
     flat_index = (np.arange(n_out) * n_coarse + first_column)[:, None] + np.arange(4)
     basis.ravel()[flat_index] = weights
-    return basis @ coefficients
+    upscaled: np.ndarray = basis @ coefficients
+    return upscaled
 
 
 # The cubic B-spline's weights on the 4 samples around a point a fraction f past the second

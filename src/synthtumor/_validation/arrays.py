@@ -73,8 +73,9 @@ def as_binary_mask(mask: object, *, shape: tuple[int, ...], name: str = "liver_m
     if np.issubdtype(array.dtype, np.integer):
         if array.min() < 0 or array.max() > 1:
             raise ValueError(_non_binary_message(array, name))
-        return array != 0
-    binary = array != 0
+        nonzero: np.ndarray = array != 0
+        return nonzero
+    binary: np.ndarray = array != 0
     if not np.all(array[binary] == 1):
         raise ValueError(_non_binary_message(array, name))
     return binary
@@ -111,7 +112,7 @@ def as_spacing(spacing: object, *, name: str = "spacing") -> tuple[float, float,
         raise ValueError(
             f"{name} must be 3 positive finite numbers in mm (array-axis order), got {values}"
         )
-    return values  # type: ignore[return-value]
+    return values
 
 
 def check_finite(block: np.ndarray, *, name: str, where: str) -> None:

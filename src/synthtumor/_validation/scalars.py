@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
+from typing import SupportsFloat, SupportsInt, TypeGuard
 
 import numpy as np
 
@@ -108,13 +109,13 @@ def _is_bool(value: object) -> bool:
     return type(value) is bool or isinstance(value, np.bool_)
 
 
-def _is_real(value: object) -> bool:
+def _is_real(value: object) -> TypeGuard[SupportsFloat]:
     if type(value) is float or type(value) is int:
         return True
     return isinstance(value, numbers.Real) and not _is_bool(value)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[SupportsInt]:
     if type(value) is int:
         return True
     return isinstance(value, numbers.Integral) and not _is_bool(value)
@@ -164,7 +165,7 @@ def check_int(
     """
     if not _is_int(value):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    number = int(value)  # type: ignore[call-overload]
+    number = int(value)
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         if maximum is None:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {number}")
@@ -196,7 +197,7 @@ def check_real(
     """
     if not _is_real(value):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     below = number <= low if low_open else number < low
     above = number >= high if high_open else number > high
     if not math.isfinite(number) or below or above:
@@ -226,7 +227,8 @@ def check_value(
     for end in ends:
         if not _is_real(end):
             raise TypeError(f"{name} must be a number or a (low, high) pair, got {value!r}")
-        if not math.isfinite(end) or not minimum <= end <= maximum:
+        number = float(end)
+        if not math.isfinite(number) or not minimum <= number <= maximum:
             bound = f">= {minimum:g}" if maximum == math.inf else f"in [{minimum:g}, {maximum:g}]"
             raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
     if isinstance(value, tuple) and value[0] > value[1]:
@@ -265,9 +267,9 @@ def check_probability(prob: object, *, name: str = "prob") -> float:
     """
     if not _is_real(prob):
         raise TypeError(f"{name} must be a number in [0, 1], got {prob!r}")
-    if not 0.0 <= float(prob) <= 1.0:  # type: ignore[arg-type]
+    if not 0.0 <= float(prob) <= 1.0:
         raise ValueError(f"{name} must lie in [0, 1], got {prob!r}")
-    return float(prob)  # type: ignore[arg-type]
+    return float(prob)
 
 
 def check_labels(named: dict[str, object], *, maximum: int | None = None) -> tuple[int, ...]:
@@ -284,10 +286,10 @@ def check_labels(named: dict[str, object], *, maximum: int | None = None) -> tup
     """
     values = []
     for name, value in named.items():
-        if not _is_int(value) or int(value) < 0:  # type: ignore[call-overload]
+        if not _is_int(value) or int(value) < 0:
             upto = "" if maximum is None else f" <= {maximum}"
             raise ValueError(f"{name} must be a non-negative integer{upto}, got {value!r}")
-        values.append(int(value))  # type: ignore[call-overload]
+        values.append(int(value))
         if maximum is not None and values[-1] > maximum:
             raise ValueError(f"{name} must be an integer in [0, {maximum}], got {value!r}")
     if len(set(values)) != len(values):
@@ -303,9 +305,9 @@ def check_label_threshold(value: object, *, name: str = "label_threshold") -> fl
     """
     if not _is_real(value):
         raise TypeError(f"{name} must be a number in (0, 1), got {value!r}")
-    if not 0.0 < float(value) < 1.0:  # type: ignore[arg-type]
+    if not 0.0 < float(value) < 1.0:
         raise ValueError(f"{name} must lie in (0, 1), got {value!r}")
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 def check_seed(seed: object, *, name: str = "seed") -> int:
@@ -322,9 +324,9 @@ def check_seed(seed: object, *, name: str = "seed") -> int:
     """
     if not _is_int(seed):
         raise TypeError(f"{name} must be an integer in [0, 2**53), got {seed!r}")
-    if not 0 <= int(seed) < SEED_BOUND:  # type: ignore[call-overload]
+    if not 0 <= int(seed) < SEED_BOUND:
         raise ValueError(f"{name} must be an integer in [0, 2**53), got {seed!r}")
-    return int(seed)  # type: ignore[call-overload]
+    return int(seed)
 
 
 def check_rng(rng: object, *, name: str = "rng") -> np.random.Generator:
@@ -339,6 +341,7 @@ def check_rng(rng: object, *, name: str = "rng") -> np.random.Generator:
             f"integer, got {rng!r} ({type(rng).__name__})"
         )
     try:
+        # numpy itself tells which of the many seed forms `rng` is, or raises.
         return np.random.default_rng(rng)  # type: ignore[arg-type]
     except (TypeError, ValueError) as error:
         raise type(error)(

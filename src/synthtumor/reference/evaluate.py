@@ -19,10 +19,11 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
+from synthtumor._arrays import triple
 from synthtumor.io import atomic_write_bytes, read_volume, remove_partial_files
 from synthtumor.reference.metrics import (
     MIN_INSIDE_FRACTION,
@@ -218,8 +219,17 @@ def _load_label_map(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[float, fl
         if not np.allclose(data, rounded, rtol=0.0, atol=1e-3):
             raise ValueError(f"{path} must hold integer labels, found non-integer values")
         data = rounded.astype(np.int32)
-    spacing = tuple(float(z) for z in image.header.get_zooms()[:3])
-    return data, np.asarray(image.affine, dtype=float), spacing  # type: ignore[return-value]
+    spacing = triple(float(z) for z in image.header.get_zooms()[:3])
+    return data, np.asarray(image.affine, dtype=float), spacing
+
+
+class _CaseOptions(TypedDict):
+    """The keyword options of :func:`evaluate_cases`."""
+
+    liver_label: int
+    tumor_label: int
+    tolerance_mm: float
+    overlap_threshold: float
 
 
 def evaluate_cases(
@@ -980,7 +990,7 @@ def compare_folders(
     target = Path(out_file) if out_file is not None else None
     if target is not None:
         _refuse_existing([target], overwrite)
-    options = {
+    options: _CaseOptions = {
         "liver_label": liver_label,
         "tumor_label": tumor_label,
         "tolerance_mm": tolerance_mm,

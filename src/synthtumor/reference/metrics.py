@@ -110,7 +110,7 @@ def _as_spacing(spacing: Sequence[float]) -> tuple[float, float, float]:
         raise ValueError(message) from None
     if len(values) != 3 or not all(math.isfinite(v) and v > 0 for v in values):
         raise ValueError(message)
-    return values  # type: ignore[return-value]
+    return values
 
 
 def _as_tolerance(tolerance_mm: float) -> float:

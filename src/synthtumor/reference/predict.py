@@ -229,6 +229,8 @@ class Predictor:
                 overlap=inference.overlap,
                 mode=inference.blend_mode,
             )
+        if not isinstance(logits, torch.Tensor):
+            raise TypeError(f"the model must return one tensor of logits, got {type(logits)}")
         probabilities = torch.softmax(logits.float(), dim=1)[0].cpu()
         data["pred"] = MetaTensor(probabilities, meta=dict(data["image"].meta))
         inverted = inverse_to_native(preprocessing)(data)["pred"]

@@ -44,8 +44,11 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
+from synthtumor._arrays import triple
+from synthtumor._validation import as_spacing
 from synthtumor.io import (
     UNREADABLE,
+    _open_nifti,
     atomic_write_text,
     read_volume,
     remove_partial_files,
@@ -378,6 +381,8 @@ def _header_problems(case: CaseFiles, tolerance: float) -> list[str]:
         label = nib.load(case.label)
     except UNREADABLE as error:
         return [f"{case.case}: could not be read as NIfTI ({' '.join(str(error).split())})"]
+    if not isinstance(image, nib.Nifti1Image) or not isinstance(label, nib.Nifti1Image):
+        return [f"{case.case}: image and label must be NIfTI volumes"]
     if len(image.shape) != 3:
         problems.append(f"{case.case}: image must be 3-D, got shape {image.shape}")
     if label.shape != image.shape:
@@ -700,8 +705,8 @@ def _map_case(
         label=str((labels_dir / f"{case.case}.nii.gz").resolve()),
         source_label=str(case.label.resolve()),
         has_tumor=tumor_voxels > 0,
-        shape=tuple(int(n) for n in image.shape[:3]),  # type: ignore[arg-type]
-        spacing=tuple(float(z) for z in image.header.get_zooms()[:3]),  # type: ignore[arg-type]
+        shape=triple(int(n) for n in image.shape[:3]),
+        spacing=triple(float(z) for z in image.header.get_zooms()[:3]),
         liver_voxels=liver_voxels,
         tumor_voxels=tumor_voxels,
     )
@@ -869,10 +874,11 @@ def make_demo_dataset(
     seeds = np.random.SeedSequence(seed).spawn(64)
     index = 0
     for name, ct_path, liver_path in scans:
-        ct_image = nib.load(ct_path)
+        ct_image = _open_nifti(Path(ct_path), "CT")
         ct = np.asanyarray(ct_image.dataobj)
-        liver = (np.asanyarray(nib.load(liver_path).dataobj) > 0).astype(np.uint8)
-        spacing = tuple(float(z) for z in ct_image.header.get_zooms()[:3])
+        liver_image = _open_nifti(Path(liver_path), "liver mask")
+        liver = (np.asanyarray(liver_image.dataobj) > 0).astype(np.uint8)
+        spacing = as_spacing(ct_image.header.get_zooms()[:3])
         for variant in variants:
             if variant == "original":
                 image, mask = ct, liver

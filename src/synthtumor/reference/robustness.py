@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from synthtumor._arrays import triple
 from synthtumor.config import TUMOR_SIZES, SizePreset, TumorConfig
 from synthtumor.reference.prepare import write_text_atomic
 
@@ -152,7 +153,7 @@ class Scan:
     def spacing(self) -> tuple[float, float, float]:
         """Voxel spacing in mm (array-axis order), from the affine."""
         columns = np.sqrt((np.asarray(self.affine, dtype=float)[:3, :3] ** 2).sum(axis=0))
-        return tuple(float(c) for c in columns)  # type: ignore[return-value]
+        return triple(float(c) for c in columns)
 
 
 def load_scan(ct: str | os.PathLike, liver: str | os.PathLike, name: str | None = None) -> Scan:
@@ -344,7 +345,7 @@ def _voxel_at_depth(
         inside = np.flatnonzero(liver)
         candidates = inside[[int(np.argmin(np.abs(depth.ravel()[inside] - target_mm)))]]
     index = int(candidates[rng.integers(candidates.size)])
-    return tuple(int(i) for i in np.unravel_index(index, liver.shape))  # type: ignore[return-value]
+    return triple(int(i) for i in np.unravel_index(index, liver.shape))
 
 
 def run_benchmark(

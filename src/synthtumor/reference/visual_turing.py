@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from synthtumor._validation import as_spacing
+from synthtumor.io import _open_nifti
 from synthtumor.reference.prepare import write_nifti_atomic, write_text_atomic
 
 __all__ = [
@@ -138,7 +140,6 @@ def build_turing_set(
     -------
     TuringSet
     """
-    import nibabel as nib
 
     from synthtumor import synthesize
 
@@ -169,14 +170,14 @@ def build_turing_set(
             "n_tumours": "",
         }
         if truth == "real":
-            scan = nib.load(source)
+            scan = _open_nifti(Path(source), "CT")
             data = np.asanyarray(scan.dataobj)
             row["source"] = str(source)
         else:
             ct_path, liver_path = source
-            scan = nib.load(ct_path)
-            liver = np.asanyarray(nib.load(liver_path).dataobj) > 0
-            spacing = tuple(float(z) for z in scan.header.get_zooms()[:3])
+            scan = _open_nifti(Path(ct_path), "CT")
+            liver = np.asanyarray(_open_nifti(Path(liver_path), "liver mask").dataobj) > 0
+            spacing = as_spacing(scan.header.get_zooms()[:3])
             case_seed = int(seeds[int(source_index)].generate_state(1)[0])
             data, _, params = synthesize(
                 np.asanyarray(scan.dataobj),

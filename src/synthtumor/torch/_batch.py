@@ -191,8 +191,9 @@ def _render(
             default_labels if drawn is None else (drawn.background_label, drawn.organ_label)
         )
         labels[index] = torch.where(masks[index], liver, background).to(torch.uint8)
-        for spec in () if drawn is None else drawn.tumors:
-            render_tumor(output[index], labels[index], spec, drawn)  # type: ignore[arg-type]
+        if drawn is not None:
+            for spec in drawn.tumors:
+                render_tumor(output[index], labels[index], spec, drawn)
     if images.ndim == 5:
         output, labels = output[:, None], labels[:, None]
     return BatchResult(output, labels, params)

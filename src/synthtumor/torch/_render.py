@@ -15,6 +15,7 @@ import math
 import numpy as np
 import torch
 
+from synthtumor._arrays import triple
 from synthtumor.mass_effect import MOVE_MIN_VOXELS, pushes_visibly
 from synthtumor.params import TumorParams, TumorSpec, edge_sigmas_mm
 from synthtumor.render import _subdivisions, _texture_half_voxels
@@ -146,17 +147,17 @@ def _squared_radius(
 
 def _texture(spec: TumorSpec, spacing, corners: Corners, half, rng, output: torch.Tensor):
     """The tumour's texture on the box, cut from its field (see ``render._tumour_texture``)."""
-    field_shape = tuple(2 * h + 1 for h in half)
-    window = tuple(
+    field_shape = triple(2 * h + 1 for h in half)
+    window = triple(
         slice(a - (centre - h), b - (centre - h))
         for a, b, centre, h in zip(*corners, spec.center_voxel, half, strict=True)
     )
     noise, matrices = texture_factors(
-        field_shape,  # type: ignore[arg-type]
+        field_shape,
         spacing=spacing,
         scale=spec.texture_scale,
         blur_mm=spec.texture_blur_mm,
-        window=window,  # type: ignore[arg-type]
+        window=window,
         rng=rng,
     )
     device = output.device

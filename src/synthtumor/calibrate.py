@@ -41,9 +41,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from synthtumor._arrays import triple
 from synthtumor.config import TUMOR_SIZES, SizePreset, TumorConfig, Value
 from synthtumor.phase import PHASE_CHOICES, PHASES
 from synthtumor.realism.measure import ERF_10_90, LesionStatistics
@@ -94,7 +96,7 @@ class Calibration:
 
     def to_config(self) -> TumorConfig:
         """The realistic-mode :class:`TumorConfig` with the fitted values (others: defaults)."""
-        overrides: dict[str, object] = dict(self.presets)
+        overrides: dict[str, Any] = dict(self.presets)
         overrides["size_probabilities"] = self.size_probabilities
         for name in ("texture_mean_hu", "texture_std_hu", "edge_blur_mm"):
             value = getattr(self, name)
@@ -156,6 +158,11 @@ def edge_blur_from_width(width_mm: float, spacing: Sequence[float]) -> float:
     sigma = width_mm / ERF_10_90
     inner = sigma**2 - _psf_rms_mm(spacing) ** 2 - EDGE_EXTRA_MM**2
     return max(math.sqrt(max(inner, 0.0)), MIN_EDGE_BLUR_MM)
+
+
+def _dominant_size(counts: Counter[str]) -> str:
+    """The size with the most lesions in one case (ties: the smaller size)."""
+    return max(TUMOR_SIZES, key=lambda name: (counts[name], -TUMOR_SIZES.index(name)))
 
 
 def _preset_of(radius_mm: float) -> str:
@@ -234,18 +241,14 @@ def calibrate(
     for name in TUMOR_SIZES:
         if not radii[name]:
             continue
-        counts = [per_case[c][name] for c in per_case if per_case[c][name]]
+        case_counts = [per_case[c][name] for c in per_case if per_case[c][name]]
         radius = _percentiles(radii[name], minimum=0.5)
         presets[name] = SizePreset(
             radius_mm=radius,  # type: ignore[arg-type]
             deformation_mm=getattr(defaults, name).deformation_mm,
-            count=(min(counts), max(counts)),
+            count=(min(case_counts), max(case_counts)),
         )
-    dominant = Counter(
-        max(TUMOR_SIZES, key=lambda n, c=c: (per_case[c][n], -TUMOR_SIZES.index(n)))
-        for c in per_case
-        if per_case[c]
-    )
+    dominant = Counter(_dominant_size(per_case[c]) for c in per_case if per_case[c])
     total = sum(dominant.values())
     probabilities = (*tuple(round(dominant[n] / total, 6) for n in TUMOR_SIZES), 0.0)
 
@@ -295,7 +298,8 @@ def calibrate_folder(
     records: dict[str, list[LesionStatistics]] = {}
     spacings: dict[str, tuple[float, float, float]] = {}
     phases: dict[str, str] = {}
-    scans = []  # the first few, kept for the texture trials
+    # The first few scans, kept for the texture trials.
+    scans: list[tuple[np.ndarray, np.ndarray, tuple[float, float, float]]] = []
     for case in find_cases(Path(folder), name="calibration folder"):
         image, label, spacing = load_case(case.image, case.label)
         if len(scans) < SIMULATION_CASES:
@@ -359,8 +363,8 @@ def texture_std_by_simulation(
     parenchyma_std = liver_statistics(
         first_image,
         np.asarray(first_mask, bool),
-        spacing=tuple(first_spacing),
-        rng=0,  # type: ignore[arg-type]
+        spacing=triple(first_spacing),
+        rng=0,
     ).parenchyma_std_hu
     trial_stds = [trial * parenchyma_std for trial in TEXTURE_TRIALS]
     trials = [config.replace(texture_std_hu=std, pattern="solitary") for std in trial_stds]

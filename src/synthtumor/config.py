@@ -335,7 +335,7 @@ class TumorConfig:
         return cls(**{**fields, **overrides})  # type: ignore[arg-type]
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike) -> TumorConfig:
+    def from_file(cls, path: str | os.PathLike[str]) -> TumorConfig:
         """Read a config from a ``.toml`` or ``.json`` file (see :mod:`synthtumor.config_file`).
 
         Examples
@@ -351,7 +351,7 @@ class TumorConfig:
 
         return read_config(path)
 
-    def to_file(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+    def to_file(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
         """Write the config as TOML (``.toml``) or JSON; :meth:`from_file` reads it back."""
         from synthtumor.config_file import write_config
 
@@ -370,7 +370,8 @@ class TumorConfig:
         """The :class:`SizePreset` of a single size name ("tiny" ... "large")."""
         if size not in TUMOR_SIZES:
             raise ValueError(f"size must be one of {TUMOR_SIZES}, got {size!r}")
-        return getattr(self, size)
+        preset: SizePreset = getattr(self, size)
+        return preset
 
     def sizes_in(self, size: str) -> tuple[str, ...]:
         """The single sizes a preset name stands for ("mix" is all of them)."""

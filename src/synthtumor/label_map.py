@@ -49,7 +49,7 @@ def protected_voxels(
     >>> protected_voxels(labels, organ_label=1, bulge_into_background=True).ravel().tolist()
     [False, False, True, False]
     """
-    protected = label_map != renamed_label(organ_label, liver_label)
+    protected: np.ndarray = label_map != renamed_label(organ_label, liver_label)
     if bulge_into_background:
         protected &= label_map != background_label
     return protected

@@ -38,7 +38,7 @@ class OrganMap:
 
     def blocked(self, box: tuple[slice, ...]) -> np.ndarray:
         """Where, on `box`, the map holds another class: no tumour may reach it."""
-        blocked = self.classes[box] != self.background_label
+        blocked: np.ndarray = self.classes[box] != self.background_label
         blocked &= ~self.organ[box]
         return blocked
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from synthtumor.config import (
     REALISTIC_LABEL_THRESHOLD,
@@ -213,7 +214,7 @@ def organ_config(config: TumorConfig, organ: OrganPreset) -> TumorConfig:
     return config.replace(**changes) if changes else config
 
 
-def _sizes(radii_mm, deformations_mm, counts) -> Sizes:
+def _sizes(radii_mm: Sequence[Any], deformations_mm: Sequence[Any], counts: Sequence[Any]) -> Sizes:
     return tuple(  # type: ignore[return-value]
         SizePreset(radius_mm=r, deformation_mm=d, count=c)
         for r, d, c in zip(radii_mm, deformations_mm, counts, strict=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from synthtumor._renamed import OLD_NAME, accepts_liver_label, renamed_property
 from synthtumor._validation.params import check_tumor_params, check_tumor_spec
@@ -320,7 +320,10 @@ def _tumor(index: int, data: object) -> TumorSpec:
         raise type(error)(f"tumors[{index}]: {error}") from None
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
+Built = TypeVar("Built", "TumorSpec", "TumorParams")
+
+
+def _build(cls: type[Built], data: dict[str, Any]) -> Built:
     names = {field.name for field in fields(cls)}
     unknown = set(data) - names
     missing = {

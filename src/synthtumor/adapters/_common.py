@@ -179,7 +179,9 @@ def measure_liver(
             f"organ_label={organ_label}), so there is no organ to measure; leave such scans out "
             "or set organ_label"
         )
-    return liver_statistics(image, liver, spacing=tuple(spacing), config=config, rng=seed).to_dict()
+    return liver_statistics(
+        image, liver, spacing=as_spacing(spacing), config=config, rng=seed
+    ).to_dict()
 
 
 # --- arrays and tensors ----------------------------------------------------------------------

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -175,7 +175,8 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
     True
     """
 
-    backend: ClassVar[list[TransformBackends]] = [TransformBackends.TORCH, TransformBackends.NUMPY]
+    # MONAI declares `backend` as an attribute holding a list (not a ClassVar).
+    backend = [TransformBackends.TORCH, TransformBackends.NUMPY]  # noqa: RUF012
 
     liver_label = renamed_property()
 
@@ -223,7 +224,9 @@ class RandLiverTumor(_WorkerSeeding, RandomizableTransform):
         super().randomize(None)
         self._seed = _draw_seed(self.R)
 
-    def __call__(
+    # MONAI's Transform.__call__ takes one `data`; an array transform of image and label takes
+    # both, as MONAI's own two-input array transforms do.
+    def __call__(  # type: ignore[override]
         self,
         img: NdarrayOrTensor,
         label: NdarrayOrTensor,
@@ -635,7 +638,7 @@ class LiverStatisticsd(MapTransform):
         self.spacing = None if spacing is None else tuple(float(v) for v in spacing)
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, Any]:
-        d = dict(data)
+        d: dict[Hashable, Any] = dict(data)
         present = list(self.key_iterator(d))  # raises KeyError unless allow_missing_keys
         if len(present) < 2:
             return d

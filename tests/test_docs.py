@@ -126,3 +126,26 @@ def test_python_blocks_run(page, docs_folder, monkeypatch, tmp_path):
 def test_toml_blocks_load_as_configs(page):
     for body in blocks(page, "toml"):
         config_from_mapping(tomllib.loads(body), where=page)
+
+
+def test_cli_synopsis_matches_the_parsers(capsys):
+    """Each option of the synopsis at the top of cli.md is one its command accepts, and the
+    synopsis names every command of ``synthtumor --help``."""
+    from synthtumor.cli import main
+
+    synopsis = re.search(r"^```\n(synthtumor .*?)^```", (DOCS / "cli.md").read_text(), re.M | re.S)
+    assert synopsis, "cli.md starts without its synopsis block"
+    text = synopsis.group(1)
+    commands = re.findall(r"^ {4}(\w+)", _help(main, [], capsys), re.M)
+    assert commands and all(re.search(rf"\b{name}\b", text) for name in commands), commands
+    for command, options in re.findall(
+        r"^synthtumor (\w+)\s+(.*?)(?=^synthtumor |\Z)", text, re.M | re.S
+    ):
+        accepted = _help(main, [command], capsys)
+        for option in re.findall(r"--[\w-]+", options):
+            assert option in accepted, f"cli.md synopsis: synthtumor {command} has no {option}"
+
+
+def _help(main, command: list[str], capsys) -> str:
+    assert main([*command, "--help"]) == 0
+    return capsys.readouterr().out

@@ -44,3 +44,19 @@ def shared_data() -> Path:
 def phantom() -> Phantom:
     """``make_phantom(rng=0)``: 160 x 160 x 96 voxels of 1.5 x 1.5 x 2 mm, float32 HU."""
     return make_phantom(rng=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stray_temporary_folders(tmp_path_factory) -> None:
+    """Keep what torch and multiprocessing write for themselves out of the temporary directory.
+
+    torch's compiler caches (``torchinductor_<user>``, made when anything imports
+    ``torch._dynamo``) go under pytest's own folder, which pytest removes. multiprocessing's
+    folder is made here, in the main process: a forked worker (a DataLoader's) that shares a
+    tensor with its parent otherwise makes its own ``pymp-*`` folder and exits without removing
+    it; this way the workers inherit the parent's, removed when the session ends.
+    """
+    import multiprocessing.util
+
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(tmp_path_factory.mktemp("torch_cache")))
+    multiprocessing.util.get_temp_dir()

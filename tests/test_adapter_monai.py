@@ -119,26 +119,6 @@ def test_bad_arguments_are_named():
         RandLiverTumord(KEYS, size="huge")
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda **label: RandLiverTumor(**label),
-        lambda **label: RandLiverTumord(KEYS, **label),
-        lambda **label: LiverStatisticsd(KEYS, **label),
-    ],
-    ids=["RandLiverTumor", "RandLiverTumord", "LiverStatisticsd"],
-)
-def test_the_old_name_liver_label_still_works_and_warns(make):
-    assert make(organ_label=5).organ_label == 5
-    with pytest.warns(DeprecationWarning, match="liver_label is deprecated; use organ_label"):
-        transform = make(liver_label=5)
-    assert transform.organ_label == 5
-    with pytest.warns(DeprecationWarning, match="liver_label is deprecated"):
-        assert transform.liver_label == 5
-    with pytest.raises(TypeError, match="not both"):
-        make(organ_label=5, liver_label=5)
-
-
 def test_keys_default_to_image_key_and_label_key(small_phantom):
     sample = _meta_sample(small_phantom)
     data = {"ct": sample["image"], "seg": sample["label"]}

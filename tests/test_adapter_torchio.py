@@ -19,7 +19,6 @@ from synthtumor import LiverTooSmallError, TumorConfig, TumorParams
 from synthtumor.adapters.torchio import (
     LiverTooSmallWarning,
     LiverTumor,
-    MeasureLiver,
     RandomLiverTumor,
 )
 from synthtumor.phantom import Phantom, make_phantom
@@ -130,26 +129,6 @@ def test_custom_keys_and_label_values(small_phantom):
     tumour = out["organs"].data == 9
     assert tumour.any()
     assert torch.equal(out["organs"].data[~tumour], organs[~tumour])
-
-
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda **label: LiverTumor(seed=1, **label),
-        lambda **label: RandomLiverTumor(**label),
-        lambda **label: MeasureLiver(**label),
-    ],
-    ids=["LiverTumor", "RandomLiverTumor", "MeasureLiver"],
-)
-def test_the_old_name_liver_label_still_works_and_warns(make):
-    assert make(organ_label=5).organ_label == 5
-    with pytest.warns(DeprecationWarning, match="liver_label is deprecated; use organ_label"):
-        transform = make(liver_label=5)
-    assert transform.organ_label == 5
-    with pytest.warns(DeprecationWarning, match="liver_label is deprecated"):
-        assert transform.liver_label == 5
-    with pytest.raises(TypeError, match="not both"):
-        make(organ_label=5, liver_label=5)
 
 
 def test_the_history_replays_an_organ_label(small_phantom):

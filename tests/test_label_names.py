@@ -236,3 +236,41 @@ def test_the_warning_of_a_config_file_names_the_callers_line(tmp_path: Path):
     with pytest.warns(DeprecationWarning, match=DEPRECATED) as caught:
         TumorConfig.from_file(path)
     assert caught[0].filename == __file__
+
+
+def _adapter_constructors():
+    from synthtumor.adapters.monai import LiverStatisticsd, RandLiverTumor, RandLiverTumord
+    from synthtumor.adapters.torchio import LiverTumor, MeasureLiver, RandomLiverTumor
+
+    keys = ["image", "label"]
+    return {
+        "RandLiverTumor": lambda **label: RandLiverTumor(**label),
+        "RandLiverTumord": lambda **label: RandLiverTumord(keys, **label),
+        "LiverStatisticsd": lambda **label: LiverStatisticsd(keys, **label),
+        "LiverTumor": lambda **label: LiverTumor(seed=1, **label),
+        "RandomLiverTumor": lambda **label: RandomLiverTumor(**label),
+        "MeasureLiver": lambda **label: MeasureLiver(**label),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "RandLiverTumor",
+        "RandLiverTumord",
+        "LiverStatisticsd",
+        "LiverTumor",
+        "RandomLiverTumor",
+        "MeasureLiver",
+    ],
+)
+def test_the_adapters_take_the_old_name_liver_label_and_warn(name):
+    make = _adapter_constructors()[name]
+    assert make(organ_label=5).organ_label == 5
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated; use organ_label"):
+        transform = make(liver_label=5)
+    assert transform.organ_label == 5
+    with pytest.warns(DeprecationWarning, match="liver_label is deprecated"):
+        assert transform.liver_label == 5
+    with pytest.raises(TypeError, match="not both"):
+        make(organ_label=5, liver_label=5)

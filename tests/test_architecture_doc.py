@@ -30,7 +30,13 @@ CORE = [
     "organ_location", "texture", "shape", "postprocess", "render", "appearance", "organs",
     "organ_map", "patterns", "duct", "phase", "synthesize", "label_map",
 ]  # fmt: skip
-HOSTS = ("synthtumor.cli", "synthtumor.adapters", "synthtumor.torch", "synthtumor.reference")
+HOSTS = (
+    "synthtumor.cli",
+    "synthtumor.commands",
+    "synthtumor.adapters",
+    "synthtumor.torch",
+    "synthtumor.reference",
+)
 
 
 def resolve(dotted: str) -> tuple[object, Path]:

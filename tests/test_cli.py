@@ -16,7 +16,7 @@ from scipy import ndimage
 
 import synthtumor
 from synthtumor import TumorParams, synthesize
-from synthtumor.cli import RUN_RECORD, SUBCOMMANDS, case_seed, main, register_subcommand
+from synthtumor.cli import RUN_RECORD, case_seed, main
 from synthtumor.phantom import make_phantom
 
 PREFIX = "synthtumor: error: "
@@ -97,13 +97,6 @@ def test_usage_error_returns_2(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert main(["demo", "-o", str(tmp_path / "out"), "--count", "0"]) == 2
     assert main(["demo", "-o", str(tmp_path / "out"), "--size", "huge"]) == 2
     assert not (tmp_path / "out").exists()
-
-
-def test_subcommands_are_a_registry() -> None:
-    names = [name for name, _ in SUBCOMMANDS]
-    assert names[:2] == ["synthesize", "demo"] and "evaluate" in names
-    with pytest.raises(ValueError, match="already registered"):
-        register_subcommand("demo", lambda subparsers: None)
 
 
 def test_python_m_synthtumor_runs_as_a_program(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 
@@ -10,8 +9,8 @@ import numpy as np
 import pytest
 
 from synthtumor import TumorConfig
+from synthtumor.cli import build_parser
 from synthtumor.phantom import make_phantom
-from synthtumor.reference.cli_commands import add_robustness_parser
 from synthtumor.reference.robustness import (
     DIMENSIONS,
     SAMPLE_COLUMNS,
@@ -159,9 +158,7 @@ def test_load_scan_and_cli_parser(shared_data):
     loaded = load_scan(folder / "ct.nii.gz", folder / "liver.nii.gz")
     assert loaded.name == "abdomen-3mm" and loaded.spacing == (3.0, 3.0, 3.0)
     assert loaded.liver.dtype == bool and loaded.liver.any()
-    parser = argparse.ArgumentParser()
-    add_robustness_parser(parser.add_subparsers())
-    args = parser.parse_args(["robustness", "best.pt", "a.nii.gz:b.nii.gz", "-o", "out"])
+    args = build_parser().parse_args(["robustness", "best.pt", "a.nii.gz:b.nii.gz", "-o", "out"])
     assert args.repeats == 2 and args.dimensions.split(",") == list(DIMENSIONS)
     from synthtumor.cli_errors import run_handler
 

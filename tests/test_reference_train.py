@@ -8,7 +8,6 @@ plus one case with synthetic tumours written to disk, a stand-in for a scan with
 
 from __future__ import annotations
 
-import argparse
 import csv
 import itertools
 import json
@@ -20,7 +19,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from synthtumor.reference.cli_commands import add_predict_parser
+from synthtumor.cli import build_parser
 from synthtumor.reference.config import apply_overrides, config_to_dict, profile_config
 from synthtumor.reference.evaluate import REPORT_FILES, evaluate_folder
 from synthtumor.reference.predict import predict_files
@@ -155,9 +154,7 @@ def test_smoke_run_end_to_end(workspace, capfd):
 
     # --- predict the test case (command line) and evaluate against the stand-in reference --
     test_entry = split["test"][0]
-    parser = argparse.ArgumentParser()
-    add_predict_parser(parser.add_subparsers())
-    args = parser.parse_args(
+    args = build_parser().parse_args(
         [
             "predict",
             str(run_dir / "best.pt"),
@@ -299,12 +296,7 @@ def test_overrides_are_type_checked():
 
 
 def test_train_cli_print_config_and_bad_override(capsys):
-    import argparse
-
-    from synthtumor.reference.cli_commands import add_train_parser
-
-    parser = argparse.ArgumentParser()
-    add_train_parser(parser.add_subparsers())
+    parser = build_parser()
     args = parser.parse_args(
         ["train", str(CONFIG_DIR / "swin_base_synthetic.toml"), "-o", "x", "--print-config"]
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -12,7 +11,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from synthtumor.reference.cli_commands import add_turing_parser
+from synthtumor.cli import build_parser
 from synthtumor.reference.visual_turing import (
     ANSWER_KEY_COLUMNS,
     RATING_COLUMNS,
@@ -139,9 +138,7 @@ def test_build_blinded_set_and_score_it_from_the_cli(tmp_path, shared_data, caps
     filled.write_text(
         "case,real,synthetic,unsure,comment\n" + "".join(f"{c},x,,,\n" for c in result.cases)
     )
-    parser = argparse.ArgumentParser()
-    add_turing_parser(parser.add_subparsers())
-    args = parser.parse_args(
+    args = build_parser().parse_args(
         ["turing", "score", str(filled), str(result.answer_key), "-o", str(tmp_path / "score")]
     )
     assert args.handler(args) == 0

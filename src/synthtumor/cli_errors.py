@@ -1,8 +1,9 @@
 """The one place that turns what a command raises into a message and an exit code.
 
-Every ``synthtumor`` subcommand handler, and every ``python -m synthtumor.reference.*`` entry
-point, runs through :func:`run_handler`. A handler signals bad input by raising; it never prints
-its own error or picks its own exit code.
+:func:`run_command_line` parses the arguments of ``synthtumor`` (usage errors, ``--help`` and
+``--version`` become exit codes here too) and runs the chosen command's handler through
+:func:`run_handler`, as ``python -m synthtumor.reference.train`` does. A handler signals bad
+input by raising; it never prints its own error or picks its own exit code.
 
 =====  ===================================================================================
 code   meaning
@@ -23,13 +24,14 @@ file, so only complete files stay behind; what a SIGKILL leaves is removed by th
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import signal
 import sys
 import threading
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "USER_ERRORS",
     "Terminated",
     "error_message",
+    "run_command_line",
     "run_handler",
 ]
 
@@ -131,6 +134,38 @@ def run_handler(handler: Callable[[Any], int], args: Any, *, prog: str = "syntht
     except Terminated:
         print(f"{prog}: terminated", file=sys.stderr)
         return EXIT_TERMINATED
+
+
+def run_command_line(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, *, prog: str = "synthtumor"
+) -> int:
+    """Parse `argv` with `parser` and run the ``handler`` it sets; return the exit code.
+
+    ``--help`` and ``--version`` return 0; a usage error (an unknown command, a bad option)
+    returns 2 after argparse's usage and message; no command prints the help on stderr and
+    returns 2; the handler runs through :func:`run_handler`.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="synthtumor")
+    >>> _ = parser.add_argument("n", type=int)
+    >>> parser.set_defaults(handler=lambda args: print(args.n + 1) or 0)
+    >>> run_command_line(parser, ["41"])
+    42
+    0
+    """
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and usage errors
+        if exit_.code is None:
+            return EXIT_OK
+        return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    return run_handler(handler, args, prog=prog)
 
 
 def _print_error(prog: str, message: str) -> None:

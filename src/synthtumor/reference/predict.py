@@ -24,7 +24,6 @@ The post-processing on its own:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
@@ -39,21 +38,15 @@ from synthtumor.reference.config import TrainingConfig, apply_overrides, config_
 from synthtumor.reference.prepare import (
     IMAGE_NAMES,
     case_name,
-    fold_split,
-    link_part,
-    load_datalist,
     write_nifti_atomic,
 )
 from synthtumor.reference.scans import LoadedCase, load_case
-from synthtumor.run_folder import check_writable_folder
 
 __all__ = [
     "Predictor",
-    "build_parser",
     "output_name",
     "postprocess_labels",
     "predict_files",
-    "run_from_args",
 ]
 
 
@@ -319,72 +312,3 @@ def predict_files(
         if progress:
             print(f"[synthtumor predict] {scan_path} -> {target}", file=sys.stderr, flush=True)
     return written
-
-
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """Arguments of ``synthtumor predict`` (added to `parser`, or a new one)."""
-    parser = parser or argparse.ArgumentParser(
-        prog="synthtumor predict", description="Segment liver and tumours in CT scans."
-    )
-    parser.add_argument("model", help="checkpoint from synthtumor train (best.pt)")
-    parser.add_argument("scans", nargs="*", metavar="CT", help="NIfTI CT scans")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR")
-    parser.add_argument(
-        "--datalist", help="predict the scans of a datalist part instead of (or with) CT paths"
-    )
-    parser.add_argument("--fold", type=int, default=0, help="datalist fold (default 0)")
-    parser.add_argument(
-        "--part", choices=("train", "validation", "test"), default="test", help="datalist part"
-    )
-    parser.add_argument(
-        "--reference-out",
-        metavar="REF_DIR",
-        help="with --datalist: also gather that part's label maps here (links), so that "
-        "`synthtumor evaluate OUT_DIR REF_DIR` compares exactly the predicted cases",
-    )
-    parser.add_argument("--force", action="store_true", help="replace existing outputs")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: auto)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override the checkpoint's config, e.g. --set inference.overlap=0.5",
-    )
-    return parser
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor predict``: 0, or raises (:mod:`synthtumor.cli_errors` maps it)."""
-    scans = [str(s) for s in args.scans]
-    names = [output_name(s) for s in scans]
-    if args.datalist:
-        entries = fold_split(load_datalist(args.datalist), args.fold)[args.part]
-        scans += [e["image"] for e in entries]
-        names += [e["case"] for e in entries]
-    if not scans:
-        raise ValueError("no scan given (CT paths or --datalist)")
-    if args.reference_out and not args.datalist:
-        raise ValueError("--reference-out needs --datalist")
-    check_writable_folder(Path(args.output))
-    if args.reference_out:
-        link_part(
-            args.datalist,
-            args.reference_out,
-            fold=args.fold,
-            part=args.part,
-            overwrite=args.force,
-        )
-    written = predict_files(
-        args.model,
-        scans,
-        args.output,
-        names=names,
-        overwrite=args.force,
-        device=args.device,
-        overrides=args.overrides,
-        progress=True,
-    )
-    print(f"[synthtumor predict] wrote {len(written)} label map(s) to {args.output}")
-    return 0

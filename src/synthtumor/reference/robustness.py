@@ -43,7 +43,6 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import io
@@ -73,7 +72,6 @@ __all__ = [
     "level_band",
     "load_scan",
     "run_benchmark",
-    "run_from_args",
     "summary_markdown",
     "training_distributions",
 ]
@@ -605,46 +603,3 @@ def _write(
     for name, text in contents.items():
         write_text_atomic(targets[name], text, overwrite=overwrite)
     return targets
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-
-def _scans_from_args(args: argparse.Namespace) -> list[Scan]:
-    scans = []
-    for pair in args.scans:
-        if ":" not in pair:
-            raise ValueError(f"expected CT:LIVER, got {pair!r}")
-        ct, liver = pair.split(":", 1)
-        scans.append(load_scan(ct, liver))
-    if args.datalist:
-        from synthtumor.reference.prepare import fold_split, load_datalist
-
-        for entry in fold_split(load_datalist(args.datalist), args.fold)[args.part]:
-            if not entry.get("has_tumor", False):
-                scans.append(load_scan(entry["image"], entry["label"], name=entry["case"]))
-    if not scans:
-        raise ValueError("no healthy scan given (CT:LIVER pairs or --datalist)")
-    return scans
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor robustness``: 0, or raises (see :mod:`synthtumor.cli_errors`)."""
-    scans = _scans_from_args(args)
-    from synthtumor.reference.predict import Predictor
-
-    predictor = Predictor.from_checkpoint(args.model, device=args.device, overrides=args.overrides)
-    result = run_benchmark(
-        predictor,
-        scans,
-        args.output,
-        dimensions=[d.strip() for d in args.dimensions.split(",") if d.strip()],
-        repeats=args.repeats,
-        seed=args.seed,
-        overwrite=args.force,
-        progress=True,
-    )
-    print(summary_markdown(result))
-    return 0

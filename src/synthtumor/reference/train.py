@@ -26,7 +26,6 @@ The parts: :mod:`~synthtumor.reference.data` (cases, where synthesis runs, datas
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -39,16 +38,15 @@ from typing import Any
 
 import numpy as np
 
-from synthtumor.cli_errors import error_message, run_handler
 from synthtumor.reference.checkpointing import (
     CHECKPOINT_FORMAT,
     checkpoint_state,
     load_checkpoint,
     save_checkpoint,
 )
-from synthtumor.reference.config import TrainingConfig, config_to_toml, load_config
+from synthtumor.reference.config import TrainingConfig
 from synthtumor.reference.data import training_cases
-from synthtumor.reference.distributed import barrier, derived_seed, shutdown
+from synthtumor.reference.distributed import barrier, derived_seed
 from synthtumor.reference.loop import run_epoch
 from synthtumor.reference.prepare import write_text_atomic
 from synthtumor.reference.run_logs import EPOCH_COLUMNS, ITERATION_COLUMNS
@@ -59,7 +57,6 @@ __all__ = [
     "EPOCH_COLUMNS",
     "ITERATION_COLUMNS",
     "TrainResult",
-    "build_parser",
     "load_checkpoint",
     "main",
     "train",
@@ -252,55 +249,12 @@ def _write_summary(run: Run, result: TrainResult, seconds: float) -> None:
     write_text_atomic(run.run_dir / "summary.json", text, overwrite=True)
 
 
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """Arguments of ``synthtumor train`` (added to `parser`, or a new one)."""
-    parser = parser or argparse.ArgumentParser(
-        prog="synthtumor train", description="Train a liver and tumour segmentation model."
-    )
-    parser.add_argument("config", nargs="?", help="TOML or JSON config (default: paper recipe)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field, e.g. --set train.max_epochs=10 (repeatable)",
-    )
-    parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from last.pt / best.pt")
-    parser.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder")
-    parser.add_argument("--force", action="store_true", help="start over in a used run folder")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: auto)")
-    parser.add_argument(
-        "--print-config", action="store_true", help="print the resolved config and exit"
-    )
-    return parser
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor train``: 0, or raises (:mod:`synthtumor.cli_errors` maps it)."""
-    try:
-        config = load_config(args.config, args.overrides)
-    except (KeyError, TypeError, ValueError, OSError) as error:
-        raise ValueError(f"bad config {args.config}: {error_message(error)}") from None
-    if args.print_config:
-        print(config_to_toml(config), end="")
-        return 0
-    try:
-        train(
-            config,
-            args.output,
-            resume=args.resume,
-            overwrite=args.force,
-            device=args.device,
-        )
-    finally:
-        shutdown()
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m synthtumor.reference.train`` (what ``torchrun`` launches)."""
-    return run_handler(run_from_args, build_parser().parse_args(argv))
+    """``python -m synthtumor.reference.train`` (what ``torchrun`` launches): ``synthtumor
+    train`` with the same arguments, parser, handler and exit codes."""
+    from synthtumor.cli import main as cli_main
+
+    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

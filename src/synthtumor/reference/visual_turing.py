@@ -39,10 +39,8 @@ called real, 8 called synthetic; one unsure):
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -64,8 +62,6 @@ __all__ = [
     "build_turing_set",
     "read_answer_key",
     "read_ratings",
-    "run_build",
-    "run_score",
     "score_markdown",
     "score_ratings",
 ]
@@ -401,41 +397,3 @@ def score_markdown(score: TuringScore, *, rater: str = "rater") -> str:
             "",
         ]
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-
-def run_build(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor turing build``: 0, or raises (see :mod:`synthtumor.cli_errors`)."""
-    healthy = []
-    for pair in args.healthy:
-        if ":" not in pair:
-            raise ValueError(f"healthy scans are CT:LIVER pairs, got {pair!r}")
-        healthy.append(tuple(pair.split(":", 1)))
-    result = build_turing_set(
-        args.real, healthy, args.output, seed=args.seed, size=args.size, overwrite=args.force
-    )
-    print(
-        f"[synthtumor turing] {len(result.cases)} cases in {result.cases_dir}; keep "
-        f"{result.answer_key} away from the raters"
-    )
-    return 0
-
-
-def run_score(args: argparse.Namespace) -> int:
-    """Handler of ``synthtumor turing score``: 0, or raises (see :mod:`synthtumor.cli_errors`)."""
-    score = score_ratings(read_ratings(args.ratings), read_answer_key(args.key))
-    text = score_markdown(score, rater=Path(args.ratings).stem)
-    if args.output:
-        out = Path(args.output)
-        write_text_atomic(
-            out / "turing_score.json",
-            json.dumps(score.to_dict(), indent=2) + "\n",
-            overwrite=args.force,
-        )
-        write_text_atomic(out / "turing_score.md", text, overwrite=args.force)
-    print(text)
-    return 0

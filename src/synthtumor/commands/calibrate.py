@@ -1,4 +1,4 @@
-"""The ``synthtumor calibrate`` subcommand (registered in :mod:`synthtumor.cli`)::
+"""``synthtumor calibrate DATA -o FILE``: fit the realistic mode to annotated scans::
 
     synthtumor calibrate DATA -o tumour.toml [--phase auto] [--lesion metastasis]
                          [--organ-label 1] [--tumor-label 2] [--force]
@@ -13,24 +13,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from synthtumor._renamed import add_label_options
+from synthtumor.commands._command import Command
 
-__all__ = ["add_calibrate_parser"]
+__all__ = ["COMMAND", "add_arguments", "handle"]
 
 
-def add_calibrate_parser(subparsers: Any) -> None:
-    """Add the ``calibrate`` parser to `subparsers` (an argparse subparsers action)."""
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """DATA, the config file to write, the phase, the lesion type and the label values."""
     from synthtumor.appearance import LESION_NAMES
     from synthtumor.phase import PHASE_CHOICES
 
-    parser = subparsers.add_parser(
-        "calibrate",
-        help="fit the realistic mode to annotated scans and write a config file",
-        description="Measure every case (CT + label) of DATA and write a realistic-mode "
-        "config fitted to its tumours. See docs/realism.md, Calibration.",
-    )
     parser.add_argument("data", type=Path, metavar="DATA", help="folder of annotated cases")
     parser.add_argument(
         "-o", "--output", type=Path, required=True, metavar="FILE", help="config to write"
@@ -43,10 +37,10 @@ def add_calibrate_parser(subparsers: Any) -> None:
     )
     add_label_options(parser)
     parser.add_argument("--force", action="store_true", help="overwrite an existing output")
-    parser.set_defaults(handler=_calibrate_command)
 
 
-def _calibrate_command(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
+    """Check the output, calibrate on DATA, print the summary and write the config."""
     from synthtumor.calibrate import calibrate_folder
     from synthtumor.config_file import write_config
 
@@ -67,3 +61,12 @@ def _calibrate_command(args: argparse.Namespace) -> int:
     write_config(calibration.to_config(), output, overwrite=args.force)
     print(f"synthtumor: wrote {output}")
     return 0
+
+
+COMMAND = Command(
+    help="fit the realistic mode to annotated scans and write a config file",
+    description="Measure every case (CT + label) of DATA and write a realistic-mode "
+    "config fitted to its tumours. See docs/realism.md, Calibration.",
+    add_arguments=add_arguments,
+    handle=handle,
+)

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from synthtumor import TumorConfig, TumorParams, sample
 from synthtumor.phantom import Phantom, make_phantom
 
 COARSE_SPACING = (3.0, 3.0, 4.0)
@@ -24,6 +25,20 @@ def phantom_at(spacing: tuple[float, float, float], seed: int = 0) -> Phantom:
     field_of_view_mm = np.array(COARSE_SHAPE) * np.array(COARSE_SPACING)
     shape = tuple(round(n) for n in field_of_view_mm / np.array(spacing))
     return make_phantom(shape, spacing, rng=seed)
+
+
+def sample_on(
+    phantom: Phantom, size: str, *, rng: int, config: TumorConfig | None = None
+) -> TumorParams:
+    """:func:`synthtumor.sample` on a phantom's scan and liver mask, at its spacing."""
+    return sample(
+        phantom.image,
+        phantom.liver_mask,
+        spacing=phantom.spacing,
+        size=size,
+        config=config,
+        rng=rng,
+    )
 
 
 def liver_box(mask: np.ndarray) -> tuple[slice, slice, slice]:

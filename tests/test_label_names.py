@@ -117,18 +117,28 @@ def params() -> TumorParams:
     )
 
 
-def test_params_are_written_as_format_3_with_organ_label(params: TumorParams):
+def test_params_are_written_as_format_4_with_organ_label(params: TumorParams):
     data = params.to_dict()
-    assert FORMAT_VERSION == 3 and data["format_version"] == 3
+    assert FORMAT_VERSION == 4 and data["format_version"] == 4
     assert data["organ_label"] == 3 and "liver_label" not in data
+
+
+def _before_format_4(params: TumorParams, version: int) -> dict:
+    """`params` as a file of `version` (1-3) would hold them: shared fields in every tumour."""
+    data = params.to_dict()
+    data["format_version"] = version
+    shared = {name: data.pop(name) for name in ("capsule_band", "push", "scanner_blur")}
+    for tumor in data["tumors"]:
+        tumor.update(capsule_band=shared["capsule_band"], push=shared["push"])
+        tumor["scanner_blur_mm"] = list(params.scanner_blur_mm)
+    return data
 
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_params_of_format_1_and_2_with_liver_label_load_without_a_warning(
     params: TumorParams, version: int
 ):
-    data = params.to_dict()
-    data["format_version"] = version
+    data = _before_format_4(params, version)
     data["liver_label"] = data.pop("organ_label")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -136,8 +146,9 @@ def test_params_of_format_1_and_2_with_liver_label_load_without_a_warning(
     assert loaded == params and loaded.organ_label == 3
 
 
-def test_params_of_format_3_must_use_organ_label(params: TumorParams):
-    data = params.to_dict()
+@pytest.mark.parametrize("version", [3, 4])
+def test_params_of_format_3_on_must_use_organ_label(params: TumorParams, version: int):
+    data = _before_format_4(params, 3) if version == 3 else params.to_dict()
     data["liver_label"] = data.pop("organ_label")
     with pytest.raises(ValueError, match=r"unknown \['liver_label'\]"):
         TumorParams.from_dict(data)

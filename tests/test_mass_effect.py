@@ -24,7 +24,7 @@ from synthtumor.shape import offsets_mm
 def _spec(semi_mm: float, factor: float, intensity: float) -> TumorSpec:
     return TumorSpec(
         "medium", (20, 20, 20), True, semi_mm, (semi_mm,) * 3, 0.0, 0.0, 40.0, 10.0,
-        1.3, 0.6, factor, intensity, (0.4, 0.7), 0.8, 0.0, 0,
+        1.3, 0.6, factor, intensity, 0.8, 0.0, 0,
     )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from _volumes import coarse_phantom
+from _volumes import coarse_phantom, sample_on
 from synthtumor import TumorConfig, TumorParams, apply, sample, synthesize, tumor_box
 from synthtumor.appearance import LESION_TYPES, scanner_blur_mm
 from synthtumor.phantom import make_phantom
@@ -25,15 +25,7 @@ def quiet_phantom():
 
 def _coarse_sample(config=None, *, size="small", seed=0):
     """``sample`` on the coarse 3 mm phantom (drawing only, no rendering)."""
-    phantom = coarse_phantom()
-    return sample(
-        phantom.image,
-        phantom.liver_mask,
-        spacing=phantom.spacing,
-        size=size,
-        config=config,
-        rng=seed,
-    )
+    return sample_on(coarse_phantom(), size, rng=seed, config=config)
 
 
 def _one_lesion(phantom, config, seed, size="medium"):
@@ -133,10 +125,7 @@ def test_a_lesion_without_capsule_gets_a_smaller_box_and_the_same_texture(quiet_
     assert spec.capsule_contrast_hu > 0
     bare_spec = dataclasses.replace(spec, capsule_contrast_hu=0.0)
     without = dataclasses.replace(with_capsule, tumors=(bare_spec,))
-    shape = quiet_phantom.image.shape
-    (low, high), (bare_low, bare_high) = (
-        tumor_box(s, with_capsule.spacing, shape) for s in (spec, bare_spec)
-    )
+    (low, high), (bare_low, bare_high) = (tumor_box(s, with_capsule) for s in (spec, bare_spec))
     assert all(a <= b for a, b in zip(low, bare_low, strict=True))
     assert all(a >= b for a, b in zip(high, bare_high, strict=True))
     assert math.prod(np.subtract(bare_high, bare_low)) < 0.9 * math.prod(np.subtract(high, low))
@@ -165,9 +154,12 @@ def test_the_scanner_blur_follows_the_spacing_and_is_recorded():
     assert scanner_blur_mm((1.0, 1.0, 1.0)) == (0.5, 0.5, 0.5)
     phantom = coarse_phantom()
     params = _coarse_sample(TumorConfig.realistic(), size="small", seed=0)
-    assert all(spec.scanner_blur_mm == scanner_blur_mm(phantom.spacing) for spec in params.tumors)
+    assert params.scanner_blur and params.scanner_blur_mm == scanner_blur_mm(phantom.spacing)
+    assert json.loads(params.to_json())["scanner_blur"] is True  # the switch, not the sigmas
     off = _coarse_sample(TumorConfig.realistic(scanner_blur=False), size="small", seed=0)
-    assert all(spec.scanner_blur_mm == (0.0, 0.0, 0.0) for spec in off.tumors)
+    assert not off.scanner_blur and off.scanner_blur_mm == (0.0, 0.0, 0.0)
+    paper = _coarse_sample(TumorConfig(scanner_blur=True), size="small", seed=0)
+    assert not paper.scanner_blur  # the paper mode has no scanner blur
 
 
 def test_an_anisotropic_scan_gets_a_wider_edge_through_plane():
@@ -233,9 +225,22 @@ def test_old_params_files_still_load():
     data["liver_label"] = data.pop("organ_label")  # the name formats 1 and 2 used
     for key in ("appearance", "phase", "pattern", "noise_lowpass_mm", "vessel_check"):
         data.pop(key)
+    # Formats 1-3 copied the call's capsule band into every tumour; format 4 keeps it once.
+    band = data.pop("capsule_band")
+    for key in ("push", "scanner_blur"):
+        data.pop(key)
     for tumor in data["tumors"]:
-        for key in ("lesion", "periphery_hu", "fill", "scanner_blur_mm"):
+        for key in (
+            "lesion",
+            "periphery_hu",
+            "fill",
+            "exophytic",
+            "duct_path",
+            "duct_radius_mm",
+            "duct_hu",
+        ):
             tumor.pop(key)
+        tumor["capsule_band"] = band
     assert TumorParams.from_dict(json.loads(json.dumps(data))) == params
 
 

@@ -105,7 +105,7 @@ def test_nothing_changes_outside_the_tumour_boxes(seed, size, dtype):
     )
     touched = np.zeros(phantom.image.shape, dtype=bool)
     for spec in params.tumors:
-        lower, upper = tumor_box(spec, params.spacing, phantom.image.shape)
+        lower, upper = tumor_box(spec, params)
         touched[tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))] = True
     assert np.array_equal(image[~touched], phantom.image[~touched])
     assert np.array_equal(label[~touched], phantom.liver_mask[~touched].astype(np.uint8))

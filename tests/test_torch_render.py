@@ -21,6 +21,7 @@ import torch
 from scipy import ndimage
 
 import synthtumor
+from _volumes import sample_on
 from synthtumor import TumorConfig, apply, liver_statistics, sample, tumor_box
 from synthtumor.adapters._common import LiverTooSmallWarning
 from synthtumor.io import load_scan
@@ -52,7 +53,7 @@ def _agreement(reference, image: np.ndarray, label: np.ndarray, params):
     """Per tumour, (IoU of the tumour labels, mean |HU difference|) inside its box."""
     scores = []
     for spec in params.tumors:
-        lower, upper = tumor_box(spec, params.spacing, image.shape)
+        lower, upper = tumor_box(spec, params)
         box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
         expected, found = reference.label[box] == 2, label[box] == 2
         iou = (expected & found).sum() / (expected | found).sum()
@@ -86,9 +87,7 @@ def _check_matches(image: np.ndarray, mask: np.ndarray, params, device: str = "c
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("size", SIZES)
 def test_matches_numpy_renderer_per_size(crop_phantom, size, device):
-    params = sample(
-        crop_phantom.image, crop_phantom.liver_mask, spacing=crop_phantom.spacing, size=size, rng=3
-    )
+    params = sample_on(crop_phantom, size, rng=3)
     assert params.tumors
     _check_matches(crop_phantom.image, crop_phantom.liver_mask, params, device)
 
@@ -104,15 +103,18 @@ def test_matches_numpy_renderer_per_size(crop_phantom, size, device):
 )
 def test_matches_with_each_stage_off(crop_phantom, switches):
     config = TumorConfig().replace(**switches)
-    params = sample(
-        crop_phantom.image,
-        crop_phantom.liver_mask,
-        spacing=crop_phantom.spacing,
-        size="medium",
-        config=config,
-        rng=5,
-    )
+    params = sample_on(crop_phantom, "medium", rng=5, config=config)
     _check_matches(crop_phantom.image, crop_phantom.liver_mask, params)
+
+
+def test_matches_with_the_calls_capsule_band(crop_phantom):
+    """The capsule band is the params' (one for every tumour), read by both renderers."""
+    params = sample_on(crop_phantom, "small", rng=4)
+    wide = dataclasses.replace(params, capsule_band=(0.2, 0.9))
+    _check_matches(crop_phantom.image, crop_phantom.liver_mask, wide)
+    default, _ = _render_one(crop_phantom.image, crop_phantom.liver_mask, params, "cpu")
+    widened, _ = _render_one(crop_phantom.image, crop_phantom.liver_mask, wide, "cpu")
+    assert np.abs(widened.astype(np.float64) - default).max() > 10.0  # a wider band, more HU
 
 
 @pytest.mark.parametrize(
@@ -126,25 +128,19 @@ def test_matches_with_each_stage_off(crop_phantom, switches):
 def test_matches_at_other_spacings(spacing, shape):
     """Coarse, thick-slice and mixed grids: the shape grid's sub-voxels differ per axis."""
     phantom = make_phantom(shape=shape, spacing=spacing, rng=0)
-    params = sample(phantom.image, phantom.liver_mask, spacing=spacing, size="medium", rng=1)
+    params = sample_on(phantom, "medium", rng=1)
     _check_matches(phantom.image, phantom.liver_mask, params)
 
 
 def test_integer_scan_matches_and_keeps_its_dtype():
     phantom = make_phantom(shape=(64, 64, 40), spacing=(1.0, 1.0, 1.0), dtype=np.int16, rng=1)
-    params = sample(phantom.image, phantom.liver_mask, spacing=phantom.spacing, size="small", rng=2)
+    params = sample_on(phantom, "small", rng=2)
     _check_matches(phantom.image, phantom.liver_mask, params)
 
 
 def test_tumor_cut_by_the_crop_border_matches(crop_phantom):
     """A tumour centred two voxels from the crop's edge: its box is clipped, its label exact."""
-    params = sample(
-        crop_phantom.image,
-        crop_phantom.liver_mask,
-        spacing=crop_phantom.spacing,
-        size="medium",
-        rng=2,
-    )
+    params = sample_on(crop_phantom, "medium", rng=2)
     liver = np.argwhere(crop_phantom.liver_mask)
     near_edge = tuple(int(v) for v in liver[np.argmin(liver[:, 0])])
     spec = dataclasses.replace(params.tumors[0], center_voxel=near_edge)
@@ -156,7 +152,7 @@ def test_tumor_cut_by_the_crop_border_matches(crop_phantom):
     cut = dataclasses.replace(
         moved, shape=image.shape, tumors=(dataclasses.replace(spec, center_voxel=centre),)
     )
-    lower, _ = tumor_box(cut.tumors[0], cut.spacing, image.shape)
+    lower, _ = tumor_box(cut.tumors[0], cut)
     assert lower[0] == 0  # the box reaches past the crop's edge
     _check_matches(image, mask, cut)
 
@@ -179,13 +175,7 @@ def test_label_values_of_the_config_are_written(crop_phantom):
 
 def test_mass_effect_moves_the_scan_as_numpy_does(crop_phantom):
     """A large tumour pushes tissue: outside its label the two renderers move the same voxels."""
-    params = sample(
-        crop_phantom.image,
-        crop_phantom.liver_mask,
-        spacing=crop_phantom.spacing,
-        size="large",
-        rng=1,
-    )
+    params = sample_on(crop_phantom, "large", rng=1)
     reference = apply(crop_phantom.image, crop_phantom.liver_mask, params)
     rendered, label = _render_one(crop_phantom.image, crop_phantom.liver_mask, params, "cpu")
     outside = (reference.label != 2) & (label != 2)
@@ -271,14 +261,7 @@ def test_realistic_mode_is_refused_with_a_clear_error(crop_phantom):
     realistic = TumorConfig().replace(appearance="realistic")
     with pytest.raises(ValueError, match="paper mode only"):
         synthesize_batch(images, masks, spacing=crop_phantom.spacing, config=realistic)
-    params = sample(
-        crop_phantom.image,
-        crop_phantom.liver_mask,
-        spacing=crop_phantom.spacing,
-        size="tiny",
-        config=realistic,
-        rng=0,
-    )
+    params = sample_on(crop_phantom, "tiny", rng=0, config=realistic)
     with pytest.raises(ValueError, match="paper mode only"):
         render_batch(images, masks, [params])
 
@@ -307,16 +290,10 @@ def test_bad_arguments_are_named(images, masks, kwargs, error, match):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("periphery_hu", 30.0), ("fill", 0.3), ("scanner_blur_mm", (0.5, 0.5, 1.0))],
+    [("periphery_hu", 30.0), ("fill", 0.3), ("exophytic", True)],
 )
 def test_fields_the_torch_renderer_does_not_draw_are_refused(crop_phantom, field, value):
-    params = sample(
-        crop_phantom.image,
-        crop_phantom.liver_mask,
-        spacing=crop_phantom.spacing,
-        size="tiny",
-        rng=0,
-    )
+    params = sample_on(crop_phantom, "tiny", rng=0)
     spec = dataclasses.replace(params.tumors[0], **{field: value})
     changed = dataclasses.replace(params, tumors=(spec, *params.tumors[1:]))
     with pytest.raises(ValueError, match=rf"tumors\[0\] has {field}=.*does not render"):
@@ -325,25 +302,23 @@ def test_fields_the_torch_renderer_does_not_draw_are_refused(crop_phantom, field
             torch.from_numpy(crop_phantom.liver_mask)[None],
             [changed],
         )
-    lowpass = dataclasses.replace(params, noise_lowpass_mm=4.0)
-    with pytest.raises(ValueError, match=r"noise_lowpass_mm=4\.0"):
-        render_batch(
-            torch.from_numpy(crop_phantom.image)[None],
-            torch.from_numpy(crop_phantom.liver_mask)[None],
-            [lowpass],
-        )
+    for shared, message in [
+        ({"noise_lowpass_mm": 4.0}, r"params\[0\] has noise_lowpass_mm=4\.0"),
+        ({"scanner_blur": True}, r"params\[0\] has scanner_blur=True"),
+        ({"push": "organ"}, r"params\[0\] has push='organ'"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            render_batch(
+                torch.from_numpy(crop_phantom.image)[None],
+                torch.from_numpy(crop_phantom.liver_mask)[None],
+                [dataclasses.replace(params, **shared)],
+            )
 
 
 def test_render_batch_checks_its_params(crop_phantom):
     images = torch.from_numpy(crop_phantom.image)[None]
     masks = torch.from_numpy(crop_phantom.liver_mask)[None]
-    params = sample(
-        crop_phantom.image,
-        crop_phantom.liver_mask,
-        spacing=crop_phantom.spacing,
-        size="tiny",
-        rng=0,
-    )
+    params = sample_on(crop_phantom, "tiny", rng=0)
     with pytest.raises(ValueError, match="one entry per crop"):
         render_batch(images, masks, [params, params])
     with pytest.raises(TypeError, match=r"params\[0\] must be a TumorParams"):

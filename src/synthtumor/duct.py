@@ -68,7 +68,7 @@ def render_duct(
         return
     spacing = np.asarray(params.spacing)
     path = np.asarray(spec.duct_path)
-    sigmas = [math.hypot(_EDGE_SIGMA_MM, s) for s in spec.scanner_blur_mm]
+    sigmas = [math.hypot(_EDGE_SIGMA_MM, s) for s in params.scanner_blur_mm]
     reach = spec.duct_radius_mm + 3.0 * max(sigmas)
     margin = np.ceil(reach / spacing).astype(int)
     lower = np.maximum(path.min(axis=0) - margin, 0)

@@ -97,7 +97,7 @@ def write_back(
     new_values[params.organ_label] = organ_label
     new_values[params.tumor_label] = tumor_label
     for spec in params.tumors:
-        lower, upper = tumor_box(spec, params.spacing, params.shape)
+        lower, upper = tumor_box(spec, params)
         box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
         before = np.where(
             label_map[box] == organ_label,

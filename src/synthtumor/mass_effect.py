@@ -262,7 +262,7 @@ def push_tissue(
     """Mass effect (eq. 5) on the scan and label around the tumour, in place.
 
     Voxels where `protected` is True (other organs) are not moved into, nor is anything pulled
-    out of them: they keep their value. With ``spec.push == "organ"`` only the organ's own
+    out of them: they keep their value. With ``params.push == "organ"`` only the organ's own
     voxels move, so its outline stays.
     """
     lower, upper = _push_box(spec, params.spacing, output.shape)
@@ -278,7 +278,7 @@ def push_tissue(
     moving = _moves_enough(warp, spec, params.spacing)
     if protected is not None:
         moving &= ~protected[box].ravel()[warp.flat_index]
-    if spec.push == "organ":
+    if params.push == "organ":
         moving &= label[box].ravel()[warp.flat_index] != params.background_label
     warp = _subset(warp, moving)
     if warp.flat_index.size == 0:

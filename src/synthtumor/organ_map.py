@@ -66,7 +66,7 @@ def write_tumors(
 
     output = label.astype(label.dtype if dtype is None else dtype, copy=True)
     for spec in params.tumors:
-        lower, upper = tumor_box(spec, params.spacing, params.shape)
+        lower, upper = tumor_box(spec, params)
         box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
         output[box][core_label[box] == params.tumor_label] = tumor_label
     return output

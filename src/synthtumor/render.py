@@ -52,22 +52,45 @@ _COARSE_FROM_VOXELS = 24
 _FINE_SCAN_POINTS = 32**3
 
 
-def tumor_box(
-    spec: TumorSpec, spacing: tuple[float, float, float], shape: tuple[int, int, int]
-) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """The ``(lower, upper)`` voxel box outside which a tumour changes nothing.
+def tumor_box(spec: TumorSpec, params: TumorParams) -> Extent:
+    """The ``(lower, upper)`` voxel box outside which a tumour of `params` changes nothing.
+
+    The box is clipped to ``params.shape``; it depends on the tumour's numbers and on what its
+    tumours share (the spacing, the scanner's blur).
+
+    Parameters
+    ----------
+    spec : TumorSpec
+        One of ``params.tumors`` (or a variant of one).
+    params : TumorParams
+        The params it belongs to.
+
+    Returns
+    -------
+    tuple of 2 tuples of 3 int
+        The box's lower corner (inclusive) and upper corner (exclusive), in voxel indices.
 
     Examples
     --------
-    >>> from synthtumor.params import TumorSpec
+    >>> from synthtumor.params import TumorParams, TumorSpec
     >>> spec = TumorSpec("tiny", (50, 50, 50), True, 4.0, (4.0, 4.0, 4.0), 0.0, 0.0, 40.0, 10.0,
-    ...                  1.3, 0.6, 1.3, 0.0, (0.4, 0.7), 0.8, 0.0, 0)
-    >>> tumor_box(spec, (1.0, 1.0, 1.0), (100, 100, 100))
+    ...                  1.3, 0.6, 1.3, 0.0, 0.8, 0.0, 0)
+    >>> params = TumorParams((100, 100, 100), (1.0, 1.0, 1.0), "tiny", (spec,), 100.0, 100.0,
+    ...                      15.0, 115.0, 0.9)
+    >>> tumor_box(spec, params)
     ((42, 42, 42), (59, 59, 59))
+    >>> from dataclasses import replace
+    >>> tumor_box(spec, replace(params, scanner_blur=True))  # the PSF widens the edge
+    ((41, 41, 41), (60, 60, 60))
     """
+    if not isinstance(params, TumorParams):
+        raise TypeError(
+            f"params must be the TumorParams the tumour belongs to, got {type(params).__name__} "
+            "(tumor_box(spec, spacing, shape) became tumor_box(spec, params) with format 4)"
+        )
     lower, upper = [], []
     for centre, half_voxels, size in zip(
-        spec.center_voxel, _half_box_voxels(spec, spacing), shape, strict=True
+        spec.center_voxel, _half_box_voxels(spec, params), params.shape, strict=True
     ):
         lower.append(max(centre - half_voxels, 0))
         upper.append(min(centre + half_voxels + 1, size))
@@ -75,17 +98,17 @@ def tumor_box(
 
 
 def _half_box_voxels(
-    spec: TumorSpec, spacing: tuple[float, float, float], *, always_capsule: bool = False
+    spec: TumorSpec, params: TumorParams, *, always_capsule: bool = False
 ) -> tuple[int, ...]:
     """Half-size in voxels of the tumour's box before it is clipped to the volume."""
-    half_extent = tumor_half_extent_mm(spec, always_capsule=always_capsule)
+    half_extent = tumor_half_extent_mm(spec, params.scanner_blur_mm, always_capsule=always_capsule)
     return tuple(
         math.ceil(half_mm / voxel_mm) + 1
-        for half_mm, voxel_mm in zip(half_extent, spacing, strict=True)
+        for half_mm, voxel_mm in zip(half_extent, params.spacing, strict=True)
     )
 
 
-def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -> tuple[int, ...]:
+def _texture_half_voxels(spec: TumorSpec, params: TumorParams) -> tuple[int, ...]:
     """Half-size in voxels of a box certain to hold the tumour's footprint, from the params.
 
     The deformed ellipsoid reaches ``semi + DISPLACEMENT_CLIP * sigma_e``; drawn in the mass
@@ -95,7 +118,8 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
     The capsule's reach counts whether or not the tumour has one, so that its texture does not
     depend on that.
     """
-    box = _half_box_voxels(spec, spacing, always_capsule=True)
+    spacing = params.spacing
+    box = _half_box_voxels(spec, params, always_capsule=True)
     scale_at_edge = 1.0
     if pushes_visibly(spec, spacing):
         reach = min(
@@ -121,14 +145,14 @@ def _texture_half_voxels(spec: TumorSpec, spacing: tuple[float, float, float]) -
             spec.semi_axes_mm,
             spacing,
             box,
-            blur_reach_mm(spec, always_capsule=True),
+            blur_reach_mm(spec, params.scanner_blur_mm, always_capsule=True),
             strict=True,
         )
     )
 
 
 def _tumour_texture(
-    spec: TumorSpec, spacing: Spacing, extent: Extent, rng: np.random.Generator
+    spec: TumorSpec, params: TumorParams, extent: Extent, rng: np.random.Generator
 ) -> np.ndarray:
     """The tumour's texture on `extent`, cut from a field anchored on the tumour itself.
 
@@ -136,7 +160,7 @@ def _tumour_texture(
     alone (:func:`_texture_half_voxels`), so its value at a voxel depends only on the params:
     not on how far the footprint search reached, nor on whether the volume's border cuts it.
     """
-    half = _texture_half_voxels(spec, spacing)
+    half = _texture_half_voxels(spec, params)
     field_shape = triple(2 * h + 1 for h in half)
     window = triple(
         slice(a - (centre - h), b - (centre - h))
@@ -144,7 +168,7 @@ def _tumour_texture(
     )
     return gaussian_texture(
         field_shape,
-        spacing=spacing,
+        spacing=params.spacing,
         mean_hu=spec.texture_mean_hu,
         std_hu=spec.texture_std_hu,
         scale=spec.texture_scale,
@@ -191,7 +215,7 @@ def _squared_radius(
 
 
 def _tumour_extent(
-    spec: TumorSpec, spacing: Spacing, lower: Voxel, upper: Voxel, controls: np.ndarray | None
+    spec: TumorSpec, params: TumorParams, lower: Voxel, upper: Voxel, controls: np.ndarray | None
 ) -> tuple[Voxel, Voxel, np.ndarray | None] | None:
     """Where the blurred tumour and its capsule can be non-zero: ``(lower, upper, mask)``.
 
@@ -200,12 +224,13 @@ def _tumour_extent(
     scanned on a grid of every second shape-grid point, and the fine mask is built later only on
     what that scan found, grown by the stride and the blur reach. None when the tumour is empty.
     """
+    spacing = params.spacing
     subdivisions = _subdivisions(spacing)
     grid_sizes = [(b - a) * k for a, b, k in zip(lower, upper, subdivisions, strict=True)]
     if math.prod(grid_sizes) <= _FINE_SCAN_POINTS:
         axes = _box_axes(spec, spacing, lower, upper, subdivisions)
         mask = _tumour_mask(spec, axes, controls, spacing)
-        bounds = _reach_of(spec, spacing, subdivisions, mask, axes, (1, 1, 1), lower, upper)
+        bounds = _reach_of(spec, params, subdivisions, mask, axes, (1, 1, 1), lower, upper)
         if bounds is None:
             return None
         extent_lower, extent_upper = bounds
@@ -230,13 +255,13 @@ def _tumour_extent(
         for i, (axis, stride) in enumerate(zip(axes, strides, strict=True))
     )
     coarse = _tumour_mask(spec, coarse_axes, controls, spacing)
-    bounds = _reach_of(spec, spacing, subdivisions, coarse, coarse_axes, strides, lower, upper)
+    bounds = _reach_of(spec, params, subdivisions, coarse, coarse_axes, strides, lower, upper)
     return None if bounds is None else (*bounds, None)
 
 
 def _reach_of(
     spec: TumorSpec,
-    spacing: Spacing,
+    params: TumorParams,
     subdivisions: Voxel,
     mask: np.ndarray,
     axes: Axes,
@@ -249,7 +274,8 @@ def _reach_of(
     `mask` holds samples at the offsets `axes`, every `strides` shape-grid points; the box is
     clipped to ``lower:upper``. None when the mask is empty.
     """
-    reach_mm = blur_reach_mm(spec)
+    spacing = params.spacing
+    reach_mm = blur_reach_mm(spec, params.scanner_blur_mm)
     extent_lower, extent_upper = [], []
     for axis in range(3):
         others = tuple(a for a in range(3) if a != axis)
@@ -272,7 +298,7 @@ def _reach_of(
 
 def _tumour_weight_and_capsule(
     spec: TumorSpec,
-    spacing: Spacing,
+    params: TumorParams,
     extent: Extent,
     controls: np.ndarray | None,
     mask: np.ndarray | None = None,
@@ -284,17 +310,18 @@ def _tumour_weight_and_capsule(
     and the thin capsule show as partial volume instead of vanishing between voxel centres.
     `mask` is t' on that grid when already known.
     """
+    spacing = params.spacing
     subdivisions = _subdivisions(spacing)
     grid_mm = triple(s / k for s, k in zip(spacing, subdivisions, strict=True))
     if mask is None:
         axes = _box_axes(spec, spacing, *extent, subdivisions)
         mask = _tumour_mask(spec, axes, controls, spacing)
-    weight = blur_mask(mask, edge_sigmas_mm(spec), grid_mm)
+    weight = blur_mask(mask, edge_sigmas_mm(spec, params.scanner_blur_mm), grid_mm)
     capsule = None
     if spec.capsule_contrast_hu > 0:
         capsule = capsule_increment(
             weight,
-            band=spec.capsule_band,
+            band=params.capsule_band,
             blur_mm=spec.capsule_blur_mm,
             contrast_hu=spec.capsule_contrast_hu,
             spacing=grid_mm,
@@ -371,14 +398,14 @@ def render_tumor(
     texture's grain towards the centre. Everything happens on boxes around the tumour.
     """
     spacing = params.spacing
-    lower, upper = tumor_box(spec, spacing, output.shape)
+    lower, upper = tumor_box(spec, params)
     texture_seed, deformation_seed = np.random.SeedSequence(spec.seed).spawn(2)
     controls = (
         elastic_controls(spec.deformation_mm, rng=np.random.default_rng(deformation_seed))
         if spec.deformation_mm > 0
         else None
     )
-    footprint = _tumour_extent(spec, spacing, lower, upper, controls)
+    footprint = _tumour_extent(spec, params, lower, upper, controls)
     if pushes_visibly(spec, spacing):
         push_tissue(output, label, spec, params, protected)
     if footprint is None:
@@ -386,12 +413,12 @@ def render_tumor(
     extent_lower, extent_upper, mask = footprint
     extent = (extent_lower, extent_upper)
     box = box_slices(extent_lower, extent_upper)
-    weight, capsule = _tumour_weight_and_capsule(spec, spacing, extent, controls, mask)
+    weight, capsule = _tumour_weight_and_capsule(spec, params, extent, controls, mask)
     liver = _growth_region(label[box], spec, params, box, blocked)
     weight *= liver
     image_box = np.asarray(output[box], dtype=np.float32)
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")
-    texture = _tumour_texture(spec, spacing, extent, np.random.default_rng(texture_seed))
+    texture = _tumour_texture(spec, params, extent, np.random.default_rng(texture_seed))
     if params.noise_lowpass_mm > 0:
         periphery = _enhancing_periphery(spec, spacing, extent, controls, texture)
         if periphery is not None:

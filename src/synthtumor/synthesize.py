@@ -22,7 +22,7 @@ from synthtumor._validation import (
     check_finite,
     check_rng,
 )
-from synthtumor.appearance import draw_appearance, scanner_blur_mm
+from synthtumor.appearance import draw_appearance
 from synthtumor.collision import VesselMap, choose_centers
 from synthtumor.config import SIZE_NAMES, TumorConfig, Value, draw
 from synthtumor.duct import duct_path, render_duct
@@ -130,7 +130,6 @@ def _draw_lesion(
     config: TumorConfig,
     stats: LiverStatistics,
     phase: str,
-    spacing: tuple[float, float, float],
     drawn: Drawn,
     rng: np.random.Generator,
 ) -> Drawn:
@@ -155,7 +154,6 @@ def _draw_lesion(
         "capsule_contrast_hu": unless_set("capsule_contrast_hu", lesion.capsule_hu),
         "periphery_hu": lesion.periphery_hu,
         "fill": lesion.fill,
-        "scanner_blur_mm": scanner_blur_mm(spacing) if config.scanner_blur else (0.0, 0.0, 0.0),
     }
 
 
@@ -177,7 +175,6 @@ def _draw_tumor(
     rng: np.random.Generator,
     *,
     phase: str | None = None,
-    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> Drawn:
     """Every random number of one tumour except its location.
 
@@ -205,14 +202,13 @@ def _draw_tumor(
         "texture_blur_mm": draw(config.texture_blur_mm, rng),
         "mass_effect_radius_factor": draw(config.mass_effect_radius_factor, rng),
         "mass_effect_intensity": draw(config.mass_effect_intensity, rng),
-        "capsule_band": tuple(float(v) for v in config.capsule_band),
         "capsule_blur_mm": draw(config.capsule_blur_mm, rng),
         "capsule_contrast_hu": _draw_optional(config.capsule_contrast_hu, rng),
         "seed": int(rng.integers(0, SEED_BOUND)),
     }
     if config.appearance == "realistic":
         assert phase is not None
-        drawn.update(_draw_lesion(config, stats, phase, spacing, drawn, rng))
+        drawn.update(_draw_lesion(config, stats, phase, drawn, rng))
     switched_off = {
         "deformation_mm": not config.elastic_deformation,
         "edge_blur_mm": not config.edge_blur,
@@ -410,6 +406,9 @@ def _sample_checked(
         pattern=config.pattern,
         noise_lowpass_mm=config.noise_lowpass_mm if config.appearance == "realistic" else 0.0,
         vessel_check=vessel_check,
+        capsule_band=(float(config.capsule_band[0]), float(config.capsule_band[1])),
+        push="organ" if organ.push == "organ" else "surroundings",
+        scanner_blur=config.appearance == "realistic" and config.scanner_blur,
     )
 
 
@@ -438,16 +437,15 @@ def _organ_growth(
     spacing: tuple[float, float, float],
     rng: np.random.Generator,
 ) -> list[TumorSpec]:
-    """Each tumour's growth rule: exophytic, its upstream duct (drawn with the organ's shares)
-    and what it pushes.
+    """Each tumour's growth rule: exophytic, and its upstream duct (drawn with the organ's
+    shares); what the mass effect pushes is the organ's, for all (``TumorParams.push``).
 
     Nothing is drawn for an organ without exophytic tumours or ducts, so the liver's stream is
     the paper mode's.
     """
-    push = "organ" if organ.push == "organ" else "surroundings"
     grown = []
     for spec in tumors:
-        changes: dict[str, Any] = {} if push == "surroundings" else {"push": push}
+        changes: dict[str, Any] = {}
         if organ.exophytic_share > 0:
             changes["exophytic"] = bool(rng.random() < organ.exophytic_share)
         if organ.duct_dilation_share > 0:
@@ -513,7 +511,7 @@ def _place_tumors(
     tries = config.max_location_tries if vessel_check == "eq2" else 1
 
     def draw_one(size: str) -> Drawn:
-        return _draw_tumor(size, config, stats, rng, phase=phase, spacing=spacing)
+        return _draw_tumor(size, config, stats, rng, phase=phase)
 
     def locate(drawn_tumors: list[Drawn], candidates: list[np.ndarray]) -> list[TumorSpec]:
         centres = choose_centers(
@@ -820,7 +818,7 @@ def _apply_checked(
     if inplace:
         # Nothing may be written before every tumour's box is known to be finite.
         for spec in params.tumors:
-            lower, upper = tumor_box(spec, params.spacing, image.shape)
+            lower, upper = tumor_box(spec, params)
             box = tuple(slice(a, b) for a, b in zip(lower, upper, strict=True))
             check_finite(image[box], name="image", where=f"in the tumour box {lower}-{upper}")
         output, label = _inplace_targets(image, liver_mask, params)

@@ -33,10 +33,13 @@ from synthtumor._validation.scalars import (
     check_seed,
 )
 
-__all__ = ["VESSEL_CHECKS", "check_tumor_params", "check_tumor_spec"]
+__all__ = ["PUSHED", "VESSEL_CHECKS", "check_tumor_params", "check_tumor_spec"]
 
 VESSEL_CHECKS = ("eq2", "off", "unenhanced")
 """Values of ``TumorParams.vessel_check``."""
+
+PUSHED = ("surroundings", "organ")
+"""Values of ``TumorParams.push``: what the tumours' mass effect moves."""
 
 Check = Callable[[object, str], object]
 
@@ -97,14 +100,12 @@ _SPEC_FIELDS: dict[str, Check] = {
     "texture_blur_mm": _BLUR,
     "mass_effect_radius_factor": _real(0.0, MAX_MASS_EFFECT_RADIUS_FACTOR),
     "mass_effect_intensity": _real(0.0, 100.0),
-    "capsule_band": lambda value, name: check_pair(value, name, low=0.0, high=1.0),
     "capsule_blur_mm": _BLUR,
     "capsule_contrast_hu": _HU,
     "seed": lambda value, name: check_seed(value, name=name),
     "lesion": _lesion,
     "periphery_hu": _HU,
     "fill": _real(0.0, 1.0),
-    "scanner_blur_mm": _triple(0.0, MAX_BLUR_MM),
 }
 
 
@@ -137,6 +138,7 @@ def _choices(kind: str, *, allow_none: bool = False) -> Check:
             "phase": PHASES,
             "pattern": PATTERNS,
             "vessel_check": VESSEL_CHECKS,
+            "push": PUSHED,
         }[kind]
         check_choice(value, options, name=name, allow_none=allow_none)
 
@@ -164,6 +166,9 @@ _PARAMS_FIELDS: dict[str, Check] = {
     "pattern": _choices("pattern", allow_none=True),
     "noise_lowpass_mm": _real(0.0, MAX_NOISE_LOWPASS_MM),
     "vessel_check": _choices("vessel_check"),
+    "capsule_band": lambda value, name: check_pair(value, name, low=0.0, high=1.0),
+    "push": _choices("push"),
+    "scanner_blur": lambda value, name: check_bool(value, name=name),
 }
 
 

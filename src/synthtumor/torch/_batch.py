@@ -206,12 +206,12 @@ _RENDERED_FIELDS = {
         "shape", "spacing", "size", "tumors", "liver_mean_hu", "parenchyma_mean_hu",
         "parenchyma_std_hu", "vessel_threshold_hu", "vessel_smoothing_mm", "label_threshold",
         "background_label", "organ_label", "tumor_label", "appearance", "phase", "pattern",
-        "vessel_check",
+        "vessel_check", "capsule_band",
     },
     "TumorSpec": {
         "size", "center_voxel", "vessel_free", "radius_mm", "semi_axes_mm", "deformation_mm",
         "edge_blur_mm", "texture_mean_hu", "texture_std_hu", "texture_scale", "texture_blur_mm",
-        "mass_effect_radius_factor", "mass_effect_intensity", "capsule_band", "capsule_blur_mm",
+        "mass_effect_radius_factor", "mass_effect_intensity", "capsule_blur_mm",
         "capsule_contrast_hu", "seed", "lesion",
     },
 }  # fmt: skip

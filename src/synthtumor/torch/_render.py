@@ -54,10 +54,10 @@ def render_tumor(
         )
     if pushes_visibly(spec, spacing):
         _push_tissue(output, label, spec, params)
-    half = _texture_half_voxels(spec, spacing)
+    half = _texture_half_voxels(spec, params)
     corners = _clipped(spec.center_voxel, half, tuple(output.shape))
     box = tuple(slice(a, b) for a, b in zip(*corners, strict=True))
-    weight, capsule = _weight_and_capsule(spec, spacing, corners, controls, output.device)
+    weight, capsule = _weight_and_capsule(spec, params, corners, controls, output.device)
     liver = (label[box] != params.background_label).to(torch.float32)
     weight = weight * liver
     texture = _texture(spec, spacing, corners, half, np.random.default_rng(texture_seed), output)
@@ -86,9 +86,10 @@ def _axes(spec: TumorSpec, spacing, corners: Corners, subdivisions, device) -> t
 
 
 def _weight_and_capsule(
-    spec: TumorSpec, spacing, corners: Corners, controls: np.ndarray | None, device
+    spec: TumorSpec, params: TumorParams, corners: Corners, controls: np.ndarray | None, device
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """t'' and the capsule's added HU on the box, computed on the shape grid, in voxels."""
+    spacing = params.spacing
     subdivisions = _subdivisions(spacing)
     grid_mm = tuple(s / k for s, k in zip(spacing, subdivisions, strict=True))
     axes_np, axes = _axes(spec, spacing, corners, subdivisions, device)
@@ -98,13 +99,12 @@ def _weight_and_capsule(
         displacement = apply_separable(to_device(controls, device), weights)
     scale = _radial_scale(spec, axes) if pushes_visibly(spec, spacing) else None
     mask = (_squared_radius(spec, axes, displacement, scale) <= 1.0).to(torch.float32)
-    edge = tuple(
-        sigma / voxel_mm for sigma, voxel_mm in zip(edge_sigmas_mm(spec), grid_mm, strict=True)
-    )
+    sigmas = edge_sigmas_mm(spec, params.scanner_blur_mm)
+    edge = tuple(sigma / voxel_mm for sigma, voxel_mm in zip(sigmas, grid_mm, strict=True))
     weight = gaussian_blur(mask, edge)
     capsule = None
     if spec.capsule_contrast_hu > 0:
-        low, high = spec.capsule_band
+        low, high = params.capsule_band
         band = ((weight >= low) & (weight <= high)).to(torch.float32)
         blur = tuple(spec.capsule_blur_mm / voxel_mm for voxel_mm in grid_mm)
         capsule = average_subdivisions(

@@ -37,7 +37,7 @@ def _step_rate(
     model_config: ModelConfig,
     *,
     device: torch.device,
-    roi: int,
+    roi: int | tuple[int, int, int],
     batch: int,
     amp: bool,
     warmup: int,
@@ -52,8 +52,9 @@ def _step_rate(
     loss_function = DiceCELoss(to_onehot_y=True, softmax=True)
     use_amp = amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    images = torch.randn(batch, 1, roi, roi, roi, device=device)
-    labels = torch.randint(0, 3, (batch, 1, roi, roi, roi), device=device)
+    size = (roi, roi, roi) if isinstance(roi, int) else tuple(roi)
+    images = torch.randn(batch, 1, *size, device=device)
+    labels = torch.randint(0, 3, (batch, 1, *size), device=device)
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)

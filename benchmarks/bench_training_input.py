@@ -69,7 +69,7 @@ def _model_crops_per_second(config, device: torch.device, iterations: int) -> fl
     rate, _, _ = _step_rate(
         config.model,
         device=device,
-        roi=config.data.roi_size[0],
+        roi=config.data.roi_size,
         batch=crops,
         amp=config.train.amp,
         warmup=1,

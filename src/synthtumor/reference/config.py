@@ -71,6 +71,13 @@ def _probability(value: float, name: str) -> None:
         raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
 
 
+def _check_roi_size(roi_size: tuple[int, ...], name: str) -> None:
+    # Any number of slices (>= 1) for a slice-wise 2-D model; TrainingConfig checks that the
+    # model can down-sample the patch.
+    if len(roi_size) != 3 or min(roi_size[:2]) < 8 or roi_size[2] < 1:
+        raise ValueError(f"{name} must be 3 integers, (i, j) >= 8 and k >= 1, got {roi_size!r}")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Data, pre-processing and training crops.
@@ -106,6 +113,14 @@ class DataConfig:
         Training crop size in voxels. Paper: 96^3.
     pos_neg_ratio : (float, float)
         Relative frequency of crops centred on foreground (liver or tumour) and background.
+    class_crop_ratios : () or (float, float, float)
+        When set, crops are centred on a voxel of class background, liver or tumour with
+        these relative frequencies (MONAI ``RandCropByLabelClassesd``; a class a sample lacks
+        is skipped), instead of ``pos_neg_ratio``. Tumour-centred crops show the model more
+        tumour, which it needs most when tumours are a fraction of a percent of the liver
+        crops. Needs the tumours before the crop: ``synthesis.where = "volume"``; the
+        indices are found per sample, after synthesis (``precompute_crop_indices`` does not
+        apply).
     samples_per_scan : int
         Crops drawn from one scan each time it is loaded.
     precompute_crop_indices : bool
@@ -132,6 +147,7 @@ class DataConfig:
     foreground_margin_mm: float = 16.0
     roi_size: tuple[int, int, int] = (96, 96, 96)
     pos_neg_ratio: tuple[float, float] = (1.0, 1.0)
+    class_crop_ratios: tuple[float, ...] = ()
     samples_per_scan: int = 1
     precompute_crop_indices: bool = False
     cache: Literal["memory", "disk", "none"] = "memory"
@@ -140,8 +156,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         _positive_triple(self.spacing_mm, "data.spacing_mm")
-        if len(self.roi_size) != 3 or min(self.roi_size) < 8:
-            raise ValueError(f"data.roi_size must be 3 integers >= 8, got {self.roi_size!r}")
+        _check_roi_size(self.roi_size, "data.roi_size")
         if not self.window_hu[0] < self.window_hu[1]:
             raise ValueError(f"data.window_hu must be (low, high), got {self.window_hu!r}")
         if len(self.orientation) != 3:
@@ -152,6 +167,12 @@ class DataConfig:
             )
         if min(self.pos_neg_ratio) < 0 or sum(self.pos_neg_ratio) <= 0:
             raise ValueError(f"data.pos_neg_ratio must be >= 0, got {self.pos_neg_ratio!r}")
+        ratios = self.class_crop_ratios
+        if ratios and (len(ratios) != 3 or min(ratios) < 0 or sum(ratios) <= 0):
+            raise ValueError(
+                "data.class_crop_ratios must be empty or 3 numbers >= 0 (background, liver, "
+                f"tumour) with a positive sum, got {ratios!r}"
+            )
         if self.foreground_margin_mm < 0:
             raise ValueError("data.foreground_margin_mm must be >= 0")
 
@@ -293,6 +314,11 @@ class ModelConfig:
         Swin UNETR feature size; 0 takes it from ``swin_variant``.
     use_checkpoint : bool
         Gradient checkpointing in Swin UNETR (less memory, slower).
+    spatial_dims : {3, 2}
+        3: a 3-D network (the paper's). 2: a 2-D U-Net applied to each slice of the last
+        (axial) axis of the 3-D patches (:class:`~synthtumor.reference.slice_model.SliceWise`):
+        the data, the synthesis and the sliding window stay 3-D, and the patches may be any
+        depth (``roi_size`` ``(i, j, k)`` holds k slices).
     """
 
     name: Literal["unet", "swin_unetr"] = "unet"
@@ -303,8 +329,13 @@ class ModelConfig:
     swin_variant: Literal["tiny", "small", "base"] = "base"
     feature_size: int = 0
     use_checkpoint: bool = False
+    spatial_dims: Literal[2, 3] = 3
 
     def __post_init__(self) -> None:
+        if self.spatial_dims not in (2, 3):
+            raise ValueError(f"model.spatial_dims must be 2 or 3, got {self.spatial_dims!r}")
+        if self.spatial_dims == 2 and self.name != "unet":
+            raise ValueError(f"model.spatial_dims=2 is for the U-Net, got model.name={self.name!r}")
         if len(self.strides) != len(self.channels) - 1 or len(self.channels) < 2:
             raise ValueError(
                 "model.strides must have one entry less than model.channels, got "
@@ -398,6 +429,10 @@ class ValidationConfig:
         label-free run has a tumour metric to select on. Scans with real tumours are kept.
     seed : int
         Seed of those fixed validation tumours.
+    synthetic_variants : int
+        Versions of each healthy validation scan, each with its own fixed tumours (variant 0
+        is the one a single version gets); the tumour Dice is their mean, which one draw of
+        one or two tumours makes noisy.
     overlap, sw_batch_size
         Sliding-window settings for validation (cheaper than inference by default).
     max_cases : int
@@ -406,11 +441,16 @@ class ValidationConfig:
 
     synthetic_tumours: bool = True
     seed: int = 12345
+    synthetic_variants: int = 1
     overlap: float = 0.5
     sw_batch_size: int = 4
     max_cases: int = 0
 
     def __post_init__(self) -> None:
+        if self.synthetic_variants < 1:
+            raise ValueError(
+                f"validation.synthetic_variants must be >= 1, got {self.synthetic_variants}"
+            )
         if not 0 <= self.overlap < 1 or self.sw_batch_size < 1 or self.max_cases < 0:
             raise ValueError("validation.overlap in [0, 1), sw_batch_size >= 1, max_cases >= 0")
 
@@ -443,8 +483,7 @@ class InferenceConfig:
     tumour_max_distance_mm: float = 5.0
 
     def __post_init__(self) -> None:
-        if len(self.roi_size) != 3 or min(self.roi_size) < 8:
-            raise ValueError(f"inference.roi_size must be 3 integers >= 8, got {self.roi_size!r}")
+        _check_roi_size(self.roi_size, "inference.roi_size")
         if not 0 <= self.overlap < 1 or self.sw_batch_size < 1:
             raise ValueError("inference.overlap must lie in [0, 1) and sw_batch_size be >= 1")
 
@@ -487,7 +526,9 @@ class TrainingConfig:
             ("data.roi_size", self.data.roi_size),
             ("inference.roi_size", self.inference.roi_size),
         ):
-            if any(s % divisor for s in size):
+            # A slice-wise 2-D network down-samples the slices only, not their number.
+            downsampled = size[:2] if self.model.spatial_dims == 2 else size
+            if any(s % divisor for s in downsampled):
                 raise ValueError(
                     f"{name} {size!r} must be a multiple of {divisor} for model {self.model.name!r}"
                 )

@@ -110,8 +110,8 @@ def resolve_where(config: TrainingConfig, scan_size: float | None = None) -> str
     Raises
     ------
     ValueError
-        "gpu" without ``synthtumor.torch``; "crop" or "gpu" in the "mixed" mode or with the
-        "zscore" scaling (both resolve "auto" to "volume").
+        "gpu" without ``synthtumor.torch``; "crop" or "gpu" in the "mixed" mode, with the
+        "zscore" scaling or with ``data.class_crop_ratios`` (all resolve "auto" to "volume").
 
     Examples
     --------
@@ -126,6 +126,7 @@ def resolve_where(config: TrainingConfig, scan_size: float | None = None) -> str
         config.mode != "mixed"
         and config.data.intensity_scaling == "minmax"
         and config.synthesis.organ == "liver"
+        and not config.data.class_crop_ratios
     )
     if where == "auto":
         crops = config.data.samples_per_scan * float(np.prod(config.data.roi_size))
@@ -135,6 +136,11 @@ def resolve_where(config: TrainingConfig, scan_size: float | None = None) -> str
         raise ValueError(
             f"synthesis.where={where!r} does not go with mode 'mixed' (a crop of a scan with "
             "real tumours may miss them and get synthetic ones); use 'volume'"
+        )
+    if where != "volume" and config.data.class_crop_ratios:
+        raise ValueError(
+            f"synthesis.where={where!r} does not go with data.class_crop_ratios (crops centred "
+            "on tumours need the tumours before the crop); use 'volume'"
         )
     if where != "volume" and config.data.intensity_scaling != "minmax":
         raise ValueError(

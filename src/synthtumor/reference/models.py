@@ -39,7 +39,9 @@ def build_model(config: ModelConfig) -> torch.nn.Module:
     """Build the network a :class:`ModelConfig` describes (randomly initialised).
 
     ``name="unet"``: MONAI ``UNet(spatial_dims=3, channels, strides, num_res_units)``, the
-    paper's (16, 32, 64, 128, 256) with strides 2 and 2 residual units by default.
+    paper's (16, 32, 64, 128, 256) with strides 2 and 2 residual units by default; with
+    ``spatial_dims=2`` the same U-Net in 2-D, run on each axial slice of the patches
+    (:class:`~synthtumor.reference.slice_model.SliceWise`).
     ``name="swin_unetr"``: MONAI ``SwinUNETR`` with feature size 12 / 24 / 48 for the
     tiny / small / base variants (inputs must be multiples of 32 voxels per axis).
 
@@ -52,18 +54,12 @@ def build_model(config: ModelConfig) -> torch.nn.Module:
     torch.nn.Module
         Maps ``(batch, 1, i, j, k)`` to logits ``(batch, 3, i, j, k)``.
     """
-    if config.name == "unet":
-        from monai.networks.nets import UNet
+    if config.name == "unet" and config.spatial_dims == 2:
+        from synthtumor.reference.slice_model import SliceWise
 
-        return UNet(
-            spatial_dims=3,
-            in_channels=IN_CHANNELS,
-            out_channels=OUT_CHANNELS,
-            channels=config.channels,
-            strides=config.strides,
-            num_res_units=config.num_res_units,
-            dropout=config.dropout,
-        )
+        return SliceWise(_unet(config, spatial_dims=2))
+    if config.name == "unet":
+        return _unet(config, spatial_dims=3)
     if config.name == "swin_unetr":
         from monai.networks.nets import SwinUNETR
 
@@ -76,6 +72,20 @@ def build_model(config: ModelConfig) -> torch.nn.Module:
             drop_rate=config.dropout,
         )
     raise ValueError(f"model.name must be 'unet' or 'swin_unetr', got {config.name!r}")
+
+
+def _unet(config: ModelConfig, *, spatial_dims: int) -> torch.nn.Module:
+    from monai.networks.nets import UNet
+
+    return UNet(
+        spatial_dims=spatial_dims,
+        in_channels=IN_CHANNELS,
+        out_channels=OUT_CHANNELS,
+        channels=config.channels,
+        strides=config.strides,
+        num_res_units=config.num_res_units,
+        dropout=config.dropout,
+    )
 
 
 def count_parameters(model: torch.nn.Module) -> int:

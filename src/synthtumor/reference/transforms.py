@@ -186,6 +186,33 @@ def statistics_transform(config: TrainingConfig) -> Any:
     )
 
 
+def _crop_transform(data: DataConfig, *, precomputed: bool) -> Any:
+    """``data.samples_per_scan`` crops, by label class or by foreground and background."""
+    from monai.transforms import RandCropByLabelClassesd, RandCropByPosNegLabeld
+
+    keys = ["image", "label"]
+    if data.class_crop_ratios:
+        return RandCropByLabelClassesd(
+            keys=keys,
+            label_key="label",
+            spatial_size=data.roi_size,
+            ratios=list(data.class_crop_ratios),
+            num_classes=len(data.class_crop_ratios),
+            num_samples=data.samples_per_scan,
+            warn=False,  # a scan without tumour (synthesis skipped) is expected
+        )
+    return RandCropByPosNegLabeld(
+        keys=keys,
+        label_key="label",
+        spatial_size=data.roi_size,
+        pos=data.pos_neg_ratio[0],
+        neg=data.pos_neg_ratio[1],
+        num_samples=data.samples_per_scan,
+        fg_indices_key=FG_INDICES_KEY if precomputed else None,
+        bg_indices_key=BG_INDICES_KEY if precomputed else None,
+    )
+
+
 def train_transforms(config: TrainingConfig, *, synthesis: bool, where: str = "volume") -> Any:
     """The training pipeline (a ``Compose``); `synthesis` adds ``RandLiverTumord``.
 
@@ -199,7 +226,6 @@ def train_transforms(config: TrainingConfig, *, synthesis: bool, where: str = "v
         DeleteItemsd,
         EnsureTyped,
         FgBgToIndicesd,
-        RandCropByPosNegLabeld,
         RandFlipd,
         RandRotate90d,
         RandScaleIntensityd,
@@ -209,7 +235,8 @@ def train_transforms(config: TrainingConfig, *, synthesis: bool, where: str = "v
     data, augment = config.data, config.augment
     keys = ["image", "label"]
     transforms = preprocessing_transforms(config, with_label=True, pad_to_roi=True)
-    if data.precompute_crop_indices:
+    precomputed = data.precompute_crop_indices and not data.class_crop_ratios
+    if precomputed:
         # Synthetic tumours lie inside the liver, so the foreground (label > 0) they leave is
         # the cached one, up to the odd voxel moved by the mass effect.
         transforms.append(FgBgToIndicesd(keys="label", fg_postfix="_fg_indices"))
@@ -221,19 +248,8 @@ def train_transforms(config: TrainingConfig, *, synthesis: bool, where: str = "v
     whole_scan_scaling = data.intensity_scaling != "minmax"
     if whole_scan_scaling:
         transforms += intensity_transform(config)
-    transforms += [
-        RandCropByPosNegLabeld(
-            keys=keys,
-            label_key="label",
-            spatial_size=data.roi_size,
-            pos=data.pos_neg_ratio[0],
-            neg=data.pos_neg_ratio[1],
-            num_samples=data.samples_per_scan,
-            fg_indices_key=FG_INDICES_KEY if data.precompute_crop_indices else None,
-            bg_indices_key=BG_INDICES_KEY if data.precompute_crop_indices else None,
-        ),
-    ]
-    if data.precompute_crop_indices:
+    transforms.append(_crop_transform(data, precomputed=precomputed))
+    if precomputed:
         transforms.append(DeleteItemsd(keys=[FG_INDICES_KEY, BG_INDICES_KEY]))
     if synthesis and where == "crop":
         transforms += [synthesis_transform(config, on_crops=True), DeleteItemsd(STATISTICS_KEY)]

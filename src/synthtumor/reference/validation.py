@@ -36,22 +36,27 @@ def validation_items(config: TrainingConfig, entries: list[dict[str, Any]]) -> l
     items = []
     for index, entry in enumerate(entries):
         data = preprocess({"image": entry["image"], "label": entry["label"]})
-        synthetic = synthesis is not None and not entry.get("has_tumor", False)
-        if synthesis is not None and synthetic:
-            seed = derived_seed(config.validation.seed, index)
-            data["image"], data["label"] = synthesis.liver_tumor.synthesize(
-                data["image"], data["label"], seed=seed
+        if synthesis is None or entry.get("has_tumor", False):
+            items.append(_item(entry["case"], intensity(data), synthetic=False))
+            continue
+        for variant in range(config.validation.synthetic_variants):
+            # Variant 0 keeps the seed a single version has always had.
+            seed_parts = (config.validation.seed, index) + ((variant,) if variant else ())
+            image, label = synthesis.liver_tumor.synthesize(
+                data["image"], data["label"], seed=derived_seed(*seed_parts)
             )
-        data = intensity(data)
-        items.append(
-            {
-                "case": entry["case"],
-                "image": data["image"].as_tensor()[None].float(),
-                "label": np.asarray(data["label"].as_tensor()[0]).astype(np.uint8),
-                "synthetic_tumours": synthetic,
-            }
-        )
+            case = entry["case"] if variant == 0 else f"{entry['case']}#{variant}"
+            items.append(_item(case, intensity({"image": image, "label": label}), synthetic=True))
     return items
+
+
+def _item(case: str, data: dict, *, synthetic: bool) -> dict:
+    return {
+        "case": case,
+        "image": data["image"].as_tensor()[None].float(),
+        "label": np.asarray(data["label"].as_tensor()[0]).astype(np.uint8),
+        "synthetic_tumours": synthetic,
+    }
 
 
 def validate(model: Any, items: list[dict], config: TrainingConfig, device: Any) -> dict:

@@ -65,9 +65,9 @@ def _print_table(clock: str, rows: list[tuple[str, dict[str, np.ndarray], dict[s
     )
     print(header)
     print("-" * len(header))
-    for size, calls, per_tumour in rows:
+    for size, calls, per_tumor in rows:
         cells = [f"{size:8}"]
-        for values, width, digits in ((calls, 9, 1), (per_tumour, 13, 2)):
+        for values, width, digits in ((calls, 9, 1), (per_tumor, 13, 2)):
             ratio, low, high = ratio_with_spread(values["paper"], values["realistic"])
             cells.append(f"{np.median(values['paper']):{width}.{digits}f}")
             cells.append(f"{np.median(values['realistic']):{width}.{digits}f}")
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     rows: dict[str, list] = {clock: [] for clock in CLOCKS}
     for size in args.sizes:
         calls: dict[str, dict[str, list[float]]] = {c: {m: [] for m in MODES} for c in CLOCKS}
-        per_tumour: dict[str, dict[str, list[float]]] = {c: {m: [] for m in MODES} for c in CLOCKS}
+        per_tumor: dict[str, dict[str, list[float]]] = {c: {m: [] for m in MODES} for c in CLOCKS}
         for seed in range(args.repeats):
             order = MODES if seed % 2 == 0 else MODES[::-1]
             fastest = {mode: dict.fromkeys(CLOCKS, math.inf) for mode in MODES}
@@ -107,13 +107,13 @@ def main(argv: list[str] | None = None) -> None:
             for mode in MODES:
                 for clock, value in fastest[mode].items():
                     calls[clock][mode].append(1000 * value)
-                    per_tumour[clock][mode].append(1000 * value / max(counts[mode], 1))
+                    per_tumor[clock][mode].append(1000 * value / max(counts[mode], 1))
         for clock in CLOCKS:
             rows[clock].append(
                 (
                     size,
                     {mode: np.array(v) for mode, v in calls[clock].items()},
-                    {mode: np.array(v) for mode, v in per_tumour[clock].items()},
+                    {mode: np.array(v) for mode, v in per_tumor[clock].items()},
                 )
             )
     for clock in CLOCKS:

@@ -115,7 +115,7 @@ def _size_rows(size, images, masks, spacing, stats, devices, repeats) -> list[st
         sample(image.numpy(), mask.numpy(), spacing=spacing, statistics=stats, size=size, rng=s)
         for image, mask, s in zip(images, masks, seeds, strict=True)
     ]
-    tumours = sum(len(p.tumors) for p in params)
+    tumors = sum(len(p.tumors) for p in params)
 
     def numpy_path() -> None:
         for image, mask, seed in zip(images, masks, seeds, strict=True):
@@ -137,8 +137,8 @@ def _size_rows(size, images, masks, spacing, stats, devices, repeats) -> list[st
         step_seconds = _seconds(step, device, repeats)
         share = batch_seconds / (batch_seconds + step_seconds)
         rows.append(
-            f"{size:>7} {device.type:>6} {tumours:>7} {tumours / numpy_seconds:>8.1f} "
-            f"{tumours / batch_seconds:>8.1f} {tumours / render_seconds:>9.1f} "
+            f"{size:>7} {device.type:>6} {tumors:>7} {tumors / numpy_seconds:>8.1f} "
+            f"{tumors / batch_seconds:>8.1f} {tumors / render_seconds:>9.1f} "
             f"{step_seconds * 1e3:>8.0f} {share:>6.0%}"
         )
     return rows

@@ -81,7 +81,7 @@ def main() -> None:
     worst = 0.0
     for size in arguments.sizes:
         seconds: dict[str, list[float]] = {organ: [] for organ in ORGANS}
-        tumours: dict[str, list[int]] = {organ: [] for organ in ORGANS}
+        tumors: dict[str, list[int]] = {organ: [] for organ in ORGANS}
         refused: set[str] = set()
         for seed in range(1, arguments.repeats + 1):
             order = list(ORGANS) if seed % 2 else list(reversed(ORGANS))
@@ -94,20 +94,20 @@ def main() -> None:
                     refused.add(organ)
                     continue
                 seconds[organ].append(elapsed)
-                tumours[organ].append(count)
+                tumors[organ].append(count)
         liver = statistics.median(seconds["liver"])
         for organ in ORGANS:
             if organ in refused:
                 print(f"{size:<8}{organ:<10}{'organ too small for this size':>28}")
                 continue
             per_call = statistics.median(seconds[organ])
-            per_tumour = statistics.median(
-                s / max(n, 1) for s, n in zip(seconds[organ], tumours[organ], strict=True)
+            per_tumor = statistics.median(
+                s / max(n, 1) for s, n in zip(seconds[organ], tumors[organ], strict=True)
             )
             ratio = per_call / liver
             if organ != "liver":
                 worst = max(worst, ratio)
-            print(f"{size:<8}{organ:<10}{per_call:>9.3f}{per_tumour:>10.3f}{ratio:>9.2f}")
+            print(f"{size:<8}{organ:<10}{per_call:>9.3f}{per_tumor:>10.3f}{ratio:>9.2f}")
     verdict = "within" if worst <= TARGET else "OVER"
     print(f"worst organ / liver: {worst:.2f} ({verdict} the {TARGET}x target)")
 

@@ -47,17 +47,17 @@ def _datalist(data_dir: Path, work: Path) -> Path:
 
 def _print_curve(epochs_csv: Path, started: float) -> None:
     with epochs_csv.open(newline="") as stream:
-        rows = [row for row in csv.DictReader(stream) if row["val_tumour_dice"]]
+        rows = [row for row in csv.DictReader(stream) if row["val_tumor_dice"]]
     print(f"\n{'epoch':>6} {'minutes':>8} {'loss':>7} {'tumour Dice':>12} {'liver Dice':>11}")
     reached = None
     for row in rows:
-        tumour = float(row["val_tumour_dice"])
+        tumor = float(row["val_tumor_dice"])
         minutes = float(row["elapsed_seconds"]) / 60
         print(
             f"{row['epoch']:>6} {minutes:8.1f} {float(row['train_loss']):7.3f} "
-            f"{tumour:12.3f} {float(row['val_liver_dice']):11.3f}"
+            f"{tumor:12.3f} {float(row['val_liver_dice']):11.3f}"
         )
-        if reached is None and tumour >= TARGET_TUMOR_DICE:
+        if reached is None and tumor >= TARGET_TUMOR_DICE:
             reached = (row["epoch"], minutes)
     total = (time.perf_counter() - started) / 60
     print(f"\nwall time {total:.1f} min (prepare, caching, training and validation)")

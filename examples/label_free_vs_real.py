@@ -80,13 +80,13 @@ def prepare_data(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         make_demo_dataset(scans, out / "cases/healthy", overwrite=args.force)
         make_demo_dataset(
             scans,
-            out / "cases/tumour_standins",
-            synthetic_tumours=True,
-            tumour_size=None,
+            out / "cases/tumor_standins",
+            synthetic_tumors=True,
+            tumor_size=None,
             seed=args.seed + 1,
             overwrite=args.force,
         )
-        healthy_source, real_source = out / "cases/healthy", out / "cases/tumour_standins"
+        healthy_source, real_source = out / "cases/healthy", out / "cases/tumor_standins"
         stand_ins, real_folds = True, 2  # 4 stand-ins: 2 to test, 1 to train, 1 to validate
     elif args.healthy is not None and args.real is not None:
         healthy_source, real_source, stand_ins = Path(args.healthy), Path(args.real), False
@@ -152,8 +152,8 @@ def table3(rows: list[dict[str, Any]], comparison: str, stand_ins: bool) -> str:
         sensitivity = summary["case_level_detection"]["sensitivity"]["value"]
         lines.append(
             f"| {row['tumors']} | {row['method']} | U-Net | {row['counts']} | "
-            f"{_pct(metrics['tumour_dsc_tumour_cases'])} | "
-            f"{_pct(metrics['tumour_nsd_tumour_cases'])} | "
+            f"{_pct(metrics['tumor_dsc_tumor_cases'])} | "
+            f"{_pct(metrics['tumor_nsd_tumor_cases'])} | "
             f"{'n/a' if sensitivity is None else f'{100 * sensitivity:.1f}'} |"
         )
     text = "\n".join(lines) + "\n\n" + comparison.strip() + "\n"

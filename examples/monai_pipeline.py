@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     synthesize = RandLiverTumord(KEYS, prob=0.9)  # after resampling: HU at the final spacing
     if args.out:
-        save = SaveImaged(KEYS, output_dir=args.out, output_postfix="tumour", resample=False)
+        save = SaveImaged(KEYS, output_dir=args.out, output_postfix="tumor", resample=False)
         sample = Compose([*prepare, synthesize]).set_random_state(0)(files[0])
         save(sample)
         print(f"saved a synthesized scan and its label under {args.out}")
@@ -89,10 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     for epoch in range(args.epochs):
         start = time.perf_counter()
         for batch in loader:
-            tumour_voxels = (batch["label"] == 2).flatten(1).sum(1).tolist()
+            tumor_voxels = (batch["label"] == 2).flatten(1).sum(1).tolist()
             print(
                 f"epoch {epoch}: crops {tuple(batch['image'].shape)}, tumour voxels per crop "
-                f"{tumour_voxels}"
+                f"{tumor_voxels}"
             )
         print(f"epoch {epoch} took {time.perf_counter() - start:.1f} s")
 

@@ -47,14 +47,14 @@ def render(ct, classes, spacing, organ, lesion, labels, size, phase, seed):
         config=TumorConfig(phase=phase, tumor_label=TUMOR_LABEL),
         rng=seed,
     )
-    tumour = label == TUMOR_LABEL
+    tumor = label == TUMOR_LABEL
     # The axial slice with the most tumour voxels, centred on the tumour there.
-    k = int(np.argmax(tumour.sum(axis=(0, 1))))
-    i, j = (int(np.median(axis)) for axis in np.nonzero(tumour[:, :, k]))
+    k = int(np.argmax(tumor.sum(axis=(0, 1))))
+    i, j = (int(np.median(axis)) for axis in np.nonzero(tumor[:, :, k]))
     half = round(CROP_MM / 2 / spacing[0])
     box = (slice(max(i - half, 0), i + half + 1), slice(max(j - half, 0), j + half + 1), k)
     organ_hu = float(np.median(ct[np.isin(classes, labels)]))
-    return image[box].T, tumour[box].T, organ_hu
+    return image[box].T, tumor[box].T, organ_hu
 
 
 def preview(data: Path, output: Path, seed: int) -> list[Path]:
@@ -73,7 +73,7 @@ def preview(data: Path, output: Path, seed: int) -> list[Path]:
     for name, organ, lesion, labels, size in PREVIEWS:
         figure, axes = plt.subplots(1, 2 * len(PHASES), figsize=(2 * len(PHASES) * 1.2, 1.6))
         for column, phase in enumerate(PHASES):
-            plain, tumour, organ_hu = render(
+            plain, tumor, organ_hu = render(
                 ct, classes, spacing, organ, lesion, labels, size, phase, seed
             )
             for axis, outlined in zip(
@@ -81,7 +81,7 @@ def preview(data: Path, output: Path, seed: int) -> list[Path]:
             ):
                 axis.imshow(plain, cmap="gray", vmin=organ_hu - 160, vmax=organ_hu + 160)
                 if outlined:
-                    axis.contour(tumour, levels=[0.5], colors="red", linewidths=0.6)
+                    axis.contour(tumor, levels=[0.5], colors="red", linewidths=0.6)
                 axis.set_xticks([])
                 axis.set_yticks([])
             axes[2 * column].set_title(phase.replace("_", "-"), fontsize=7, loc="left")

@@ -27,12 +27,12 @@ CROP_MM = 90.0
 WINDOW_HALF_WIDTH_HU = 160.0  # the window is centred on the liver's median HU
 
 
-def axial_crop(volume: np.ndarray, centre: tuple[int, int, int], spacing) -> np.ndarray:
+def axial_crop(volume: np.ndarray, center: tuple[int, int, int], spacing) -> np.ndarray:
     """The axial slice (third axis) through `centre`, CROP_MM wide, transposed for display."""
     half = [round(CROP_MM / 2 / s) for s in spacing[:2]]
-    lower = [max(c - h, 0) for c, h in zip(centre[:2], half, strict=True)]
-    upper = [min(c + h + 1, n) for c, h, n in zip(centre[:2], half, volume.shape[:2], strict=True)]
-    return volume[lower[0] : upper[0], lower[1] : upper[1], centre[2]].T
+    lower = [max(c - h, 0) for c, h in zip(center[:2], half, strict=True)]
+    upper = [min(c + h + 1, n) for c, h, n in zip(center[:2], half, volume.shape[:2], strict=True)]
+    return volume[lower[0] : upper[0], lower[1] : upper[1], center[2]].T
 
 
 def render_cell(ct, liver, spacing, config: TumorConfig, seed: int):
@@ -49,10 +49,10 @@ def render_cell(ct, liver, spacing, config: TumorConfig, seed: int):
             config=config.replace(pattern="solitary"),
             rng=seed,
         )
-    centre = params.tumors[0].center_voxel
+    center = params.tumors[0].center_voxel
     return (
-        axial_crop(image, centre, spacing),
-        axial_crop(label == params.tumor_label, centre, spacing),
+        axial_crop(image, center, spacing),
+        axial_crop(label == params.tumor_label, center, spacing),
         spacing[1] / spacing[0],
         float(np.median(ct[liver])),
     )

@@ -48,13 +48,13 @@ def _meta_item(scan) -> dict:
     }
 
 
-def _crop_pipeline(**tumour_options) -> list:
+def _crop_pipeline(**tumor_options) -> list:
     return [
         LiverStatisticsd(KEYS),
         RandCropByPosNegLabeld(
             KEYS, label_key="label", spatial_size=CROP, pos=1, neg=0, num_samples=2
         ),
-        RandLiverTumord(KEYS, on_small_liver="ignore", **tumour_options),
+        RandLiverTumord(KEYS, on_small_liver="ignore", **tumor_options),
     ]
 
 
@@ -75,7 +75,7 @@ def test_liver_statisticsd_is_deterministic_and_stores_plain_numbers(scan):
         transform({**item, "label": item["label"] * 0})
 
 
-def test_monai_cache_dataset_then_crop_then_tumours(scan, seen_statistics):
+def test_monai_cache_dataset_then_crop_then_tumors(scan, seen_statistics):
     item = _meta_item(scan)
     original_image = item["image"].clone()
     dataset = CacheDataset([item], Compose(_crop_pipeline()), progress=False)
@@ -83,17 +83,17 @@ def test_monai_cache_dataset_then_crop_then_tumours(scan, seen_statistics):
     assert "liver_statistics" in cached  # LiverStatisticsd ran once, into the cache
     expected = LiverStatistics.from_dict(cached["liver_statistics"])
     loader = DataLoader(dataset, batch_size=2, num_workers=0)
-    tumour_voxels = 0
+    tumor_voxels = 0
     for _ in range(2):
         for batch in loader:
             assert tuple(batch["image"].shape) == (2, 1, *CROP)
-            tumour_voxels += int((batch["label"] == 2).sum())
+            tumor_voxels += int((batch["label"] == 2).sum())
             # The statistics survive the crop and MONAI's collation.
             assert torch.allclose(
                 batch["liver_statistics"]["parenchyma_mean_hu"].double(),
                 torch.tensor(expected.parenchyma_mean_hu, dtype=torch.float64),
             )
-    assert tumour_voxels > 0
+    assert tumor_voxels > 0
     assert seen_statistics and all(stats == expected for stats in seen_statistics)
     assert torch.equal(item["image"], original_image)
     assert torch.equal(dataset._cache[0]["image"], original_image)
@@ -144,16 +144,16 @@ def _subject(scan) -> tio.Subject:
     )
 
 
-class _TumourPatchSampler(tio.LabelSampler):
+class _TumorPatchSampler(tio.LabelSampler):
     """The pattern of docs/torchio.md: tumours synthesized into each patch as it is drawn."""
 
-    def __init__(self, *args, tumours, **kwargs):
+    def __init__(self, *args, tumors, **kwargs):
         super().__init__(*args, **kwargs)
-        self.tumours = tumours
+        self.tumors = tumors
 
     def __call__(self, subject, num_patches=None):
         for patch in super().__call__(subject, num_patches):
-            yield self.tumours(patch)
+            yield self.tumors(patch)
 
 
 def test_torchio_after_a_patch_sampler(scan, seen_statistics):
@@ -162,8 +162,8 @@ def test_torchio_after_a_patch_sampler(scan, seen_statistics):
     measured = MeasureLiver()(subject)
     expected = LiverStatistics.from_dict(measured["liver_statistics"])
     assert "liver_statistics" not in subject
-    sampler = _TumourPatchSampler(
-        CROP, label_name="label", tumours=RandomLiverTumor(on_small_liver="ignore")
+    sampler = _TumorPatchSampler(
+        CROP, label_name="label", tumors=RandomLiverTumor(on_small_liver="ignore")
     )
     queue = tio.Queue(
         tio.SubjectsDataset([measured]),
@@ -203,16 +203,16 @@ class _Crops(torch.utils.data.Dataset):
     def __init__(self, scan, *, as_tuples: bool):
         self.image, self.liver = scan.image, scan.liver_mask.astype(np.uint8)
         self.stats = liver_statistics(self.image, self.liver, spacing=SPACING, rng=0)
-        centres = np.argwhere(scan.liver_mask)[:: max(1, int(scan.liver_mask.sum()) // 3)][:3]
+        centers = np.argwhere(scan.liver_mask)[:: max(1, int(scan.liver_mask.sum()) // 3)][:3]
         self.boxes = [
             tuple(
                 slice(
                     min(max(int(c) - n // 2, 0), full - n),
                     min(max(int(c) - n // 2, 0), full - n) + n,
                 )
-                for c, n, full in zip(centre, CROP, self.image.shape, strict=True)
+                for c, n, full in zip(center, CROP, self.image.shape, strict=True)
             )
-            for centre in centres
+            for center in centers
         ]
         self.as_tuples = as_tuples
 

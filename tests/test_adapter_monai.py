@@ -71,14 +71,14 @@ def _assert_consistent(before: dict, after: dict, spacing, *, tumor_label: int =
     """Tumour voxels are where the image changed; the label changed only to tumour."""
     image_before, image_after = _as_array(before["image"])[0], _as_array(after["image"])[0]
     label_before, label_after = _as_array(before["label"])[0], _as_array(after["label"])[0]
-    tumour = label_after == tumor_label
-    assert tumour.any()
+    tumor = label_after == tumor_label
+    assert tumor.any()
     relabelled = label_after != label_before
-    assert np.array_equal(relabelled, tumour & (label_before != tumor_label))
+    assert np.array_equal(relabelled, tumor & (label_before != tumor_label))
     changed = image_after != image_before
-    assert changed[tumour].mean() > 0.9  # integer scans may round a voxel back to its value
+    assert changed[tumor].mean() > 0.9  # integer scans may round a voxel back to its value
     # Everything the synthesis changed lies near a tumour (mass effect reaches 1.3 radii).
-    distance_mm = ndimage.distance_transform_edt(~tumour, sampling=spacing)
+    distance_mm = ndimage.distance_transform_edt(~tumor, sampling=spacing)
     assert distance_mm[changed].max() < 30.0
 
 
@@ -202,13 +202,13 @@ def test_other_organs_keep_their_labels(small_phantom):
     organs[organs == 1] = 5  # TotalSegmentator's liver value
     data["label"] = organs
     out = RandLiverTumord(KEYS, organ_label=5, tumor_label=9).set_random_state(4)(data)
-    tumour = out["label"] == 9
-    assert tumour.any()
-    assert torch.equal(out["label"][~tumour], organs[~tumour])
+    tumor = out["label"] == 9
+    assert tumor.any()
+    assert torch.equal(out["label"][~tumor], organs[~tumor])
     assert set(torch.unique(out["label"]).tolist()) <= {0, 5, 7, 9}
 
 
-def test_scan_with_real_tumour_passes_through(small_phantom):
+def test_scan_with_real_tumor_passes_through(small_phantom):
     data = _meta_sample(small_phantom)
     data["label"][0, 30:33, 30:33, 20:23] = 2
     out = RandLiverTumord(KEYS).set_random_state(5)(data)
@@ -403,8 +403,8 @@ def test_the_draw_is_recorded_and_survives_collation(small_phantom):
     assert any(applied) and not all(applied)  # prob 0.5 on 4 samples, this seed: both kinds
     assert records["params"] == batch["image"].meta["synthtumor"]["params"]
     for index, params in enumerate(records["params"]):
-        has_tumour = bool((batch["label"][index] == 2).any())
-        assert has_tumour == bool(params)
+        has_tumor = bool((batch["label"][index] == 2).any())
+        assert has_tumor == bool(params)
         if params:
             assert TumorParams.from_json(params).shape == small_phantom.image.shape
 
@@ -457,9 +457,9 @@ def test_an_organ_against_the_liver_keeps_its_voxels(bulge_into_background):
     rule its bulge took organ voxels."""
     phantom = make_phantom(shape=(64, 64, 48), rng=0)
     labels = phantom.liver_mask.astype(np.uint8)
-    centre = int(np.argwhere(phantom.liver_mask).mean(axis=0)[0])
+    center = int(np.argwhere(phantom.liver_mask).mean(axis=0)[0])
     organ = np.zeros_like(phantom.liver_mask)
-    organ[centre:] = True
+    organ[center:] = True
     labels[organ & ~phantom.liver_mask] = 7
     transform = RandLiverTumor(
         spacing=phantom.spacing, size="medium", bulge_into_background=bulge_into_background

@@ -51,12 +51,12 @@ def _assert_consistent(image_before, image_after, label_before, label_after, spa
     """Tumour voxels are where the image changed; the label changed only to tumour."""
     image_before, image_after = np.asarray(image_before), np.asarray(image_after)
     label_before, label_after = np.asarray(label_before), np.asarray(label_after)
-    tumour = label_after == 2
-    assert tumour.any()
-    assert np.array_equal(label_after != label_before, tumour & (label_before != 2))
+    tumor = label_after == 2
+    assert tumor.any()
+    assert np.array_equal(label_after != label_before, tumor & (label_before != 2))
     changed = image_after != image_before
-    assert changed[tumour].mean() > 0.9
-    distance_mm = ndimage.distance_transform_edt(~tumour, sampling=spacing)
+    assert changed[tumor].mean() > 0.9
+    distance_mm = ndimage.distance_transform_edt(~tumor, sampling=spacing)
     assert distance_mm[changed].max() < 30.0
 
 
@@ -143,9 +143,9 @@ def test_dictionary_samples_and_other_organs(small_phantom):
     assert out.keys() == {*sample.keys(), "synthtumor"} and out["id"] == "case-0"
     assert TumorParams.from_json(out["synthtumor"]["params"]).shape == organs.shape
     assert out["seg"].dtype == np.int16
-    tumour = out["seg"] == 9
-    assert tumour.any()
-    assert np.array_equal(out["seg"][~tumour], organs[~tumour])
+    tumor = out["seg"] == 9
+    assert tumor.any()
+    assert np.array_equal(out["seg"][~tumor], organs[~tumor])
     assert sample["seg"] is organs and not (organs == 9).any()
 
 
@@ -169,7 +169,7 @@ def test_unsupported_sample_is_refused(small_phantom):
         LiverTumorDataset([small_phantom.image], spacing=SPACING)[0]
 
 
-def test_real_tumour_passes_through(small_phantom):
+def test_real_tumor_passes_through(small_phantom):
     label = small_phantom.liver_mask.astype(np.uint8)
     label[30:33, 30:33, 20:23] = 2
     item = (small_phantom.image, label, SPACING)
@@ -268,9 +268,9 @@ def _window_and_crop(sample: dict, rng: np.random.Generator, size: int = 96) -> 
     image = (np.clip(sample["image"], -21, 189) + 21) / 210
     pad = [(0, max(size - n, 0)) for n in image.shape]
     image, label = np.pad(image, pad), np.pad(sample["label"], pad)
-    centres = np.argwhere(label > 0) if rng.random() < 0.5 else np.argwhere(label == 0)
-    centre = centres[rng.integers(len(centres))]
-    start = [min(max(c - size // 2, 0), n - size) for c, n in zip(centre, image.shape, strict=True)]
+    centers = np.argwhere(label > 0) if rng.random() < 0.5 else np.argwhere(label == 0)
+    center = centers[rng.integers(len(centers))]
+    start = [min(max(c - size // 2, 0), n - size) for c, n in zip(center, image.shape, strict=True)]
     box = tuple(slice(s, s + size) for s in start)
     return {"image": image[box], "label": label[box]}
 

@@ -55,12 +55,12 @@ def _assert_consistent(before: tio.Subject, after: tio.Subject, *, tumor_label: 
     """Tumour voxels are where the image changed; the label changed only to tumour."""
     image_before, image_after = before["image"].numpy()[0], after["image"].numpy()[0]
     label_before, label_after = before["label"].numpy()[0], after["label"].numpy()[0]
-    tumour = label_after == tumor_label
-    assert tumour.any()
-    assert np.array_equal(label_after != label_before, tumour & (label_before != tumor_label))
+    tumor = label_after == tumor_label
+    assert tumor.any()
+    assert np.array_equal(label_after != label_before, tumor & (label_before != tumor_label))
     changed = image_after != image_before
-    assert changed[tumour].mean() > 0.9  # integer scans may round a voxel back to its value
-    distance_mm = ndimage.distance_transform_edt(~tumour, sampling=before["image"].spacing)
+    assert changed[tumor].mean() > 0.9  # integer scans may round a voxel back to its value
+    distance_mm = ndimage.distance_transform_edt(~tumor, sampling=before["image"].spacing)
     assert distance_mm[changed].max() < 30.0
 
 
@@ -126,9 +126,9 @@ def test_custom_keys_and_label_values(small_phantom):
     out = LiverTumor(seed=1, image_key="ct", label_key="organs", organ_label=5, tumor_label=9)(
         subject
     )
-    tumour = out["organs"].data == 9
-    assert tumour.any()
-    assert torch.equal(out["organs"].data[~tumour], organs[~tumour])
+    tumor = out["organs"].data == 9
+    assert tumor.any()
+    assert torch.equal(out["organs"].data[~tumor], organs[~tumor])
 
 
 def test_the_history_replays_an_organ_label(small_phantom):
@@ -144,7 +144,7 @@ def test_the_history_replays_an_organ_label(small_phantom):
     assert torch.equal(replay["label"].data, out["label"].data)
 
 
-def test_real_tumour_passes_through(small_phantom):
+def test_real_tumor_passes_through(small_phantom):
     subject = _subject(small_phantom)
     label = subject["label"].data.clone()
     label[0, 30:33, 30:33, 20:23] = 2

@@ -77,7 +77,7 @@ def test_folder_and_cli_write_a_loadable_config(data, capsys):
     ).parenchyma_std_hu
     assert truth.texture_std_hu is None
     assert 0.4 * parenchyma_std <= fit.median["texture_std_hu"] <= 1.5 * parenchyma_std
-    out = root / "tumour.toml"
+    out = root / "tumor.toml"
     assert main(["calibrate", str(root / "cases"), "-o", str(out), "--phase", "portal"]) == 0
     loaded = TumorConfig.from_file(out)
     assert loaded == fit.to_config()

@@ -33,13 +33,13 @@ def load(path: Path) -> tuple[np.ndarray, nib.Nifti1Image]:
     return np.asanyarray(image.dataobj), image
 
 
-def assert_tumours_in_liver(label: np.ndarray, liver: np.ndarray) -> None:
+def assert_tumors_in_liver(label: np.ndarray, liver: np.ndarray) -> None:
     """Tumours lie in the liver; the mass effect may push the liver's edge out by a voxel or two."""
-    tumour = label == 2
-    assert tumour.sum() > 20
-    assert np.all(label[tumour] != 0)
-    assert np.all(ndimage.binary_dilation(liver, iterations=2)[tumour])
-    assert np.mean(liver[tumour]) > 0.95
+    tumor = label == 2
+    assert tumor.sum() > 20
+    assert np.all(label[tumor] != 0)
+    assert np.all(ndimage.binary_dilation(liver, iterations=2)[tumor])
+    assert np.mean(liver[tumor]) > 0.95
     assert np.all(ndimage.binary_dilation(liver, iterations=2)[label != 0])
 
 
@@ -148,7 +148,7 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     label, label_image = load(files["label.nii.gz"])
     assert image.dtype == np.int16 and label.dtype == np.uint8
     assert label_image.get_data_dtype() == np.uint8
-    assert_tumours_in_liver(label, expected.liver_mask)
+    assert_tumors_in_liver(label, expected.liver_mask)
     assert set(np.unique(label).tolist()) == {0, 1, 2}
 
     text = files["params.json"].read_text()
@@ -303,7 +303,7 @@ def test_synthesize_real_scan_two_cases(
             assert nifti.header.get_zooms()[:3] == header.get_zooms()[:3]
             assert int(nifti.header["sform_code"]) == int(header["sform_code"])
             assert int(nifti.header["qform_code"]) == int(header["qform_code"])
-        assert_tumours_in_liver(label, liver == 1)
+        assert_tumors_in_liver(label, liver == 1)
         assert not np.array_equal(image, ct)
 
         # Re-running the case seed alone reproduces the case.

@@ -72,7 +72,7 @@ def test_each_parser_runs_the_handler_of_its_table_entry():
         "robustness": ["best.pt", "-o", "out"],
         "turing": ["score", "ratings.csv", "key.csv"],
         "realism": ["ct.nii.gz", "label.nii.gz"],
-        "calibrate": ["data", "-o", "tumour.toml"],
+        "calibrate": ["data", "-o", "tumor.toml"],
     }
     assert sorted(arguments) == sorted(COMMANDS)
     for name, rest in arguments.items():

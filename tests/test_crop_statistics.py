@@ -28,10 +28,10 @@ def stats(scan):
 def _crop_around_liver(scan, size=(48, 48, 32)):
     """A crop whose centre lies in the liver (as RandCropByPosNegLabeld's positive crops)."""
     box = liver_box(scan.liver_mask)
-    centre = [(s.start + s.stop) // 2 for s in box]
+    center = [(s.start + s.stop) // 2 for s in box]
     lower = [
         min(max(c - n // 2, 0), full - n)
-        for c, n, full in zip(centre, size, scan.image.shape, strict=True)
+        for c, n, full in zip(center, size, scan.image.shape, strict=True)
     ]
     return tuple(slice(a, a + n) for a, n in zip(lower, size, strict=True))
 
@@ -130,9 +130,9 @@ def test_sizes_are_fitted_to_the_whole_liver(scan, stats):
         scan.image[crop], liver, spacing=scan.spacing, size="large", statistics=whole, rng=0
     )
     assert params.size == "large" and label.shape == liver.shape
-    tumour = label == params.tumor_label
+    tumor = label == params.tumor_label
     # Mostly in the liver: the mass effect may bulge a large tumour out of the liver's tip.
-    assert tumour.any() and (tumour & liver).sum() >= 0.75 * tumour.sum()
+    assert tumor.any() and (tumor & liver).sum() >= 0.75 * tumor.sum()
 
 
 def test_crop_synthesis_is_deterministic_and_leaves_its_inputs_alone(scan, stats):

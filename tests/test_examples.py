@@ -79,7 +79,7 @@ def test_monai_pipeline_crops_and_saves_a_scan(shared_data, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "epoch 0: crops (4, 1, 32, 32, 32)" in printed and "epoch 1" not in printed
     saved = sorted(path.name for path in tmp_path.rglob("*.nii.gz"))
-    assert saved == ["ct_tumour.nii.gz", "liver_tumour.nii.gz"]
+    assert saved == ["ct_tumor.nii.gz", "liver_tumor.nii.gz"]
 
 
 def test_label_free_vs_real_script_writes_table3(shared_data, tmp_path, capsys):

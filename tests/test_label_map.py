@@ -20,9 +20,9 @@ def organ_scan():
     liver's centre along axis 0 become class 7, right up against the liver."""
     phantom = make_phantom(shape=(64, 64, 48), rng=0)
     labels = phantom.liver_mask.astype(np.uint8)
-    centre = int(np.argwhere(phantom.liver_mask).mean(axis=0)[0])
+    center = int(np.argwhere(phantom.liver_mask).mean(axis=0)[0])
     organ = np.zeros_like(phantom.liver_mask)
-    organ[centre:] = True
+    organ[center:] = True
     labels[organ & ~phantom.liver_mask] = ORGAN
     return phantom, labels
 
@@ -60,8 +60,8 @@ def test_other_classes_keep_their_voxels_in_label_and_image(
     organ = labels == ORGAN
     assert np.array_equal(out == ORGAN, organ)
     assert not _changed(phantom.image, image)[organ].any()
-    tumour = out == 2
-    assert tumour.sum() > 100
+    tumor = out == 2
+    assert tumor.sum() > 100
     background = labels == 0
     if bulge_into_background and seed == 1:
         # The paper's bulge into the unlabelled background is kept: some background voxels
@@ -70,7 +70,7 @@ def test_other_classes_keep_their_voxels_in_label_and_image(
     elif not bulge_into_background:
         assert np.array_equal(out == 0, background)
         assert not _changed(phantom.image, image)[background].any()
-        assert np.array_equal(tumour, tumour & (labels == 1))
+        assert np.array_equal(tumor, tumor & (labels == 1))
     assert len(params.tumors) >= 1
 
 

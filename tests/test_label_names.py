@@ -76,7 +76,7 @@ def test_config_attribute_of_the_old_name_warns_and_reads_organ_label():
 def test_config_files_with_the_old_key_load_with_a_warning_naming_the_file(
     tmp_path: Path, suffix: str, text: str
 ):
-    path = tmp_path / f"tumour{suffix}"
+    path = tmp_path / f"tumor{suffix}"
     path.write_text(text)
     with pytest.warns(DeprecationWarning, match=DEPRECATED) as caught:
         config = TumorConfig.from_file(path)
@@ -93,7 +93,7 @@ def test_config_files_with_the_old_key_load_with_a_warning_naming_the_file(
 
 
 def test_config_files_are_written_with_the_new_key(tmp_path: Path):
-    path = tmp_path / "tumour.json"
+    path = tmp_path / "tumor.json"
     TumorConfig(organ_label=6).to_file(path)
     data = json.loads(path.read_text())
     assert data["organ_label"] == 6 and "liver_label" not in data
@@ -242,7 +242,7 @@ def test_a_config_with_the_old_key_works_on_the_command_line_and_warns(
 
 def test_the_warning_of_a_config_file_names_the_callers_line(tmp_path: Path):
     """However deep the package reads the file, the warning points at the user's call."""
-    path = tmp_path / "tumour.toml"
+    path = tmp_path / "tumor.toml"
     path.write_text("liver_label = 6\n")
     with pytest.warns(DeprecationWarning, match=DEPRECATED) as caught:
         TumorConfig.from_file(path)

@@ -13,11 +13,11 @@ from synthtumor.location import VesselMap, choose_centers, count_voxels
 from synthtumor.phantom import Phantom, make_phantom
 
 
-def _exact_counts(vessels: np.ndarray, centres: np.ndarray, half) -> list[int]:
+def _exact_counts(vessels: np.ndarray, centers: np.ndarray, half) -> list[int]:
     counts = []
-    for centre in centres:
+    for center in centers:
         cube = tuple(
-            slice(max(c - h, 0), c + h + 1) for c, h in zip(centre.tolist(), half, strict=True)
+            slice(max(c - h, 0), c + h + 1) for c, h in zip(center.tolist(), half, strict=True)
         )
         counts.append(int(vessels[cube].sum()))
     return counts
@@ -62,31 +62,31 @@ def test_cube_counts_equal_the_full_mask_also_across_the_border(anisotropic, hal
     vessel_map, vessels = _vessels_of(anisotropic, 0.9)
     rng = np.random.default_rng(0)
     # Centres anywhere, the corners included, so that many cubes cross the volume's border.
-    centres = np.stack([rng.integers(0, n, 40) for n in anisotropic.image.shape], axis=1)
-    centres[:3] = [(0, 0, 0), (69, 63, 29), (35, 0, 29)]
-    counts = vessel_map._count_patches(centres, np.array(half))
-    assert counts.tolist() == _exact_counts(vessels, centres, half)
+    centers = np.stack([rng.integers(0, n, 40) for n in anisotropic.image.shape], axis=1)
+    centers[:3] = [(0, 0, 0), (69, 63, 29), (35, 0, 29)]
+    counts = vessel_map._count_patches(centers, np.array(half))
+    assert counts.tolist() == _exact_counts(vessels, centers, half)
     assert counts.sum() > 0
 
 
 def test_cubes_larger_than_the_volume_are_counted_too():
     vessel_map, vessels = _vessels_of(make_phantom((12, 40, 40), (2.0, 2.0, 2.0), rng=1), 1.0)
-    centres = np.array([(6, 20, 20), (1, 5, 35)])
+    centers = np.array([(6, 20, 20), (1, 5, 35)])
     half = (8, 8, 8)
-    counts = vessel_map._count_patches(centres, np.array(half))
-    assert counts.tolist() == _exact_counts(vessels, centres, half)
+    counts = vessel_map._count_patches(centers, np.array(half))
+    assert counts.tolist() == _exact_counts(vessels, centers, half)
 
 
 @pytest.mark.parametrize(("half", "coarse"), [((3, 3, 3), False), ((8, 8, 8), True)])
-def test_a_centre_called_vessel_free_has_no_vessel_in_its_cube(dense, half, coarse):
+def test_a_center_called_vessel_free_has_no_vessel_in_its_cube(dense, half, coarse):
     vessel_map, vessels = _vessels_of(dense, 0.9)
     rng = np.random.default_rng(1)
     inside = np.argwhere(dense.liver_mask)
     found_free = 0
     for _ in range(6):
-        centres = inside[rng.integers(0, len(inside), 30)]
-        counts = vessel_map.counts(centres, half)
-        exact = _exact_counts(vessels, centres[: len(counts)], half)
+        centers = inside[rng.integers(0, len(inside), 30)]
+        counts = vessel_map.counts(centers, half)
+        exact = _exact_counts(vessels, centers[: len(counts)], half)
         if counts[-1] == 0:
             found_free += 1
             assert exact[-1] == 0
@@ -97,7 +97,7 @@ def test_a_centre_called_vessel_free_has_no_vessel_in_its_cube(dense, half, coar
     assert (vessel_map._coarse is not None) == coarse
 
 
-def test_checking_many_tumours_together_gives_each_its_own_result(dense):
+def test_checking_many_tumors_together_gives_each_its_own_result(dense):
     inside = np.argwhere(dense.liver_mask)
     rng = np.random.default_rng(7)
     # Cubes of several sizes: some share a largest half-size and run in one batch.
@@ -110,8 +110,8 @@ def test_checking_many_tumours_together_gives_each_its_own_result(dense):
         assert joint.tolist() == alone.tolist()
     # With a budget that keeps every check exact, the joint counts are the full mask's.
     exact_map, vessels = _vessels_of(dense, 0.9, liver_voxels=10**9)
-    for (centres, half), counts in zip(searches, exact_map.counts_many(searches), strict=True):
-        assert counts.tolist() == _exact_counts(vessels, centres[: len(counts)], half)
+    for (centers, half), counts in zip(searches, exact_map.counts_many(searches), strict=True):
+        assert counts.tolist() == _exact_counts(vessels, centers[: len(counts)], half)
     assert exact_map._coarse is None
     assert any(counts[-1] == 0 for counts in together)
     assert any(len(counts) > 4 for counts in together)  # some needed more than one batch

@@ -84,7 +84,7 @@ def test_the_three_forms_of_the_scale_agree(factor, intensity):
 
 @pytest.mark.parametrize("spacing_mm", [0.5, 1.0, 2.0])
 @pytest.mark.parametrize(("factor", "intensity"), [(1.3, 30.0), (2.0, 60.0), (1.05, 100.0)])
-def test_pushes_visibly_is_eq5s_largest_push_outside_the_tumour_against_the_threshold(
+def test_pushes_visibly_is_eq5s_largest_push_outside_the_tumor_against_the_threshold(
     spacing_mm, factor, intensity
 ):
     """The oracle: eq. 5's shift on a dense grid of gamma in [1, gamma_max]."""

@@ -67,33 +67,33 @@ CASES = [
 
 
 @pytest.mark.parametrize(("organ", "organ_label", "size", "seed"), CASES)
-def test_tumours_lie_in_their_organ_and_leave_other_classes_alone(
+def test_tumors_lie_in_their_organ_and_leave_other_classes_alone(
     abdomen, organ, organ_label, size, seed
 ):
     ct, classes = abdomen
     image, label, params = run(abdomen, organ, organ_label, size=size, seed=seed)
     values = organ_label if isinstance(organ_label, tuple) else (organ_label,)
     in_organ = np.isin(classes, values)
-    tumour = label == TUMOR
+    tumor = label == TUMOR
     # A tiny tumour (5-10 mm across) on 3 mm voxels may stay under the label threshold.
-    assert tumour.any() or size == "tiny", "no tumour voxel was labelled"
+    assert tumor.any() or size == "tiny", "no tumour voxel was labelled"
     # Every voxel that is not tumour keeps its class; no tumour covers another class.
-    np.testing.assert_array_equal(label[~tumour], classes[~tumour])
-    assert not (tumour & (classes != 0) & ~in_organ).any()
+    np.testing.assert_array_equal(label[~tumor], classes[~tumor])
+    assert not (tumor & (classes != 0) & ~in_organ).any()
     # Neither preset pushes anything outside its organ: the image changes only in the organ
     # and under the tumour label's reach into fat (exophytic), never in another class.
     other = (classes != 0) & ~in_organ
     np.testing.assert_array_equal(image[other], ct[other])
     if not any(spec.exophytic for spec in params.tumors):
-        assert not (tumour & ~in_organ).any()
+        assert not (tumor & ~in_organ).any()
         np.testing.assert_array_equal(image[~in_organ], ct[~in_organ])
     # Each connected tumour touches its organ.
-    components, count = ndimage.label(tumour)
-    touching = np.unique(components[ndimage.binary_dilation(in_organ) & tumour])
+    components, count = ndimage.label(tumor)
+    touching = np.unique(components[ndimage.binary_dilation(in_organ) & tumor])
     assert set(range(1, count + 1)) <= set(touching.tolist())
 
 
-def test_exophytic_kidney_tumours_grow_into_fat_and_the_label_follows(abdomen):
+def test_exophytic_kidney_tumors_grow_into_fat_and_the_label_follows(abdomen):
     ct, classes = abdomen
     bulges = []
     for seed in range(6):
@@ -108,21 +108,21 @@ def test_exophytic_kidney_tumours_grow_into_fat_and_the_label_follows(abdomen):
     assert all((ct[outside] < -30).mean() > 0.5 for outside in bulges)  # that was fat
 
 
-def test_without_the_exophytic_share_kidney_tumours_are_clipped_to_the_kidney(abdomen):
+def test_without_the_exophytic_share_kidney_tumors_are_clipped_to_the_kidney(abdomen):
     inside_only = ORGAN_PRESETS["kidney"].replace(exophytic_share=0.0)
     _, classes = abdomen
     _, label, params = run(abdomen, inside_only, 2, size="large", seed=1)
     assert not any(spec.exophytic for spec in params.tumors)
-    tumour = label == TUMOR
-    assert tumour.any() and (classes[tumour] == 2).all()
+    tumor = label == TUMOR
+    assert tumor.any() and (classes[tumor] == 2).all()
 
 
 def test_per_side_kidney_stays_on_its_side(abdomen):
     _, classes = abdomen
     for side, other_side in ((2, 3), (3, 2)):
         _, label, _ = run(abdomen, "kidney", side, size="medium", seed=0)
-        tumour = label == TUMOR
-        assert not (tumour & (classes == other_side)).any()
+        tumor = label == TUMOR
+        assert not (tumor & (classes == other_side)).any()
         assert (label == other_side).sum() == (classes == other_side).sum()
 
 
@@ -130,7 +130,7 @@ def test_per_side_kidney_stays_on_its_side(abdomen):
     ("organ", "organ_label", "lesion", "size"),
     [("pancreas", 7, "pdac", "medium"), ("kidney", 2, "rcc", "large")],
 )
-def test_tumour_hu_follow_the_lesion_type_at_each_phase(abdomen, organ, organ_label, lesion, size):
+def test_tumor_hu_follow_the_lesion_type_at_each_phase(abdomen, organ, organ_label, lesion, size):
     """The drawn mean is the lesion type's at the phase; the image moves to it under the label.
 
     With one seed the two phases draw the same shape and noise, and only the lesion's mean
@@ -187,8 +187,8 @@ def test_a_user_preset_works_for_the_spleen(abdomen):
         push="organ",
     )
     _, label, params = run(abdomen, spleen, 1, size="medium", seed=0)
-    tumour = label == TUMOR
-    assert tumour.any() and (classes[tumour] == 1).all()
+    tumor = label == TUMOR
+    assert tumor.any() and (classes[tumor] == 1).all()
     assert {spec.lesion for spec in params.tumors} == {"metastasis"}
 
 
@@ -264,7 +264,7 @@ def test_inconsistent_presets_are_refused_naming_the_field(fields, message):
         OrganPreset(**{"name": "custom", **fields})
 
 
-def test_cli_synthesizes_pancreas_tumours_into_the_organ_map(tmp_path, shared_data, capsys):
+def test_cli_synthesizes_pancreas_tumors_into_the_organ_map(tmp_path, shared_data, capsys):
     from synthtumor.cli import main
 
     folder = shared_data / "abdomen-3mm"
@@ -274,9 +274,9 @@ def test_cli_synthesizes_pancreas_tumours_into_the_organ_map(tmp_path, shared_da
     assert main([*args, *options, "--tumor-label", "200", "--no-preview"]) == 0
     label = np.asarray(nib.load(out / "synth_000_label.nii.gz").dataobj)
     classes = np.asarray(nib.load(folder / "organs.nii.gz").dataobj)
-    tumour = label == 200
-    assert tumour.any() and (classes[tumour] == 7).all()
-    np.testing.assert_array_equal(label[~tumour], classes[~tumour])
+    tumor = label == 200
+    assert tumor.any() and (classes[tumor] == 7).all()
+    np.testing.assert_array_equal(label[~tumor], classes[~tumor])
     params = json.loads((out / "synth_000_params.json").read_text())
     assert {spec["lesion"] for spec in params["tumors"]} == {"pdac"}
 
@@ -302,7 +302,7 @@ def test_cli_names_bad_organ_options(tmp_path, shared_data, capsys, options, mes
     assert not out.exists()
 
 
-def test_the_realism_report_measures_the_pancreas_tumours(abdomen):
+def test_the_realism_report_measures_the_pancreas_tumors(abdomen):
     from synthtumor.realism import lesion_statistics
 
     image, label, params = run(abdomen, "pancreas", 7, size="medium", seed=0, phase="arterial")
@@ -338,12 +338,12 @@ def test_evaluate_names_the_organ_in_its_report(tmp_path):
         n_resamples=50,
     )
     assert summary.metrics["liver_dsc"].estimate == 1.0  # the organ's DSC, under its old key
-    assert summary.metrics["tumour_dsc"].estimate == 1.0
+    assert summary.metrics["tumor_dsc"].estimate == 1.0
     markdown = (tmp_path / "report" / "summary.md").read_text()
     assert "| Pancreas DSC |" in markdown and "Liver DSC" not in markdown
 
 
-def test_the_monai_transform_draws_exophytic_kidney_tumours_beside_other_classes(abdomen):
+def test_the_monai_transform_draws_exophytic_kidney_tumors_beside_other_classes(abdomen):
     from synthtumor.adapters.monai import RandLiverTumor
 
     ct, classes = abdomen
@@ -353,13 +353,13 @@ def test_the_monai_transform_draws_exophytic_kidney_tumours_beside_other_classes
         ).set_random_state(seed=seed)
         image, label = transform(ct[None], classes[None])
         image, label = np.asarray(image)[0], np.asarray(label)[0]
-        tumour = label == TUMOR
-        assert tumour.any()
-        np.testing.assert_array_equal(label[~tumour], classes[~tumour])
-        assert set(np.unique(classes[tumour]).tolist()) <= {0, 2}  # kidney or fat
+        tumor = label == TUMOR
+        assert tumor.any()
+        np.testing.assert_array_equal(label[~tumor], classes[~tumor])
+        assert set(np.unique(classes[tumor]).tolist()) <= {0, 2}  # kidney or fat
         other = (classes != 0) & (classes != 2)
         np.testing.assert_array_equal(image[other], ct[other])
-        if (classes[tumour] == 0).any():
+        if (classes[tumor] == 0).any():
             return  # one exophytic draw seen, and it spared the other classes
     pytest.fail("no exophytic kidney tumour in 6 draws of the MONAI transform")
 
@@ -379,7 +379,7 @@ def test_the_reference_trainer_takes_synthesis_organ():
         load_config(profile, ["synthesis.organ=lung"])
 
 
-def test_pancreatic_tumours_may_dilate_the_duct_upstream_in_the_gland(abdomen):
+def test_pancreatic_tumors_may_dilate_the_duct_upstream_in_the_gland(abdomen):
     ct, classes = abdomen
     pancreas = classes == 7
     seen = 0

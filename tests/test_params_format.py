@@ -50,7 +50,7 @@ def sha256(array: np.ndarray) -> str:
 CASE_NAMES = [c["name"] for c in fixture()["cases"]]
 
 
-def test_the_fixture_is_format_3_with_per_tumour_copies():
+def test_the_fixture_is_format_3_with_per_tumor_copies():
     """What the tests below read really is the old layout (no test of an empty fixture)."""
     assert FORMAT_VERSION == 4
     for name in CASE_NAMES:
@@ -125,7 +125,7 @@ def _format_3(name: str = "kidney_realistic") -> dict:
     ("field", "value"),
     [("capsule_band", [0.3, 0.7]), ("push", "surroundings"), ("scanner_blur_mm", [0.0] * 3)],
 )
-def test_a_format_3_file_whose_tumours_disagree_is_refused_by_name(field, value):
+def test_a_format_3_file_whose_tumors_disagree_is_refused_by_name(field, value):
     data = _format_3()
     assert data["tumors"][1][field] != value
     data["tumors"][1][field] = value
@@ -150,7 +150,7 @@ def test_format_3_zeros_mean_no_scanner_blur_and_a_missing_push_the_papers():
     assert not params.scanner_blur and params.push == "surroundings"
 
 
-def test_a_format_3_tumour_without_its_capsule_band_is_refused():
+def test_a_format_3_tumor_without_its_capsule_band_is_refused():
     data = _format_3()
     del data["tumors"][1]["capsule_band"]
     with pytest.raises(ValueError, match=r"tumors\[1\]: .*missing \['capsule_band'\]"):
@@ -164,7 +164,7 @@ def test_a_format_3_file_with_format_4_fields_is_refused():
         TumorParams.from_dict(data)
 
 
-def test_a_format_3_file_without_tumours_takes_the_defaults():
+def test_a_format_3_file_without_tumors_takes_the_defaults():
     data = _format_3()
     data["tumors"] = []
     params = TumorParams.from_dict(data)
@@ -175,7 +175,7 @@ def test_a_format_3_file_without_tumours_takes_the_defaults():
     )
 
 
-def test_a_format_4_tumour_with_a_shared_field_is_refused_by_name():
+def test_a_format_4_tumor_with_a_shared_field_is_refused_by_name():
     data = TumorParams.from_dict(_format_3()).to_dict()
     data["tumors"][0]["capsule_band"] = [0.4, 0.7]
     with pytest.raises(ValueError, match=r"tumors\[0\]: capsule_band is no longer a tumour's"):

@@ -181,9 +181,9 @@ def test_bone_is_present_posterior_and_medial(default_phantom: Phantom) -> None:
     assert bone.sum() > 1000
     assert default_phantom.image.max() >= 600.0
     rows, columns, _ = np.nonzero(bone)
-    centre_row, centre_column = DEFAULT_SHAPE[0] / 2, DEFAULT_SHAPE[1] / 2
-    assert np.all(np.abs(rows - centre_row) < 0.15 * DEFAULT_SHAPE[0])  # midline
-    assert np.all(columns > centre_column)  # posterior half
+    center_row, center_column = DEFAULT_SHAPE[0] / 2, DEFAULT_SHAPE[1] / 2
+    assert np.all(np.abs(rows - center_row) < 0.15 * DEFAULT_SHAPE[0])  # midline
+    assert np.all(columns > center_column)  # posterior half
 
 
 # --- liver and vessels ---------------------------------------------------------------------
@@ -234,7 +234,7 @@ def test_smoothed_threshold_vessel_detection_finds_the_vessels(default_phantom: 
     assert (detected & near_vessels).sum() / detected.sum() > 0.95
 
 
-def test_liver_has_room_for_tumours_away_from_vessels() -> None:
+def test_liver_has_room_for_tumors_away_from_vessels() -> None:
     phantom = make_phantom(COARSE_SHAPE, COARSE_SPACING, rng=0)
     distance_to_vessel = ndimage.distance_transform_edt(~phantom.vessel_mask, COARSE_SPACING)
     depth_in_liver = ndimage.distance_transform_edt(phantom.liver_mask, COARSE_SPACING)

@@ -45,7 +45,7 @@ def extent(mask: np.ndarray) -> tuple[int, int]:
     return int(rows.max() - rows.min() + 1), int(columns.max() - columns.min() + 1)
 
 
-def centre(mask: np.ndarray) -> tuple[float, float]:
+def center(mask: np.ndarray) -> tuple[float, float]:
     rows, columns = np.nonzero(mask)
     return float(rows.mean()), float(columns.mean())
 
@@ -53,13 +53,13 @@ def centre(mask: np.ndarray) -> tuple[float, float]:
 def ball_volume(
     shape: tuple[int, int, int],
     spacing: tuple[float, float, float],
-    centre_mm: tuple[float, float, float],
+    center_mm: tuple[float, float, float],
     radius_mm: float,
 ) -> np.ndarray:
     grids = np.meshgrid(
         *[(np.arange(n) + 0.5) * s for n, s in zip(shape, spacing, strict=True)], indexing="ij"
     )
-    squared = sum((g - c) ** 2 for g, c in zip(grids, centre_mm, strict=True))
+    squared = sum((g - c) ** 2 for g, c in zip(grids, center_mm, strict=True))
     return squared <= radius_mm**2
 
 
@@ -134,7 +134,7 @@ def test_orientation_without_affine_follows_the_array_axes() -> None:
         (coronal, (True, True)),  # rows k upwards: high k is near the top
         (sagittal, (True, True)),  # columns j from the left, high k near the top
     ):
-        row, column = centre(coloured(panel, RED))
+        row, column = center(coloured(panel, RED))
         height, width = panel.shape[:2]
         assert (row < height / 2) is expect_top
         assert (column < width / 2) is expect_left
@@ -176,7 +176,7 @@ def test_affine_with_swapped_axes_is_reoriented() -> None:
     np.testing.assert_array_equal(reference, swapped)
 
 
-def test_focus_is_the_largest_tumour() -> None:
+def test_focus_is_the_largest_tumor() -> None:
     shape, spacing = (40, 40, 40), (1.0, 1.0, 1.0)
     image = np.full(shape, 40, dtype=np.int16)
     label = np.ones(shape, dtype=np.uint8)
@@ -185,7 +185,7 @@ def test_focus_is_the_largest_tumour() -> None:
     axial = panels(preview_png(image, label, spacing=spacing))[0]
     height, width = extent(coloured(axial, RED))
     assert height > 10 and width > 10  # the large ball's section, not the small one's
-    row, column = centre(coloured(axial, RED))
+    row, column = center(coloured(axial, RED))
     assert row > axial.shape[0] / 2 and column > axial.shape[1] / 2
 
 
@@ -194,19 +194,19 @@ def ramp_grey(values_hu: np.ndarray, window: tuple[float, float] = (-160, 240)) 
     return np.rint(np.clip((values_hu - low) / (high - low), 0, 1) * 255)
 
 
-def test_without_tumour_voxels_the_first_params_tumour_is_the_focus(phantom: Phantom) -> None:
+def test_without_tumor_voxels_the_first_params_tumor_is_the_focus(phantom: Phantom) -> None:
     _, _, params = synthesize(
         phantom.image, phantom.liver_mask, spacing=phantom.spacing, size="small", rng=2
     )
-    centre_voxel = (37, 101, 61)
-    moved = replace(params, tumors=(replace(params.tumors[0], center_voxel=centre_voxel),))
+    center_voxel = (37, 101, 61)
+    moved = replace(params, tumors=(replace(params.tumors[0], center_voxel=center_voxel),))
     shape = phantom.image.shape
     # HU grows with i, so the sagittal panel (the i plane) shows which i was chosen.
     ramp = np.broadcast_to((np.arange(shape[0]) * 2.0 - 150.0)[:, None, None], shape)
     label = phantom.liver_mask.astype(np.uint8)
     sagittal = panels(preview_png(ramp, label, moved, spacing=phantom.spacing))[2]
     grey = sagittal[~coloured(sagittal, GREEN)]
-    assert np.all(grey == ramp_grey(ramp[centre_voxel[0], 0, 0]))
+    assert np.all(grey == ramp_grey(ramp[center_voxel[0], 0, 0]))
     assert not coloured(sagittal, RED).any()
     # Stored flipped along i (RAS), the params centre is in that storage's indices.
     flipped = replace(
@@ -218,10 +218,10 @@ def test_without_tumour_voxels_the_first_params_tumour_is_the_focus(phantom: Pha
         preview_png(ramp[::-1], label[::-1], flipped, spacing=phantom.spacing, affine=ras_affine)
     )[2]
     grey = sagittal[~coloured(sagittal, GREEN)]
-    assert np.all(grey == ramp_grey(ramp[centre_voxel[0], 0, 0]))
+    assert np.all(grey == ramp_grey(ramp[center_voxel[0], 0, 0]))
 
 
-def test_without_tumour_or_params_the_liver_centre_is_the_focus() -> None:
+def test_without_tumor_or_params_the_liver_center_is_the_focus() -> None:
     shape, spacing = (30, 30, 30), (1.0, 1.0, 1.0)
     ramp = np.broadcast_to((np.arange(shape[2]) * 5.0 - 150.0)[None, None, :], shape)
     label = np.zeros(shape, dtype=np.uint8)

@@ -29,18 +29,18 @@ def scan(request, shared_data):
 
 
 @pytest.mark.parametrize("size", SIZE_NAMES)
-def test_every_preset_runs_and_puts_tumours_in_the_liver(scan, size):
+def test_every_preset_runs_and_puts_tumors_in_the_liver(scan, size):
     image, liver, spacing = scan
     before = image.copy()
     result, label, params = synthesize(image, liver, spacing=spacing, size=size, rng=2)
     assert np.array_equal(image, before)
     assert result.dtype == image.dtype and result.shape == image.shape
-    tumour = label == params.tumor_label
-    assert tumour.any() and len(params.tumors) >= 1
+    tumor = label == params.tumor_label
+    assert tumor.any() and len(params.tumors) >= 1
     # Inside the liver as the mass effect leaves it: eq. 5 moves tissue by at most
     # (gamma_max / 3) (2/3)^2 (I / 100) semi-axes, the liver's edge included, and the pushes of
     # neighbouring tumours add up.
-    assert not (tumour & (label == params.background_label)).any()
+    assert not (tumor & (label == params.background_label)).any()
     push_mm = sum(
         spec.mass_effect_radius_factor
         / 3
@@ -52,12 +52,12 @@ def test_every_preset_runs_and_puts_tumours_in_the_liver(scan, size):
         for spec in params.tumors
     )
     reach = int(np.ceil(push_mm / min(spacing))) + 1
-    assert not (tumour & ~ndimage.binary_dilation(liver.astype(bool), iterations=reach)).any()
+    assert not (tumor & ~ndimage.binary_dilation(liver.astype(bool), iterations=reach)).any()
     assert params.parenchyma_std_hu > 0
 
 
 @pytest.mark.parametrize("size", SIZE_NAMES)
-def test_tumours_are_darker_than_the_liver_as_table_1_prescribes(scan, size):
+def test_tumors_are_darker_than_the_liver_as_table_1_prescribes(scan, size):
     image, liver, spacing = scan
     liver = liver.astype(bool)
     liver_mean = float(image[liver].mean())
@@ -66,8 +66,8 @@ def test_tumours_are_darker_than_the_liver_as_table_1_prescribes(scan, size):
     result, label, params = synthesize(
         image, liver, spacing=spacing, size=size, config=config, rng=3
     )
-    tumour = label == params.tumor_label
-    assert float(result[tumour].mean()) < liver_mean - 5.0
+    tumor = label == params.tumor_label
+    assert float(result[tumor].mean()) < liver_mean - 5.0
     for spec in params.tumors:
         assert spec.texture_mean_hu <= params.parenchyma_mean_hu - 10.0 + 1e-9
     assert params.parenchyma_mean_hu == pytest.approx(liver_mean, abs=12.0)

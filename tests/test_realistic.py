@@ -312,11 +312,11 @@ def test_config_files_round_trip_and_drive_the_cli(tmp_path):
     config = TumorConfig.realistic(
         "delayed", {"hcc": 2, "cyst": 1}, pattern="solitary", capsule_share=0.9
     )
-    path = tmp_path / "tumour.toml"
+    path = tmp_path / "tumor.toml"
     config.to_file(path)
     assert TumorConfig.from_file(path) == config
-    config.to_file(tmp_path / "tumour.json")
-    assert TumorConfig.from_file(tmp_path / "tumour.json") == config
+    config.to_file(tmp_path / "tumor.json")
+    assert TumorConfig.from_file(tmp_path / "tumor.json") == config
     with pytest.raises(FileExistsError):
         config.to_file(path)
     (tmp_path / "bad.toml").write_text("phase = [\n")

@@ -88,11 +88,11 @@ def test_report_files_and_per_case_rows(folders):
     header = list(next(iter(rows.values())))
     assert header[:9] == [
         "case",
-        "tumour_dsc",
-        "tumour_nsd",
+        "tumor_dsc",
+        "tumor_nsd",
         "liver_dsc",
-        "tumour_in_reference",
-        "tumour_predicted",
+        "tumor_in_reference",
+        "tumor_predicted",
         "n_lesions",
         "n_detected",
         "n_false_positives",
@@ -106,10 +106,10 @@ def test_report_files_and_per_case_rows(folders):
     }
     for case, (dsc, nsd, in_ref, predicted, n_lesions, n_detected, n_fp) in expected.items():
         row = rows[case]
-        assert float(row["tumour_dsc"]) == dsc
-        assert float(row["tumour_nsd"]) == pytest.approx(nsd)
+        assert float(row["tumor_dsc"]) == dsc
+        assert float(row["tumor_nsd"]) == pytest.approx(nsd)
         assert float(row["liver_dsc"]) == 1.0
-        assert (row["tumour_in_reference"], row["tumour_predicted"]) == (in_ref, predicted)
+        assert (row["tumor_in_reference"], row["tumor_predicted"]) == (in_ref, predicted)
         assert int(row["n_lesions"]) == n_lesions
         assert int(row["n_detected"]) == n_detected
         assert int(row["n_false_positives"]) == n_fp
@@ -137,12 +137,12 @@ def test_summary_json_fields(folders):
     assert data["n_cases"] == 4
     assert data["cases"] == ["case_fp", "case_healthy", "case_hit", "case_missed"]
     assert data["settings"]["tolerance_mm"] == 2.0
-    for name, mean in [("tumour_dsc", 0.5), ("liver_dsc", 1.0), ("tumour_dsc_tumour_cases", 0.5)]:
+    for name, mean in [("tumor_dsc", 0.5), ("liver_dsc", 1.0), ("tumor_dsc_tumor_cases", 0.5)]:
         metric = data["metrics"][name]
         assert metric["mean"] == pytest.approx(mean)
         assert metric["ci_low"] <= metric["mean"] <= metric["ci_high"]
-    assert data["metrics"]["tumour_nsd"]["n"] == 4
-    assert data["metrics"]["tumour_nsd_tumour_cases"]["n"] == 2
+    assert data["metrics"]["tumor_nsd"]["n"] == 4
+    assert data["metrics"]["tumor_nsd_tumor_cases"]["n"] == 2
 
     case_level = data["case_level_detection"]
     assert case_level["ci_method"] == "wilson"
@@ -279,11 +279,11 @@ def test_per_case_csv_round_trip_and_paired_comparison(folders):
     records = evaluate_cases(pred_dir, ref_dir)
     assert [r["case"] for r in from_csv] == [r["case"] for r in records]
     for row, record in zip(from_csv, records, strict=True):
-        assert row["tumour_dsc"] == record["tumour_dsc"]
-        assert row["tumour_in_reference"] is record["tumour_in_reference"]
+        assert row["tumor_dsc"] == record["tumor_dsc"]
+        assert row["tumor_in_reference"] is record["tumor_in_reference"]
         assert row["n_lesions"] == record["n_lesions"]
 
-    same = paired_comparison(from_csv, records, metric="tumour_dsc")
+    same = paired_comparison(from_csv, records, metric="tumor_dsc")
     assert same["p_value"] == 1.0 and same["mean_difference"] == 0.0
     with pytest.raises(ValueError, match="different cases"):
         paired_comparison(from_csv[1:], records)
@@ -298,7 +298,7 @@ def test_compare_folders_writes_markdown(folders, tmp_path):
     results = compare_folders(
         pred_dir, worse, ref_dir, out_file=out_file, method="permutation", name_a="model"
     )
-    assert [r["metric"] for r in results] == ["tumour_dsc", "tumour_nsd", "liver_dsc"]
+    assert [r["metric"] for r in results] == ["tumor_dsc", "tumor_nsd", "liver_dsc"]
     dsc = results[0]
     # Per case (fp, healthy, hit, missed): model 0, 1, 1, 0 vs no-tumour 1, 1, 0, 0.
     assert (dsc["mean_a"], dsc["mean_b"], dsc["mean_difference"]) == (0.5, 0.5, 0.0)

@@ -34,9 +34,9 @@ def cube(shape=(20, 20, 20), start=(5, 5, 5), size=6) -> np.ndarray:
     return mask
 
 
-def ball(shape, centre, radius_vox) -> np.ndarray:
+def ball(shape, center, radius_vox) -> np.ndarray:
     grid = np.indices(shape, dtype=float)
-    distance2 = sum((g - c) ** 2 for g, c in zip(grid, centre, strict=True))
+    distance2 = sum((g - c) ** 2 for g, c in zip(grid, center, strict=True))
     return distance2 <= radius_vox**2
 
 
@@ -289,43 +289,43 @@ def test_radius_bins():
 # --------------------------------------------------------------------------------------------
 
 
-def liver_with_tumour(liver_label=1, tumor_label=2) -> np.ndarray:
+def liver_with_tumor(liver_label=1, tumor_label=2) -> np.ndarray:
     labels = np.zeros((16, 16, 16), np.int16)
     labels[2:14, 2:14, 2:14] = liver_label
     labels[5:9, 5:9, 5:9] = tumor_label
     return labels
 
 
-def test_case_metrics_liver_region_includes_tumour(monai):
-    ref = liver_with_tumour()
+def test_case_metrics_liver_region_includes_tumor(monai):
+    ref = liver_with_tumor()
     missed = np.where(ref == 2, 1, ref)  # tumour predicted as liver
     record = case_metrics(missed, ref, spacing=(1.0, 1.0, 2.0))
     assert record["liver_dsc"] == 1.0
-    assert record["tumour_dsc"] == 0.0
-    assert record["tumour_nsd"] == 0.0
-    assert record["tumour_in_reference"] is True
-    assert record["tumour_predicted"] is False
-    assert record["reference_tumour_volume_mm3"] == 64 * 2.0
-    assert record["predicted_tumour_volume_mm3"] == 0.0
+    assert record["tumor_dsc"] == 0.0
+    assert record["tumor_nsd"] == 0.0
+    assert record["tumor_in_reference"] is True
+    assert record["tumor_predicted"] is False
+    assert record["reference_tumor_volume_mm3"] == 64 * 2.0
+    assert record["predicted_tumor_volume_mm3"] == 0.0
     assert (record["n_lesions"], record["n_detected"], record["n_false_positives"]) == (1, 0, 0)
 
     perfect = case_metrics(ref, ref, spacing=(1.0, 1.0, 2.0))
-    assert perfect["tumour_dsc"] == perfect["tumour_nsd"] == perfect["liver_dsc"] == 1.0
+    assert perfect["tumor_dsc"] == perfect["tumor_nsd"] == perfect["liver_dsc"] == 1.0
     assert perfect["n_detected"] == 1
 
 
 def test_case_metrics_custom_labels_and_healthy_case(monai):
-    ref = liver_with_tumour(liver_label=3, tumor_label=7)
+    ref = liver_with_tumor(liver_label=3, tumor_label=7)
     record = case_metrics(ref, ref, spacing=ISO, liver_label=3, tumor_label=7)
-    assert record["tumour_dsc"] == 1.0 and record["n_lesions"] == 1
+    assert record["tumor_dsc"] == 1.0 and record["n_lesions"] == 1
     healthy = np.where(ref == 7, 3, ref)
     record = case_metrics(healthy, healthy, spacing=ISO, liver_label=3, tumor_label=7)
-    assert record["tumour_dsc"] == 1.0 and record["tumour_nsd"] == 1.0  # both empty
-    assert record["tumour_in_reference"] is False and record["n_lesions"] == 0
+    assert record["tumor_dsc"] == 1.0 and record["tumor_nsd"] == 1.0  # both empty
+    assert record["tumor_in_reference"] is False and record["n_lesions"] == 0
 
 
 def test_case_metrics_validation():
-    ref = liver_with_tumour()
+    ref = liver_with_tumor()
     with pytest.raises(ValueError, match="liver_label and tumor_label"):
         case_metrics(ref, ref, spacing=ISO, liver_label=2, tumor_label=2)
     with pytest.raises(ValueError, match="pred_label and ref_label must have the same shape"):
@@ -341,8 +341,8 @@ def test_case_metrics_validation():
 
 
 def test_case_level_detection_counts():
-    def record(tumour, volume):
-        return {"tumour_in_reference": tumour, "predicted_tumour_volume_mm3": volume}
+    def record(tumor, volume):
+        return {"tumor_in_reference": tumor, "predicted_tumor_volume_mm3": volume}
 
     records = [
         record(True, 100.0),  # tp

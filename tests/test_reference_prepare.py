@@ -38,18 +38,18 @@ def ct() -> np.ndarray:
     return np.full(SHAPE, 40, np.int16)
 
 
-def label(*, tumour: bool = False, liver_value: int = 1, tumour_value: int = 2) -> np.ndarray:
+def label(*, tumor: bool = False, liver_value: int = 1, tumor_value: int = 2) -> np.ndarray:
     labels = np.zeros(SHAPE, np.uint8)
     labels[2:10, 2:8, 2:6] = liver_value
-    if tumour:
-        labels[4:6, 4:6, 3:5] = tumour_value
+    if tumor:
+        labels[4:6, 4:6, 3:5] = tumor_value
     return labels
 
 
-def images_labels_folder(root: Path, n: int, tumour_cases: int = 0) -> Path:
+def images_labels_folder(root: Path, n: int, tumor_cases: int = 0) -> Path:
     for i in range(n):
         save(root / "images" / f"case{i:02d}_0000.nii.gz", ct())
-        save(root / "labels" / f"case{i:02d}.nii.gz", label(tumour=i < tumour_cases))
+        save(root / "labels" / f"case{i:02d}.nii.gz", label(tumor=i < tumor_cases))
     return root
 
 
@@ -101,7 +101,7 @@ def test_csv_with_fixed_split(tmp_path):
     rows = []
     for i, split in enumerate(["train", "train", "val", "test"]):
         save(data / f"s{i}.nii.gz", ct())
-        save(data / f"m{i}.nii.gz", label(tumour=i == 3))
+        save(data / f"m{i}.nii.gz", label(tumor=i == 3))
         rows.append({"image": f"data/s{i}.nii.gz", "label": f"data/m{i}.nii.gz", "split": split})
     table = tmp_path / "cases.csv"
     with table.open("w", newline="") as stream:
@@ -133,15 +133,15 @@ def test_map_labels_totalsegmentator_and_lits():
         map_labels(np.array([0.5]), LabelMapping())
 
 
-def test_prepare_writes_mapped_labels_and_flags_tumours(tmp_path):
-    source = images_labels_folder(tmp_path / "src", 6, tumour_cases=2)
+def test_prepare_writes_mapped_labels_and_flags_tumors(tmp_path):
+    source = images_labels_folder(tmp_path / "src", 6, tumor_cases=2)
     before = digest(source)
     path = prepare_dataset(source, tmp_path / "out", n_folds=3, seed=1)
     assert digest(source) == before  # inputs untouched
     datalist = load_datalist(path)
     assert datalist["numTraining"] == 6 and datalist["numWithTumor"] == 2
     assert datalist["label_mapping"] == {"liver_values": [1], "tumor_values": [2]}
-    assert datalist["labels"] == {"0": "background", "1": "liver", "2": "tumour"}
+    assert datalist["labels"] == {"0": "background", "1": "liver", "2": "tumor"}
     for entry in datalist["training"]:
         mapped = nib.load(entry["label"])
         assert mapped.get_data_dtype() == np.uint8
@@ -216,8 +216,8 @@ def test_folds_partition_cases_with_disjoint_parts():
         assert set.union(*parts) == set(cases)
         assert sum(len(p) for p in parts) == len(cases)
         assert len(fold["validation"]) == round(0.2 * (23 - len(fold["test"])))
-        tumour_in_test = sum(has_tumor[cases.index(c)] for c in fold["test"])
-        assert tumour_in_test in (1, 2)  # 8 tumour cases spread over 5 folds
+        tumor_in_test = sum(has_tumor[cases.index(c)] for c in fold["test"])
+        assert tumor_in_test in (1, 2)  # 8 tumour cases spread over 5 folds
     assert make_folds(cases, has_tumor, n_folds=5, seed=7) == folds
     assert make_folds(cases, has_tumor, n_folds=5, seed=8) != folds
 
@@ -246,7 +246,7 @@ def test_link_part_gathers_the_test_references(tmp_path):
 
 
 def test_cli_prepare(tmp_path, capsys):
-    source = images_labels_folder(tmp_path / "src", 5, tumour_cases=1)
+    source = images_labels_folder(tmp_path / "src", 5, tumor_cases=1)
     out = tmp_path / "out"
     assert run_cli(["prepare", str(source), "-o", str(out), "--folds", "5"]) == 0
     assert "5 case(s), 1 with tumour, 5 fold(s)" in capsys.readouterr().out

@@ -93,7 +93,7 @@ def _quick_config(datalist: Path, *extra: str):
     )
 
 
-def test_validation_variants_are_new_tumours_in_the_same_scan(quick_datalist):
+def test_validation_variants_are_new_tumors_in_the_same_scan(quick_datalist):
     single = _quick_config(quick_datalist, "validation.synthetic_variants=1")
     several = _quick_config(quick_datalist, "validation.synthetic_variants=3")
     entries = [
@@ -109,10 +109,10 @@ def test_validation_variants_are_new_tumours_in_the_same_scan(quick_datalist):
     # Variant 0 is the single version, voxel for voxel; the others hold other tumours.
     np.testing.assert_array_equal(three[0]["label"], one[0]["label"])
     torch.testing.assert_close(three[0]["image"], one[0]["image"], rtol=0, atol=0)
-    tumours = [item["label"] == 2 for item in three]
-    assert all(t.any() for t in tumours)
-    assert not np.array_equal(tumours[0], tumours[1])
-    assert not np.array_equal(tumours[1], tumours[2])
+    tumors = [item["label"] == 2 for item in three]
+    assert all(t.any() for t in tumors)
+    assert not np.array_equal(tumors[0], tumors[1])
+    assert not np.array_equal(tumors[1], tumors[2])
 
 
 @pytest.mark.slow
@@ -132,11 +132,11 @@ def test_quick_cpu_profile_runs_shortened(quick_datalist, tmp_path):
         epochs = list(csv.DictReader(stream))
     # Validated every epoch on both variants of the held-out scan, with a tumour metric.
     assert [int(row["val_cases"]) for row in epochs] == [2, 2]
-    assert all(math.isfinite(float(row["val_tumour_dice"])) for row in epochs)
+    assert all(math.isfinite(float(row["val_tumor_dice"])) for row in epochs)
     assert result.best_checkpoint.is_file()
 
 
-def test_class_crop_ratios_centre_crops_on_the_class_asked_for():
+def test_class_crop_ratios_center_crops_on_the_class_asked_for():
     from monai.transforms import Compose
 
     from synthtumor.reference.transforms import _crop_transform
@@ -156,7 +156,7 @@ def test_class_crop_ratios_centre_crops_on_the_class_asked_for():
         assert int(crop["label"][0, 8, 8, 0]) == 2
 
 
-def test_class_crop_ratios_need_the_tumours_before_the_crop():
+def test_class_crop_ratios_need_the_tumors_before_the_crop():
     from synthtumor.reference.data import resolve_where
 
     with pytest.raises(ValueError, match=r"data\.class_crop_ratios must be empty or 3 numbers"):

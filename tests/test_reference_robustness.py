@@ -127,7 +127,7 @@ def test_benchmark_with_an_oracle_and_a_blind_model(scan, tmp_path, monkeypatch)
     assert "0.0 (n=" in summary_markdown(blind_result)
 
 
-def test_same_seed_same_tumours(scan):
+def test_same_seed_same_tumors(scan):
     def record(image, affine):
         seen.append(float(image.astype(np.float64).sum()))
         return np.zeros(image.shape, np.uint8)
@@ -185,8 +185,8 @@ def test_load_scan_checks_the_grid_like_every_reference_command(tmp_path):
     np.testing.assert_array_equal(case.image, phantom.image)
     with pytest.raises(FileNotFoundError, match="image file not found"):
         load_case(tmp_path / "missing.nii.gz")
-    tumour = liver.copy()
-    tumour[liver.nonzero()[0][0], liver.nonzero()[1][0], liver.nonzero()[2][0]] = 2
-    labelled = save_nifti(tmp_path / "tumour.nii.gz", tumour, affine=phantom.affine)
+    tumor = liver.copy()
+    tumor[liver.nonzero()[0][0], liver.nonzero()[1][0], liver.nonzero()[2][0]] = 2
+    labelled = save_nifti(tmp_path / "tumor.nii.gz", tumor, affine=phantom.affine)
     with pytest.raises(ValueError, match="healthy livers"):
         load_scan(ct, labelled)

@@ -61,11 +61,11 @@ def workspace(tmp_path_factory, shared_data) -> dict[str, Path]:
     scans = demo_scans(shared_data)
     make_demo_dataset(scans, root / "cases", variants=("original", "mirrored"))
     make_demo_dataset(
-        [("tumour", *scans[0][1:])],
+        [("tumor", *scans[0][1:])],
         root / "cases",
         variants=("original",),
-        synthetic_tumours=True,
-        tumour_size="medium",
+        synthetic_tumors=True,
+        tumor_size="medium",
         seed=1,
     )
     datalist = prepare_dataset(root / "cases", root / "prepared", n_folds=5, seed=0)
@@ -97,8 +97,8 @@ def test_smoke_run_end_to_end(workspace, capfd):
     datalist = load_datalist(datalist_path)
     split = fold_split(datalist, 0)
     assert [len(split[p]) for p in ("train", "validation", "test")] == [3, 1, 1]
-    assert [e["case"] for e in datalist["training"] if e["has_tumor"]] == ["tumour_original"]
-    assert [e["case"] for e in split["test"]] == ["tumour_original"]
+    assert [e["case"] for e in datalist["training"] if e["has_tumor"]] == ["tumor_original"]
+    assert [e["case"] for e in split["test"]] == ["tumor_original"]
 
     # --- train, then resume for two more epochs --------------------------------------------
     run_dir = root / "run"
@@ -137,9 +137,9 @@ def test_smoke_run_end_to_end(workspace, capfd):
     # Each validated epoch says what it was scored on; a fallback is said in the log too.
     log = capfd.readouterr().err
     for row in validated:
-        assert row["selection_metric"] in ("tumour_dice", "liver_dice", "loss")
-        fell_back = row["selection_metric"] != "tumour_dice"
-        assert (f"epoch {row['epoch']}: tumour_dice is" in log) == fell_back, row
+        assert row["selection_metric"] in ("tumor_dice", "liver_dice", "loss")
+        fell_back = row["selection_metric"] != "tumor_dice"
+        assert (f"epoch {row['epoch']}: tumor_dice is" in log) == fell_back, row
     assert all(float(r["iterations_per_second"]) > 0 for r in epochs)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["selected_on"] == "validation"
@@ -188,8 +188,8 @@ def test_smoke_run_end_to_end(workspace, capfd):
         assert (root / "report" / name).is_file(), name
     assert report.n_cases == 1
     assert 0.0 <= report.metrics["liver_dsc"].estimate <= 1.0
-    assert 0.0 <= report.metrics["tumour_dsc"].estimate <= 1.0
-    assert report.per_case[0]["tumour_in_reference"]
+    assert 0.0 <= report.metrics["tumor_dsc"].estimate <= 1.0
+    assert report.per_case[0]["tumor_in_reference"]
     summary_json = json.loads((root / "report" / "summary.json").read_text())
     assert {"n_cases", "metrics", "case_level_detection", "detection_by_radius"} <= set(
         summary_json
@@ -266,7 +266,7 @@ def test_the_synthesis_section_chooses_the_appearance_mode(tmp_path):
     )
     with pytest.raises(ValueError, match="lesion type must be one of"):
         load_config(CONFIG_DIR / "unet_synthetic.toml", ["synthesis.lesion_types=adenoma"])
-    calibrated = tmp_path / "tumour.toml"
+    calibrated = tmp_path / "tumor.toml"
     TumorConfig.realistic("delayed", "cyst").to_file(calibrated)
     from_file = load_config(
         CONFIG_DIR / "unet_synthetic.toml", [f"synthesis.config_file={calibrated}"]
@@ -350,35 +350,35 @@ def test_learning_rate_schedule_is_the_hand_written_one():
     assert min(floored[2:]) == pytest.approx(0.2) and floored[6] == pytest.approx(0.5)
 
 
-def test_selection_falls_back_while_the_tumour_metric_is_zero():
+def test_selection_falls_back_while_the_tumor_metric_is_zero():
     from synthtumor.reference.selection import Selection
 
-    selection = Selection("tumour_dice")
-    stuck = {"val_tumour_dice": 0.0, "val_liver_dice": 0.0}
+    selection = Selection("tumor_dice")
+    stuck = {"val_tumor_dice": 0.0, "val_liver_dice": 0.0}
     assert selection.update(stuck, train_loss=0.9, epoch=1)
     assert (selection.metric, selection.score) == ("loss", -0.9)
     assert "selecting on loss (0.9)" in selection.fallback_note
     assert not selection.update(stuck, train_loss=1.1, epoch=2)  # the loss rose
     assert selection.update({**stuck, "val_liver_dice": 0.5}, train_loss=1.2, epoch=3)
-    assert selection.metric == "liver_dice" and "tumour_dice is 0" in selection.fallback_note
+    assert selection.metric == "liver_dice" and "tumor_dice is 0" in selection.fallback_note
     assert not selection.update({**stuck, "val_liver_dice": 0.4}, train_loss=0.1, epoch=4)
-    assert selection.update({"val_tumour_dice": 0.01, "val_liver_dice": 0.3}, train_loss=2, epoch=5)
-    assert selection.fallback_note == "" and selection.best_metric == "tumour_dice"
+    assert selection.update({"val_tumor_dice": 0.01, "val_liver_dice": 0.3}, train_loss=2, epoch=5)
+    assert selection.fallback_note == "" and selection.best_metric == "tumor_dice"
     assert not selection.update(
-        {"val_tumour_dice": 0.0, "val_liver_dice": 0.99}, train_loss=0, epoch=6
+        {"val_tumor_dice": 0.0, "val_liver_dice": 0.99}, train_loss=0, epoch=6
     )
-    assert selection.update({"val_tumour_dice": 0.2, "val_liver_dice": 0.1}, train_loss=3, epoch=7)
+    assert selection.update({"val_tumor_dice": 0.2, "val_liver_dice": 0.1}, train_loss=3, epoch=7)
     assert (selection.best_epoch, selection.best_score) == (7, 0.2)
     # No case holds a tumour (NaN): liver Dice, as before.
-    nan_tumour = Selection("tumour_dice")
-    assert nan_tumour.update(
-        {"val_tumour_dice": math.nan, "val_liver_dice": 0.7}, train_loss=1, epoch=1
+    nan_tumor = Selection("tumor_dice")
+    assert nan_tumor.update(
+        {"val_tumor_dice": math.nan, "val_liver_dice": 0.7}, train_loss=1, epoch=1
     )
-    assert nan_tumour.best_metric == "liver_dice"
-    restored = Selection("tumour_dice")
+    assert nan_tumor.best_metric == "liver_dice"
+    restored = Selection("tumor_dice")
     restored.load_state_dict(selection.state_dict())
     assert not restored.update(
-        {"val_tumour_dice": 0.1, "val_liver_dice": 1.0}, train_loss=0, epoch=8
+        {"val_tumor_dice": 0.1, "val_liver_dice": 1.0}, train_loss=0, epoch=8
     )
     with pytest.raises(ValueError, match="selection metric"):
         Selection("accuracy")
@@ -439,12 +439,12 @@ def test_postprocessing_with_anisotropic_spacing():
     labels[19, 10, 10] = 2  # 5 voxels past the liver along axis 0
     labels[10, 10, 21] = 2  # 7 voxels past it along axis 2
     labels[25:28, 25:28, 25:28] = 1  # a smaller liver island, dropped
-    near = postprocess_labels(labels, (1.0, 1.0, 1.0), tumour_max_distance_mm=5.5)
+    near = postprocess_labels(labels, (1.0, 1.0, 1.0), tumor_max_distance_mm=5.5)
     assert near[19, 10, 10] == 2 and near[10, 10, 21] == 0
     assert not near[25:28, 25:28, 25:28].any()
-    spaced = postprocess_labels(labels, (2.0, 1.0, 0.5), tumour_max_distance_mm=5.5)
+    spaced = postprocess_labels(labels, (2.0, 1.0, 0.5), tumor_max_distance_mm=5.5)
     assert spaced[19, 10, 10] == 0 and spaced[10, 10, 21] == 2
-    keep_all = postprocess_labels(labels, (1.0, 1.0, 1.0), tumour_max_distance_mm=-1)
+    keep_all = postprocess_labels(labels, (1.0, 1.0, 1.0), tumor_max_distance_mm=-1)
     assert int((keep_all == 2).sum()) == 2
     assert postprocess_labels(np.full((4, 4, 4), 2, np.uint8), (1, 1, 1)).any() is not False
 

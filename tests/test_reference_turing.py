@@ -115,7 +115,7 @@ def test_build_blinded_set_and_score_it_from_the_cli(tmp_path, shared_data, caps
         assert image.get_data_dtype() == np.int16  # every case saved alike
         assert image.header["descrip"].item() in (b"", "")
         if row["truth"] == "synthetic":
-            assert row["size"] == "small" and int(row["n_tumours"]) >= 3
+            assert row["size"] == "small" and int(row["n_tumors"]) >= 3
             assert (out / "synthesis" / f"{row['case']}.json").is_file()
             ct_path = Path(row["source"].split(":")[0])
             source = nib.load(ct_path)

@@ -81,7 +81,7 @@ def _vessels_in_cube(vessels, spec, spacing):
 
 
 @pytest.mark.parametrize("size", ["tiny", "small"])
-def test_no_vessel_within_the_tumour_cube_of_any_vessel_free_centre(dense_vessels, size):
+def test_no_vessel_within_the_tumor_cube_of_any_vessel_free_center(dense_vessels, size):
     image, liver, spacing = dense_vessels.image, dense_vessels.liver_mask, dense_vessels.spacing
     free, colliding_without_check = 0, 0
     for seed in range(3):
@@ -128,7 +128,7 @@ def test_location_fallback_raise_names_the_setting(dense_vessels):
             )
 
 
-def test_mean_tumour_hu_is_close_to_the_sampled_mean():
+def test_mean_tumor_hu_is_close_to_the_sampled_mean():
     phantom = coarse_phantom()
     config = TumorConfig(large=ONE_LARGE, capsule=False, mass_effect=False)
     for seed in range(4):
@@ -190,9 +190,9 @@ def _capsule_on_and_off(phantom, seed=2):
 
 def test_capsule_brightens_the_edge_band_by_about_d(one_mm):
     with_capsule, without, added, contrast = _capsule_on_and_off(one_mm)
-    tumour = with_capsule.label == 2
-    edge = tumour & ~ndimage.binary_erosion(tumour)
-    deep_core = ndimage.binary_erosion(tumour, iterations=4)
+    tumor = with_capsule.label == 2
+    edge = tumor & ~ndimage.binary_erosion(tumor)
+    deep_core = ndimage.binary_erosion(tumor, iterations=4)
     assert added.min() >= -1e-3
     assert 0.3 * contrast <= added.max() <= contrast
     assert added[edge].mean() > 0.15 * contrast
@@ -217,7 +217,7 @@ def _radial_ramp_scan(shape=(100, 100, 100)):
     return (distance + 40.0).astype(np.float32), liver, center
 
 
-def _one_tumour_at(image, liver, center, semi_axis_mm, **changes):
+def _one_tumor_at(image, liver, center, semi_axis_mm, **changes):
     config = TumorConfig(large=ONE_LARGE, capsule=False, vessel_avoidance=False)
     params = sample(image, liver, spacing=(1.0, 1.0, 1.0), size="large", config=config, rng=0)
     return _with(
@@ -230,10 +230,10 @@ def _one_tumour_at(image, liver, center, semi_axis_mm, **changes):
 
 
 @pytest.mark.parametrize(("factor", "intensity"), [(1.3, 30.0), (2.0, 60.0)])
-def test_mass_effect_pushes_liver_tissue_outward_from_the_centre(factor, intensity):
+def test_mass_effect_pushes_liver_tissue_outward_from_the_center(factor, intensity):
     image, liver, center = _radial_ramp_scan()
     semi_axis = 16.0
-    params = _one_tumour_at(
+    params = _one_tumor_at(
         image,
         liver,
         center,
@@ -263,7 +263,7 @@ def test_mass_effect_pushes_liver_tissue_outward_from_the_centre(factor, intensi
 def test_mass_effect_makes_the_liver_edge_bulge():
     image, liver, center = _radial_ramp_scan()
     near_edge = (center[0] + 33, center[1], center[2])
-    params = _one_tumour_at(
+    params = _one_tumor_at(
         image, liver, near_edge, 14.0, mass_effect_radius_factor=2.0, mass_effect_intensity=80.0
     )
     pushed = apply(image, liver, params).label
@@ -273,9 +273,9 @@ def test_mass_effect_makes_the_liver_edge_bulge():
     assert not ((pushed == 0) & liver & (np.indices(liver.shape)[0] > near_edge[0])).any()
 
 
-def test_mass_effect_enlarges_the_tumour_slightly_at_the_papers_settings():
+def test_mass_effect_enlarges_the_tumor_slightly_at_the_papers_settings():
     image, liver, center = _radial_ramp_scan()
-    params = _one_tumour_at(image, liver, center, 16.0)
+    params = _one_tumor_at(image, liver, center, 16.0)
     pushed = (apply(image, liver, params).label == 2).sum()
     still = (apply(image, liver, _with(params, mass_effect_intensity=0.0)).label == 2).sum()
     # gamma = 1 maps to gamma' = 1 - (1 - 1/1.3)^2 * 0.3: the edge moves out by about 1.6 %.
@@ -289,14 +289,14 @@ def test_pushes_under_a_fifth_of_a_voxel_are_skipped(semi_axis_mm, pushes):
     # At 1 mm with the paper's values the push outside the tumour is 1.6 % of the semi-axis:
     # tiny and small tumours (up to 10 mm) stay below a fifth of a voxel, from 12.5 mm they push.
     image, liver, center = _radial_ramp_scan()
-    params = _one_tumour_at(image, liver, center, semi_axis_mm)
+    params = _one_tumor_at(image, liver, center, semi_axis_mm)
     pushed = apply(image, liver, params)
     still = apply(image, liver, _with(params, mass_effect_intensity=0.0))
     assert np.array_equal(pushed.image, still.image) != pushes
     assert np.array_equal(pushed.label, still.label) != pushes
 
 
-def test_without_elastic_deformation_or_blur_the_tumour_is_the_ellipsoid(one_mm):
+def test_without_elastic_deformation_or_blur_the_tumor_is_the_ellipsoid(one_mm):
     phantom = one_mm
     config = TumorConfig(
         medium=ONE_MEDIUM, elastic_deformation=False, edge_blur=False, mass_effect=False
@@ -327,7 +327,7 @@ def test_without_elastic_deformation_or_blur_the_tumour_is_the_ellipsoid(one_mm)
     assert not np.array_equal(deformed == 2, ellipsoid)
 
 
-def test_without_edge_blur_only_tumour_voxels_change(one_mm):
+def test_without_edge_blur_only_tumor_voxels_change(one_mm):
     phantom = one_mm
     config = TumorConfig(edge_blur=False, mass_effect=False, capsule=False)
     image, label, _ = synthesize(
@@ -346,7 +346,7 @@ def test_without_edge_blur_only_tumour_voxels_change(one_mm):
     assert ((blurred != phantom.image) & (blurred_label != 2)).any()
 
 
-def test_switching_mass_effect_off_leaves_tissue_outside_the_tumour_in_place():
+def test_switching_mass_effect_off_leaves_tissue_outside_the_tumor_in_place():
     image, liver, _center = _radial_ramp_scan()
     config = TumorConfig(large=ONE_LARGE, capsule=False, mass_effect=False, vessel_avoidance=False)
     params = sample(image, liver, spacing=(1.0, 1.0, 1.0), size="large", config=config, rng=0)
@@ -363,7 +363,7 @@ def test_switching_mass_effect_off_leaves_tissue_outside_the_tumour_in_place():
     assert not np.allclose(pushed.image[~reach], image[~reach], atol=0.5)
 
 
-def test_without_tiny_tumours_tiny_is_never_drawn():
+def test_without_tiny_tumors_tiny_is_never_drawn():
     phantom = coarse_phantom()
     config = TumorConfig(tiny_tumors=False)
     for seed in range(15):
@@ -412,7 +412,7 @@ def test_sizes_are_drawn_with_equal_probability_by_default():
 
 
 @pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (0.7, 0.7, 5.0), (3.0, 3.0, 3.0)])
-def test_tiny_tumours_survive_the_blurring(spacing):
+def test_tiny_tumors_survive_the_blurring(spacing):
     field_of_view_mm = np.array([180.0, 180.0, 160.0])
     shape = tuple(int(n) for n in field_of_view_mm / np.array(spacing))
     phantom = make_phantom(shape, spacing, rng=0)

@@ -33,7 +33,7 @@ def test_same_seed_gives_identical_output(seed, size):
     assert first.params == second.params
 
 
-def test_different_seeds_give_different_tumours():
+def test_different_seeds_give_different_tumors():
     phantom = coarse_phantom()
     labels = [
         synthesize(phantom.image, phantom.liver_mask, spacing=phantom.spacing, rng=seed).label
@@ -61,7 +61,7 @@ def test_shape_and_dtype_kept_and_inputs_unchanged(seed, size, dtype):
 
 @FAST
 @given(seed=seeds, size=sizes)
-def test_tumours_lie_inside_the_liver(seed, size):
+def test_tumors_lie_inside_the_liver(seed, size):
     phantom = coarse_phantom()
     config = TumorConfig(mass_effect=False)
     _, label, params = synthesize(
@@ -72,33 +72,33 @@ def test_tumours_lie_inside_the_liver(seed, size):
         config=config,
         rng=seed,
     )
-    tumour = label == params.tumor_label
-    assert tumour.any()
-    assert not (tumour & ~phantom.liver_mask).any()
+    tumor = label == params.tumor_label
+    assert tumor.any()
+    assert not (tumor & ~phantom.liver_mask).any()
     assert np.array_equal(label != 0, phantom.liver_mask)
 
 
 @FAST
 @given(seed=seeds, size=sizes)
-def test_with_mass_effect_tumours_lie_inside_the_pushed_liver(seed, size):
+def test_with_mass_effect_tumors_lie_inside_the_pushed_liver(seed, size):
     phantom = coarse_phantom()
     _, label, params = synthesize(
         phantom.image, phantom.liver_mask, spacing=phantom.spacing, size=size, rng=seed
     )
-    tumour = label == params.tumor_label
-    assert tumour.any()
-    assert not (tumour & (label == params.background_label)).any()
+    tumor = label == params.tumor_label
+    assert tumor.any()
+    assert not (tumor & (label == params.background_label)).any()
     # The mass effect moves tissue by at most 0.058 r (eq. 5 with I = 30): the liver bulges, but
     # only by a few voxels, never further than the push can reach.
     from scipy import ndimage
 
     bulge = ndimage.binary_dilation(phantom.liver_mask, iterations=2)
-    assert not (tumour & ~bulge).any()
+    assert not (tumor & ~bulge).any()
 
 
 @FAST
 @given(seed=seeds, size=sizes, dtype=dtypes)
-def test_nothing_changes_outside_the_tumour_boxes(seed, size, dtype):
+def test_nothing_changes_outside_the_tumor_boxes(seed, size, dtype):
     phantom = coarse_phantom(dtype)
     image, label, params = synthesize(
         phantom.image, phantom.liver_mask, spacing=phantom.spacing, size=size, rng=seed
@@ -134,7 +134,7 @@ def test_runs_clean_under_floating_point_errors_raised(seed, size):
 
 
 @pytest.mark.parametrize("factor", [0.5, 2.0])
-def test_tumour_extent_in_voxels_scales_with_one_over_spacing(factor):
+def test_tumor_extent_in_voxels_scales_with_one_over_spacing(factor):
     """The same tumour drawn at a finer/coarser spacing covers proportionally more/fewer voxels."""
     coarse = phantom_at(COARSE_SPACING)
     spacing = tuple(s * factor for s in COARSE_SPACING)

@@ -148,9 +148,9 @@ def test_tumor_cut_by_the_crop_border_matches(crop_phantom):
     crop = (slice(near_edge[0] - 2, None), slice(None), slice(None))
     image = np.ascontiguousarray(crop_phantom.image[crop])
     mask = np.ascontiguousarray(crop_phantom.liver_mask[crop])
-    centre = (2, near_edge[1], near_edge[2])
+    center = (2, near_edge[1], near_edge[2])
     cut = dataclasses.replace(
-        moved, shape=image.shape, tumors=(dataclasses.replace(spec, center_voxel=centre),)
+        moved, shape=image.shape, tumors=(dataclasses.replace(spec, center_voxel=center),)
     )
     lower, _ = tumor_box(cut.tumors[0], cut)
     assert lower[0] == 0  # the box reaches past the crop's edge
@@ -386,10 +386,10 @@ def test_matches_on_a_real_scan_crop(shared_data: Path):
         shared_data / "chaos-ct3" / "ct.nii.gz", shared_data / "chaos-ct3" / "liver.nii.gz"
     )
     stats = liver_statistics(scan.image, scan.liver_mask, spacing=scan.spacing, rng=0)
-    centre = np.argwhere(scan.liver_mask).mean(axis=0).round().astype(int)
+    center = np.argwhere(scan.liver_mask).mean(axis=0).round().astype(int)
     crops = []
     for shift in (-20, 20):
-        corner = [centre[0] + shift - 48, centre[1] - 48, max(centre[2] - 24, 0)]
+        corner = [center[0] + shift - 48, center[1] - 48, max(center[2] - 24, 0)]
         box = tuple(slice(c, c + n) for c, n in zip(corner, (96, 96, 48), strict=True))
         crops.append(box)
     images = torch.stack([torch.from_numpy(np.ascontiguousarray(scan.image[box])) for box in crops])

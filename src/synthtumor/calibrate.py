@@ -3,7 +3,7 @@
 :func:`calibrate` turns realism records (:func:`synthtumor.realism.lesion_statistics`, one list
 per case) into a :class:`Calibration` of fitted values; :meth:`Calibration.to_config` gives the
 :class:`~synthtumor.config.TumorConfig` (realistic mode) that ``synthtumor calibrate DATA -o
-tumour.toml`` writes. What is fitted, and how (``docs/realism.md``, "Calibration"):
+tumor.toml`` writes. What is fitted, and how (``docs/realism.md``, "Calibration"):
 
 - ``texture_mean_hu`` (absolute HU): 10th-90th percentile of each lesion's core mean,
   ``liver_mean_hu + core_contrast_hu`` (``contrast_hu`` where a lesion has no core). It is

@@ -342,7 +342,7 @@ class TumorConfig:
         --------
         >>> import pathlib, tempfile
         >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = pathlib.Path(folder) / "tumour.toml"
+        ...     path = pathlib.Path(folder) / "tumor.toml"
         ...     _ = path.write_text('appearance = "realistic"\\nlesion = "hcc"\\n')
         ...     TumorConfig.from_file(path).lesion_types
         (('hcc', 1.0),)

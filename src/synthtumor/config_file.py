@@ -144,7 +144,7 @@ def write_config(
     >>> import tempfile
     >>> config = TumorConfig.realistic("delayed", "hcc", capsule_share=0.8)
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     read_config(write_config(config, Path(folder) / "tumour.toml")) == config
+    ...     read_config(write_config(config, Path(folder) / "tumor.toml")) == config
     True
     """
     from synthtumor.io import atomic_output

@@ -41,9 +41,9 @@ def duct_path(
     """
     voxels = np.argwhere(organ)
     points = voxels * np.asarray(spacing)
-    centred = points - points.mean(axis=0)
-    axis = np.linalg.svd(centred, full_matrices=False)[2][0]
-    along = centred @ axis
+    centerd = points - points.mean(axis=0)
+    axis = np.linalg.svd(centerd, full_matrices=False)[2][0]
+    along = centerd @ axis
     start = float((np.asarray(center_voxel) * np.asarray(spacing) - points.mean(axis=0)) @ axis)
     end = along.max() if along.max() - start >= start - along.min() else along.min()
     step = min(spacing)

@@ -184,9 +184,9 @@ def tumor_half_extent_mm(
     extents = []
     reaches = blur_reach_mm(spec, scanner_blur_mm, always_capsule=always_capsule)
     for semi_axis, reach_mm in zip(spec.semi_axes_mm, reaches, strict=True):
-        tumour = semi_axis + DISPLACEMENT_CLIP * spec.deformation_mm + reach_mm
+        tumor = semi_axis + DISPLACEMENT_CLIP * spec.deformation_mm + reach_mm
         warp = spec.mass_effect_radius_factor * semi_axis if spec.mass_effect_intensity else 0.0
-        extents.append(max(tumour, warp))
+        extents.append(max(tumor, warp))
     return extents[0], extents[1], extents[2]
 
 

@@ -96,7 +96,7 @@ def satellite_candidates(
     >>> found.shape, bool(distances.min() >= 7.2 - 1), bool(distances.max() <= 15 + 1)
     ((10, 3), True, True)
     """
-    centre = np.asarray(center_voxel, dtype=float)
+    center = np.asarray(center_voxel, dtype=float)
     spacing_array = np.asarray(spacing, dtype=float)
     found: list[np.ndarray] = []
     have = 0
@@ -108,7 +108,7 @@ def satellite_candidates(
         direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-12)
         low, high = SATELLITE_DISTANCE
         distance_mm = rng.uniform(low * main_radius_mm, high * main_radius_mm, batch)
-        voxels = np.rint(centre + direction * distance_mm[:, None] / spacing_array).astype(np.intp)
+        voxels = np.rint(center + direction * distance_mm[:, None] / spacing_array).astype(np.intp)
         inside = np.all((voxels >= 0) & (voxels < np.asarray(liver_mask.shape)), axis=1)
         voxels = voxels[inside]
         voxels = voxels[liver_mask[voxels[:, 0], voxels[:, 1], voxels[:, 2]]]

@@ -118,28 +118,28 @@ class Phantom:
 class _Abdomen:
     """Cross-section geometry of the body in mm, relative to the body centre."""
 
-    centre_mm: tuple[float, float]
+    center_mm: tuple[float, float]
     body_semi_axes_mm: tuple[float, float]
     subcutaneous_semi_axes_mm: tuple[float, float]
     cavity_semi_axes_mm: tuple[float, float]
-    cavity_centre_offset_mm: float  # along axis 1; the cavity sits anterior to the paraspinals
-    vertebra_centre_offset_mm: float
+    cavity_center_offset_mm: float  # along axis 1; the cavity sits anterior to the paraspinals
+    vertebra_center_offset_mm: float
     vertebra_semi_axes_mm: tuple[float, float]
 
     @property
     def cavity_anterior_mm(self) -> float:
-        return self.cavity_centre_offset_mm - self.cavity_semi_axes_mm[1]
+        return self.cavity_center_offset_mm - self.cavity_semi_axes_mm[1]
 
     @property
     def cavity_posterior_mm(self) -> float:
-        return self.cavity_centre_offset_mm + self.cavity_semi_axes_mm[1]
+        return self.cavity_center_offset_mm + self.cavity_semi_axes_mm[1]
 
 
 @dataclass(frozen=True)
 class _LiverShape:
     """Implicit liver surface: a tapered superellipsoid with low-frequency bumps."""
 
-    centre_mm: np.ndarray
+    center_mm: np.ndarray
     semi_axes_mm: np.ndarray
     bump_amplitudes: np.ndarray  # (modes,)
     bump_frequencies: np.ndarray  # (modes, 3), radians per normalised half-extent
@@ -189,7 +189,7 @@ class _LiverShape:
 
 
 @dataclass(frozen=True)
-class _Centreline:
+class _Centerline:
     points_mm: np.ndarray  # (n, 3), absolute positions
     radii_mm: np.ndarray  # (n,)
 
@@ -310,7 +310,7 @@ def make_phantom(
 
     generator = np.random.default_rng(rng)
     liver_shape = _random_liver_shape(generator, abdomen, extent_mm, field_of_view_mm)
-    centrelines = _vessel_tree(generator, liver_shape, vessel_count, radius_range_mm)
+    centerlines = _vessel_tree(generator, liver_shape, vessel_count, radius_range_mm)
 
     cross_section_hu, body_section, cavity_section = _cross_section(abdomen, shape, spacing)
     image = np.empty(shape, dtype=np.float32)
@@ -321,8 +321,8 @@ def make_phantom(
     )
 
     liver_box = _box_slices(
-        liver_shape.centre_mm - liver_shape.semi_axes_mm,
-        liver_shape.centre_mm + liver_shape.semi_axes_mm,
+        liver_shape.center_mm - liver_shape.semi_axes_mm,
+        liver_shape.center_mm + liver_shape.semi_axes_mm,
         spacing,
         _whole_volume(shape),
     )
@@ -334,7 +334,7 @@ def make_phantom(
     liver_local &= ~_great_vessels_and_spine_section(abdomen, shape, spacing)[
         liver_box[0], liver_box[1], None
     ]
-    vessel_local = _rasterise_tubes(centrelines, liver_box, spacing) & liver_local
+    vessel_local = _rasterise_tubes(centerlines, liver_box, spacing) & liver_local
     liver_mask[liver_box] = liver_local
     vessel_mask[liver_box] = vessel_local
 
@@ -464,22 +464,22 @@ def _abdomen_geometry(field_of_view_mm: tuple[float, float, float]) -> _Abdomen:
     subcutaneous_semi_axes_mm = pair(semi_axis - fat_mm for semi_axis in body_semi_axes_mm)
     wall_semi_axes_mm = tuple(semi_axis - muscle_mm for semi_axis in subcutaneous_semi_axes_mm)
     cavity_semi_axes_mm = (wall_semi_axes_mm[0], wall_semi_axes_mm[1] - paraspinal_mm / 2)
-    cavity_centre_offset_mm = -paraspinal_mm / 2
+    cavity_center_offset_mm = -paraspinal_mm / 2
     vertebra_semi_axes_mm = (
         min(0.2 * cavity_semi_axes_mm[0], _MAX_VERTEBRA_SEMI_AXES_MM[0]),
         min(0.15 * cavity_semi_axes_mm[0], _MAX_VERTEBRA_SEMI_AXES_MM[1]),
     )
     # The vertebral body bulges into the retroperitoneum; its arch lies in the paraspinals.
-    vertebra_centre_offset_mm = (
-        cavity_centre_offset_mm + cavity_semi_axes_mm[1] - 0.8 * vertebra_semi_axes_mm[1]
+    vertebra_center_offset_mm = (
+        cavity_center_offset_mm + cavity_semi_axes_mm[1] - 0.8 * vertebra_semi_axes_mm[1]
     )
     return _Abdomen(
-        centre_mm=(field_of_view_mm[0] / 2, field_of_view_mm[1] / 2),
+        center_mm=(field_of_view_mm[0] / 2, field_of_view_mm[1] / 2),
         body_semi_axes_mm=body_semi_axes_mm,
         subcutaneous_semi_axes_mm=subcutaneous_semi_axes_mm,
         cavity_semi_axes_mm=cavity_semi_axes_mm,
-        cavity_centre_offset_mm=cavity_centre_offset_mm,
-        vertebra_centre_offset_mm=vertebra_centre_offset_mm,
+        cavity_center_offset_mm=cavity_center_offset_mm,
+        vertebra_center_offset_mm=vertebra_center_offset_mm,
         vertebra_semi_axes_mm=vertebra_semi_axes_mm,
     )
 
@@ -503,14 +503,14 @@ def _random_liver_shape(
     field_of_view_mm: tuple[float, float, float],
 ) -> _LiverShape:
     semi_axes_mm = np.asarray(extent_mm, dtype=float) / 2
-    centre_x_mm, centre_y_mm = abdomen.centre_mm
+    center_x_mm, center_y_mm = abdomen.center_mm
     # Against the right abdominal wall, the anterior wall and under the diaphragm (top of view).
-    right_edge_mm = centre_x_mm - abdomen.cavity_semi_axes_mm[0] * (1 - 0.03)
+    right_edge_mm = center_x_mm - abdomen.cavity_semi_axes_mm[0] * (1 - 0.03)
     anterior_edge_mm = (
-        centre_y_mm + abdomen.cavity_anterior_mm + 0.03 * abdomen.cavity_semi_axes_mm[1]
+        center_y_mm + abdomen.cavity_anterior_mm + 0.03 * abdomen.cavity_semi_axes_mm[1]
     )
     cranial_edge_mm = field_of_view_mm[2] * (1 - _CRANIAL_MARGIN_FRACTION)
-    centre_mm = np.array(
+    center_mm = np.array(
         [
             right_edge_mm + semi_axes_mm[0],
             anterior_edge_mm + semi_axes_mm[1],
@@ -520,10 +520,10 @@ def _random_liver_shape(
     amplitudes = generator.uniform(0.06, 0.12, _LIVER_BUMP_MODES)
     frequencies = generator.uniform(1.0, 3.0, (_LIVER_BUMP_MODES, 3))
     phases = generator.uniform(0.0, 2 * np.pi, (_LIVER_BUMP_MODES, 3))
-    return _LiverShape(centre_mm, semi_axes_mm, amplitudes, frequencies, phases)
+    return _LiverShape(center_mm, semi_axes_mm, amplitudes, frequencies, phases)
 
 
-def _voxel_centres_mm(start: int, stop: int, step_mm: float) -> np.ndarray:
+def _voxel_centers_mm(start: int, stop: int, step_mm: float) -> np.ndarray:
     return (np.arange(start, stop, dtype=np.float64) + 0.5) * step_mm
 
 
@@ -555,7 +555,7 @@ def _box_offsets_mm(
     """Voxel-centre offsets from `origin_mm`, shaped to broadcast over the box."""
     offsets = []
     for axis, (box_slice, step, origin) in enumerate(zip(box, spacing, origin_mm, strict=True)):
-        axis_offsets = (_voxel_centres_mm(box_slice.start, box_slice.stop, step) - origin).astype(
+        axis_offsets = (_voxel_centers_mm(box_slice.start, box_slice.stop, step) - origin).astype(
             np.float32
         )
         broadcast_shape = [1, 1, 1]
@@ -567,7 +567,7 @@ def _box_offsets_mm(
 def _liver_mask_in_box(
     liver_shape: _LiverShape, box: tuple[slice, slice, slice], spacing: tuple[float, float, float]
 ) -> np.ndarray:
-    return liver_shape.level(*_box_offsets_mm(box, spacing, liver_shape.centre_mm)) <= 0
+    return liver_shape.level(*_box_offsets_mm(box, spacing, liver_shape.center_mm)) <= 0
 
 
 def _superellipse_inside(
@@ -582,26 +582,26 @@ def _superellipse_inside(
 def _ellipse_inside(
     offset0_mm: np.ndarray,
     offset1_mm: np.ndarray,
-    centre_mm: tuple[float, float],
+    center_mm: tuple[float, float],
     semi_axes_mm: tuple[float, float],
 ) -> np.ndarray:
-    return ((offset0_mm - centre_mm[0]) / semi_axes_mm[0]) ** 2 + (
-        (offset1_mm - centre_mm[1]) / semi_axes_mm[1]
+    return ((offset0_mm - center_mm[0]) / semi_axes_mm[0]) ** 2 + (
+        (offset1_mm - center_mm[1]) / semi_axes_mm[1]
     ) ** 2 <= 1
 
 
 def _section_offsets_mm(
     abdomen: _Abdomen, shape: tuple[int, int, int], spacing: tuple[float, float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    offset0_mm = _voxel_centres_mm(0, shape[0], spacing[0])[:, None] - abdomen.centre_mm[0]
-    offset1_mm = _voxel_centres_mm(0, shape[1], spacing[1])[None, :] - abdomen.centre_mm[1]
+    offset0_mm = _voxel_centers_mm(0, shape[0], spacing[0])[:, None] - abdomen.center_mm[0]
+    offset1_mm = _voxel_centers_mm(0, shape[1], spacing[1])[None, :] - abdomen.center_mm[1]
     return offset0_mm, offset1_mm
 
 
 def _great_vessel_geometry(abdomen: _Abdomen) -> dict[str, tuple[tuple[float, float], float]]:
     """Centre (mm, relative to the body centre) and radius of the aorta and vena cava."""
     vertebra_width_mm, vertebra_depth_mm = abdomen.vertebra_semi_axes_mm
-    vertebra_front_mm = abdomen.vertebra_centre_offset_mm - vertebra_depth_mm
+    vertebra_front_mm = abdomen.vertebra_center_offset_mm - vertebra_depth_mm
     radius_mm = 0.55 * vertebra_width_mm
     return {
         "aorta": ((0.5 * vertebra_width_mm, vertebra_front_mm - 1.05 * radius_mm), radius_mm),
@@ -613,21 +613,21 @@ def _spine_sections(
     abdomen: _Abdomen, offset0_mm: np.ndarray, offset1_mm: np.ndarray
 ) -> dict[str, np.ndarray]:
     width_mm, depth_mm = abdomen.vertebra_semi_axes_mm
-    body_centre = (0.0, abdomen.vertebra_centre_offset_mm)
+    body_center = (0.0, abdomen.vertebra_center_offset_mm)
     cortex_mm = 0.12 * depth_mm
     canal_radius_mm = 0.55 * depth_mm
-    canal_centre = (0.0, abdomen.vertebra_centre_offset_mm + depth_mm + 0.9 * canal_radius_mm)
+    canal_center = (0.0, abdomen.vertebra_center_offset_mm + depth_mm + 0.9 * canal_radius_mm)
     arch_radius_mm = 1.45 * canal_radius_mm
     spinous_depth_mm = 0.9 * depth_mm
-    spinous_centre = (0.0, canal_centre[1] + arch_radius_mm + 0.7 * spinous_depth_mm)
-    vertebral_body = _ellipse_inside(offset0_mm, offset1_mm, body_centre, (width_mm, depth_mm))
+    spinous_center = (0.0, canal_center[1] + arch_radius_mm + 0.7 * spinous_depth_mm)
+    vertebral_body = _ellipse_inside(offset0_mm, offset1_mm, body_center, (width_mm, depth_mm))
     cancellous = _ellipse_inside(
-        offset0_mm, offset1_mm, body_centre, (width_mm - cortex_mm, depth_mm - cortex_mm)
+        offset0_mm, offset1_mm, body_center, (width_mm - cortex_mm, depth_mm - cortex_mm)
     )
-    canal = _ellipse_inside(offset0_mm, offset1_mm, canal_centre, (canal_radius_mm,) * 2)
-    arch = _ellipse_inside(offset0_mm, offset1_mm, canal_centre, (arch_radius_mm,) * 2)
+    canal = _ellipse_inside(offset0_mm, offset1_mm, canal_center, (canal_radius_mm,) * 2)
+    arch = _ellipse_inside(offset0_mm, offset1_mm, canal_center, (arch_radius_mm,) * 2)
     spinous = _ellipse_inside(
-        offset0_mm, offset1_mm, spinous_centre, (0.2 * width_mm, spinous_depth_mm)
+        offset0_mm, offset1_mm, spinous_center, (0.2 * width_mm, spinous_depth_mm)
     )
     return {
         "vertebral_body": vertebral_body,
@@ -643,9 +643,9 @@ def _great_vessels_and_spine_section(
     offset0_mm, offset1_mm = _section_offsets_mm(abdomen, shape, spacing)
     spine = _spine_sections(abdomen, offset0_mm, offset1_mm)
     occupied = spine["cortical"] | spine["cancellous"] | spine["canal"]
-    for centre_mm, radius_mm in _great_vessel_geometry(abdomen).values():
+    for center_mm, radius_mm in _great_vessel_geometry(abdomen).values():
         # A little clearance so the liver does not touch the vessel wall.
-        occupied |= _ellipse_inside(offset0_mm, offset1_mm, centre_mm, (radius_mm + 1.0,) * 2)
+        occupied |= _ellipse_inside(offset0_mm, offset1_mm, center_mm, (radius_mm + 1.0,) * 2)
     return occupied
 
 
@@ -657,7 +657,7 @@ def _cross_section(
     body = _superellipse_inside(offset0_mm, offset1_mm, abdomen.body_semi_axes_mm)
     below_fat = _superellipse_inside(offset0_mm, offset1_mm, abdomen.subcutaneous_semi_axes_mm)
     cavity = _superellipse_inside(
-        offset0_mm, offset1_mm - abdomen.cavity_centre_offset_mm, abdomen.cavity_semi_axes_mm
+        offset0_mm, offset1_mm - abdomen.cavity_center_offset_mm, abdomen.cavity_semi_axes_mm
     )
     section_hu = np.full(shape[:2], AIR_HU, dtype=np.float32)
     section_hu[body] = SUBCUTANEOUS_FAT_HU
@@ -679,7 +679,7 @@ def _paint_spine_discs(
     """Replace bands of the vertebral body by intervertebral discs every 35 mm along axis 2."""
     level_height_mm = 35.0
     disc_height_mm = 7.0
-    cranio_caudal_mm = _voxel_centres_mm(0, shape[2], spacing[2])
+    cranio_caudal_mm = _voxel_centers_mm(0, shape[2], spacing[2])
     disc_slices = np.flatnonzero(np.mod(cranio_caudal_mm, level_height_mm) < disc_height_mm)
     vertebral_body = _spine_sections(abdomen, *_section_offsets_mm(abdomen, shape, spacing))[
         "vertebral_body"
@@ -692,15 +692,15 @@ def _paint_spine_discs(
 
 
 def _ellipsoid_in_box(
-    centre_mm: np.ndarray,
+    center_mm: np.ndarray,
     semi_axes_mm: np.ndarray,
     shape: tuple[int, int, int],
     spacing: tuple[float, float, float],
 ) -> tuple[tuple[slice, slice, slice], np.ndarray]:
     box = _box_slices(
-        centre_mm - semi_axes_mm, centre_mm + semi_axes_mm, spacing, _whole_volume(shape)
+        center_mm - semi_axes_mm, center_mm + semi_axes_mm, spacing, _whole_volume(shape)
     )
-    offsets_mm = _box_offsets_mm(box, spacing, centre_mm)
+    offsets_mm = _box_offsets_mm(box, spacing, center_mm)
     first, second, third = (
         (offset / np.float32(semi_axis)) ** 2
         for offset, semi_axis in zip(offsets_mm, semi_axes_mm, strict=True)
@@ -720,8 +720,8 @@ def _paint_retroperitoneal_organs(
 ) -> None:
     """Paint kidneys in perirenal fat and the spleen, then the aorta and vena cava."""
     cavity_width_mm, cavity_depth_mm = abdomen.cavity_semi_axes_mm
-    body_centre = np.array([*abdomen.centre_mm, 0.0])
-    liver_bottom_mm = liver_shape.centre_mm[2] - liver_shape.semi_axes_mm[2]
+    body_center = np.array([*abdomen.center_mm, 0.0])
+    liver_bottom_mm = liver_shape.center_mm[2] - liver_shape.semi_axes_mm[2]
     kidney_semi_axes_mm = np.minimum(
         [0.25 * cavity_width_mm, 0.25 * cavity_depth_mm, 0.55 * cavity_width_mm],
         _MAX_KIDNEY_SEMI_AXES_MM,
@@ -730,33 +730,33 @@ def _paint_retroperitoneal_organs(
     kidney_posterior_mm = abdomen.cavity_posterior_mm - 1.2 * kidney_semi_axes_mm[1]
     # The right kidney sits just below the liver, the left one a little higher.
     for side, cranial_shift_mm in ((-1, 0.0), (1, 0.3 * kidney_semi_axes_mm[2])):
-        kidney_centre = body_centre + np.array(
+        kidney_center = body_center + np.array(
             [side * kidney_lateral_mm, kidney_posterior_mm, liver_bottom_mm + cranial_shift_mm]
         )
         for semi_axes_mm, hu in (
             (kidney_semi_axes_mm + 6.0, RETROPERITONEAL_FAT_HU),
             (kidney_semi_axes_mm, KIDNEY_HU),
         ):
-            box, inside = _ellipsoid_in_box(kidney_centre, semi_axes_mm, shape, spacing)
+            box, inside = _ellipsoid_in_box(kidney_center, semi_axes_mm, shape, spacing)
             inside &= cavity_section[box[0], box[1], None]
             image[box][inside] = hu
     spleen_semi_axes_mm = np.minimum(
         [0.2 * cavity_width_mm, 0.4 * cavity_depth_mm, 0.5 * liver_shape.semi_axes_mm[2]],
         _MAX_SPLEEN_SEMI_AXES_MM,
     )
-    spleen_centre = body_centre + np.array(
+    spleen_center = body_center + np.array(
         [
             cavity_width_mm - 1.1 * spleen_semi_axes_mm[0],
             abdomen.cavity_posterior_mm - 1.3 * spleen_semi_axes_mm[1],
-            liver_shape.centre_mm[2],
+            liver_shape.center_mm[2],
         ]
     )
-    spleen_box, spleen = _ellipsoid_in_box(spleen_centre, spleen_semi_axes_mm, shape, spacing)
+    spleen_box, spleen = _ellipsoid_in_box(spleen_center, spleen_semi_axes_mm, shape, spacing)
     spleen &= cavity_section[spleen_box[0], spleen_box[1], None]
     image[spleen_box][spleen] = SPLEEN_HU
     offset0_mm, offset1_mm = _section_offsets_mm(abdomen, shape, spacing)
-    for centre_mm, radius_mm in _great_vessel_geometry(abdomen).values():
-        image[_ellipse_inside(offset0_mm, offset1_mm, centre_mm, (radius_mm, radius_mm))] = (
+    for center_mm, radius_mm in _great_vessel_geometry(abdomen).values():
+        image[_ellipse_inside(offset0_mm, offset1_mm, center_mm, (radius_mm, radius_mm))] = (
             vessel_hu
         )
 
@@ -770,7 +770,7 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 
 def _point_level(liver_shape: _LiverShape, points_mm: np.ndarray) -> np.ndarray:
-    offsets_mm = np.atleast_2d(points_mm) - liver_shape.centre_mm
+    offsets_mm = np.atleast_2d(points_mm) - liver_shape.center_mm
     return liver_shape.level(offsets_mm[:, 0], offsets_mm[:, 1], offsets_mm[:, 2])
 
 
@@ -778,7 +778,7 @@ def _hilum_mm(liver_shape: _LiverShape) -> np.ndarray | None:
     """A point well inside the liver's inferior, posterior and medial part, where vessels enter."""
     hilum_direction = np.array([0.2, 0.25, -0.3]) * liver_shape.semi_axes_mm
     for scale in np.linspace(1.0, 0.0, 11):
-        candidate = liver_shape.centre_mm + scale * hilum_direction
+        candidate = liver_shape.center_mm + scale * hilum_direction
         if _point_level(liver_shape, candidate)[0] <= -0.15:
             return candidate
     return None
@@ -788,7 +788,7 @@ def _spread_target_mm(
     generator: np.random.Generator, liver_shape: _LiverShape, vessel_points_mm: np.ndarray
 ) -> np.ndarray | None:
     """Of a few random points inside the liver, the one farthest from the existing vessels."""
-    candidates = liver_shape.centre_mm + liver_shape.semi_axes_mm * generator.uniform(
+    candidates = liver_shape.center_mm + liver_shape.semi_axes_mm * generator.uniform(
         -1.0, 1.0, (_TARGET_CANDIDATES, 3)
     )
     candidates = candidates[_point_level(liver_shape, candidates) <= -0.15]
@@ -833,7 +833,7 @@ def _vessel_tree(
     liver_shape: _LiverShape,
     vessel_count: int,
     radius_range_mm: tuple[float, float],
-) -> list[_Centreline]:
+) -> list[_Centerline]:
     """Centrelines of a vessel tree: trunks from the hilum, then branches off earlier vessels."""
     if vessel_count == 0:
         return []
@@ -842,14 +842,14 @@ def _vessel_tree(
         return []
     smallest_radius_mm, largest_radius_mm = radius_range_mm
     max_steps = int(2 * np.linalg.norm(2 * liver_shape.semi_axes_mm) / _VESSEL_STEP_MM) + 1
-    centrelines: list[_Centreline] = []
+    centerlines: list[_Centerline] = []
     vessel_points_mm = hilum[None, :]
     for branch in range(vessel_count):
-        if branch < _VESSEL_TRUNKS or not centrelines:
+        if branch < _VESSEL_TRUNKS or not centerlines:
             start_mm, start_radius_mm = hilum, largest_radius_mm
         else:
-            lengths = np.array([len(line.points_mm) for line in centrelines], dtype=float)
-            parent = centrelines[generator.choice(len(centrelines), p=lengths / lengths.sum())]
+            lengths = np.array([len(line.points_mm) for line in centerlines], dtype=float)
+            parent = centerlines[generator.choice(len(centerlines), p=lengths / lengths.sum())]
             point_count = len(parent.points_mm)
             branch_point = generator.integers(point_count // 5, max(4 * point_count // 5, 1))
             start_mm = parent.points_mm[branch_point]
@@ -871,20 +871,20 @@ def _vessel_tree(
         # Radius stays near its start value for most of the branch, then thins (area ~ flow).
         remaining = np.linspace(1.0, 0.0, len(points_mm)) ** _VESSEL_TAPER_POWER
         radii_mm = smallest_radius_mm + (start_radius_mm - smallest_radius_mm) * remaining
-        centrelines.append(_Centreline(points_mm, radii_mm))
+        centerlines.append(_Centerline(points_mm, radii_mm))
         vessel_points_mm = np.concatenate([vessel_points_mm, points_mm])
-    return centrelines
+    return centerlines
 
 
 def _rasterise_tubes(
-    centrelines: list[_Centreline],
+    centerlines: list[_Centerline],
     box: tuple[slice, slice, slice],
     spacing: tuple[float, float, float],
 ) -> np.ndarray:
     """Voxels of `box` within tapered tubes around the centrelines, segment by segment."""
     tubes = np.zeros(tuple(axis.stop - axis.start for axis in box), dtype=bool)
     box_start = np.array([axis.start for axis in box])
-    for line in centrelines:
+    for line in centerlines:
         for start_mm, end_mm, start_radius_mm, end_radius_mm in zip(
             line.points_mm[:-1],
             line.points_mm[1:],

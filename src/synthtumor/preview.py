@@ -230,9 +230,9 @@ def _focus_voxel(
     hint: tuple[int, int, int] | None,
 ) -> tuple[int, int, int]:
     """The voxel the three slices go through (see :func:`preview_png`, Notes)."""
-    tumour = label == tumor_value
-    if tumour.any():
-        components, count = ndimage.label(tumour)
+    tumor = label == tumor_value
+    if tumor.any():
+        components, count = ndimage.label(tumor)
         sizes = np.bincount(components.ravel(), minlength=count + 1)
         sizes[0] = 0
         largest = int(np.argmax(sizes))
@@ -303,9 +303,9 @@ def _render_panel(
     grey = np.clip((grey - np.float32(low)) / np.float32(high - low), 0.0, 1.0)
     rgb = np.repeat(np.rint(grey * 255).astype(np.uint8)[..., None], 3, axis=2)
     liver = resample(view.to_picture(label_plane != background).astype(np.float32)) >= 0.5
-    tumour = resample(view.to_picture(label_plane == tumor_value).astype(np.float32)) >= 0.5
+    tumor = resample(view.to_picture(label_plane == tumor_value).astype(np.float32)) >= 0.5
     rgb[_outline(liver, width=1)] = LIVER_COLOUR
-    rgb[_outline(tumour, width=max(1, round(max(rgb.shape[:2]) / 256)))] = TUMOR_COLOUR
+    rgb[_outline(tumor, width=max(1, round(max(rgb.shape[:2]) / 256)))] = TUMOR_COLOUR
     return rgb
 
 

@@ -89,11 +89,11 @@ def tumor_box(spec: TumorSpec, params: TumorParams) -> Extent:
             "(tumor_box(spec, spacing, shape) became tumor_box(spec, params) with format 4)"
         )
     lower, upper = [], []
-    for centre, half_voxels, size in zip(
+    for center, half_voxels, size in zip(
         spec.center_voxel, _half_box_voxels(spec, params), params.shape, strict=True
     ):
-        lower.append(max(centre - half_voxels, 0))
-        upper.append(min(centre + half_voxels + 1, size))
+        lower.append(max(center - half_voxels, 0))
+        upper.append(min(center + half_voxels + 1, size))
     return triple(lower), triple(upper)
 
 
@@ -151,7 +151,7 @@ def _texture_half_voxels(spec: TumorSpec, params: TumorParams) -> tuple[int, ...
     )
 
 
-def _tumour_texture(
+def _tumor_texture(
     spec: TumorSpec, params: TumorParams, extent: Extent, rng: np.random.Generator
 ) -> np.ndarray:
     """The tumour's texture on `extent`, cut from a field anchored on the tumour itself.
@@ -163,8 +163,8 @@ def _tumour_texture(
     half = _texture_half_voxels(spec, params)
     field_shape = triple(2 * h + 1 for h in half)
     window = triple(
-        slice(a - (centre - h), b - (centre - h))
-        for a, b, centre, h in zip(*extent, spec.center_voxel, half, strict=True)
+        slice(a - (center - h), b - (center - h))
+        for a, b, center, h in zip(*extent, spec.center_voxel, half, strict=True)
     )
     return gaussian_texture(
         field_shape,
@@ -189,7 +189,7 @@ def _box_axes(
     return offsets_mm(lower, upper, spec.center_voxel, spacing, subdivisions=subdivisions)
 
 
-def _tumour_mask(
+def _tumor_mask(
     spec: TumorSpec, axes: Axes, controls: np.ndarray | None, spacing: Spacing
 ) -> np.ndarray:
     """t' on the grid of `axes`: deformed ellipsoid in the mass effect's warped frame."""
@@ -214,7 +214,7 @@ def _squared_radius(
     return squared_ellipsoid_radius(axes, spec.semi_axes_mm, displacement, radial_scale=scale)
 
 
-def _tumour_extent(
+def _tumor_extent(
     spec: TumorSpec, params: TumorParams, lower: Voxel, upper: Voxel, controls: np.ndarray | None
 ) -> tuple[Voxel, Voxel, np.ndarray | None] | None:
     """Where the blurred tumour and its capsule can be non-zero: ``(lower, upper, mask)``.
@@ -229,7 +229,7 @@ def _tumour_extent(
     grid_sizes = [(b - a) * k for a, b, k in zip(lower, upper, subdivisions, strict=True)]
     if math.prod(grid_sizes) <= _FINE_SCAN_POINTS:
         axes = _box_axes(spec, spacing, lower, upper, subdivisions)
-        mask = _tumour_mask(spec, axes, controls, spacing)
+        mask = _tumor_mask(spec, axes, controls, spacing)
         bounds = _reach_of(spec, params, subdivisions, mask, axes, (1, 1, 1), lower, upper)
         if bounds is None:
             return None
@@ -254,7 +254,7 @@ def _tumour_extent(
         ]
         for i, (axis, stride) in enumerate(zip(axes, strides, strict=True))
     )
-    coarse = _tumour_mask(spec, coarse_axes, controls, spacing)
+    coarse = _tumor_mask(spec, coarse_axes, controls, spacing)
     bounds = _reach_of(spec, params, subdivisions, coarse, coarse_axes, strides, lower, upper)
     return None if bounds is None else (*bounds, None)
 
@@ -288,15 +288,15 @@ def _reach_of(
         # rounding to whole grid points.
         step_mm = strides[axis] * spacing[axis] / subdivisions[axis]
         reach_voxels = (reach_mm[axis] + step_mm) / spacing[axis]
-        centre = spec.center_voxel[axis]
-        low = math.floor(centre + first_mm / spacing[axis] - reach_voxels)
-        high = math.ceil(centre + last_mm / spacing[axis] + reach_voxels) + 1
+        center = spec.center_voxel[axis]
+        low = math.floor(center + first_mm / spacing[axis] - reach_voxels)
+        high = math.ceil(center + last_mm / spacing[axis] + reach_voxels) + 1
         extent_lower.append(max(low, lower[axis]))
         extent_upper.append(min(high, upper[axis]))
     return triple(extent_lower), triple(extent_upper)
 
 
-def _tumour_weight_and_capsule(
+def _tumor_weight_and_capsule(
     spec: TumorSpec,
     params: TumorParams,
     extent: Extent,
@@ -315,7 +315,7 @@ def _tumour_weight_and_capsule(
     grid_mm = triple(s / k for s, k in zip(spacing, subdivisions, strict=True))
     if mask is None:
         axes = _box_axes(spec, spacing, *extent, subdivisions)
-        mask = _tumour_mask(spec, axes, controls, spacing)
+        mask = _tumor_mask(spec, axes, controls, spacing)
     weight = blur_mask(mask, edge_sigmas_mm(spec, params.scanner_blur_mm), grid_mm)
     capsule = None
     if spec.capsule_contrast_hu > 0:
@@ -405,7 +405,7 @@ def render_tumor(
         if spec.deformation_mm > 0
         else None
     )
-    footprint = _tumour_extent(spec, params, lower, upper, controls)
+    footprint = _tumor_extent(spec, params, lower, upper, controls)
     if pushes_visibly(spec, spacing):
         push_tissue(output, label, spec, params, protected)
     if footprint is None:
@@ -413,12 +413,12 @@ def render_tumor(
     extent_lower, extent_upper, mask = footprint
     extent = (extent_lower, extent_upper)
     box = box_slices(extent_lower, extent_upper)
-    weight, capsule = _tumour_weight_and_capsule(spec, params, extent, controls, mask)
+    weight, capsule = _tumor_weight_and_capsule(spec, params, extent, controls, mask)
     liver = _growth_region(label[box], spec, params, box, blocked)
     weight *= liver
     image_box = np.asarray(output[box], dtype=np.float32)
     check_finite(image_box, name="image", where=f"around the tumour at {spec.center_voxel}")
-    texture = _tumour_texture(spec, params, extent, np.random.default_rng(texture_seed))
+    texture = _tumor_texture(spec, params, extent, np.random.default_rng(texture_seed))
     if params.noise_lowpass_mm > 0:
         periphery = _enhancing_periphery(spec, spacing, extent, controls, texture)
         if periphery is not None:

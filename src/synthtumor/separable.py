@@ -265,15 +265,15 @@ def _coarse_blur_matrix(n: int, sigma: float, step: int, truncate: float) -> np.
         return _float32_gaussian_matrix(n, sigma, truncate, "nearest")
     full = n // step
     n_coarse = -(-n // step)
-    centres = np.arange(n_coarse) * step + (step - 1) / 2.0
+    centers = np.arange(n_coarse) * step + (step - 1) / 2.0
     if n_coarse > full:  # the last, partial block
-        centres[-1] = (full * step + n - 1) / 2.0
+        centers[-1] = (full * step + n - 1) / 2.0
     within = np.abs(np.arange(step) - (step - 1) / 2.0)
     interpolation_variance = float(np.mean(within * (step - within)))
     box_variance = (step**2 - 1) / 12.0
     coarse_sigma = math.sqrt(max(sigma**2 - box_variance - interpolation_variance, 0.0)) / step
     blur = gaussian_matrix(n_coarse, coarse_sigma, truncate=truncate, mode="nearest")
-    interpolation = _linear_interpolation_matrix(np.arange(n, dtype=float), centres)
+    interpolation = _linear_interpolation_matrix(np.arange(n, dtype=float), centers)
     matrix: np.ndarray = (interpolation @ blur).astype(np.float32)
     matrix.flags.writeable = False
     return matrix

@@ -514,7 +514,7 @@ def _place_tumors(
         return _draw_tumor(size, config, stats, rng, phase=phase)
 
     def locate(drawn_tumors: list[Drawn], candidates: list[np.ndarray]) -> list[TumorSpec]:
-        centres = choose_centers(
+        centers = choose_centers(
             candidates,
             [_collision_half(drawn, spacing) for drawn in drawn_tumors],
             vessels=vessel_map(),
@@ -522,8 +522,8 @@ def _place_tumors(
             fallback=config.location_fallback,
         )
         return [
-            TumorSpec(center_voxel=centre, vessel_free=vessel_free, **drawn)
-            for drawn, (centre, vessel_free) in zip(drawn_tumors, centres, strict=True)
+            TumorSpec(center_voxel=center, vessel_free=vessel_free, **drawn)
+            for drawn, (center, vessel_free) in zip(drawn_tumors, centers, strict=True)
         ]
 
     drawn_tumors, candidates = [], []

@@ -1,6 +1,6 @@
 """``synthtumor calibrate DATA -o FILE``: fit the realistic mode to annotated scans::
 
-    synthtumor calibrate DATA -o tumour.toml [--phase auto] [--lesion metastasis]
+    synthtumor calibrate DATA -o tumor.toml [--phase auto] [--lesion metastasis]
                          [--organ-label 1] [--tumor-label 2] [--force]
 
 Measures every annotated case of DATA (layouts of :func:`synthtumor.realism.find_cases`), fits

@@ -123,8 +123,8 @@ def _headline(summary: Any) -> str:
         return f"{ci.estimate:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
 
     parts = [
-        f"tumour DSC {interval(summary.metrics['tumour_dsc'])}",
-        f"tumour NSD {interval(summary.metrics['tumour_nsd'])}",
+        f"tumour DSC {interval(summary.metrics['tumor_dsc'])}",
+        f"tumour NSD {interval(summary.metrics['tumor_nsd'])}",
         f"liver DSC {interval(summary.metrics['liver_dsc'])}",
         f"lesion sensitivity {interval(summary.lesion_sensitivity)}",
         f"lesion precision {interval(summary.lesion_precision)}",

@@ -526,8 +526,8 @@ def _profile(
     return mean_d[keep], mean_v[keep], counts[keep]
 
 
-def _erf_step(d: np.ndarray, low: float, step: float, centre: float, sigma: float) -> np.ndarray:
-    return low + step * special.ndtr((d - centre) / sigma)
+def _erf_step(d: np.ndarray, low: float, step: float, center: float, sigma: float) -> np.ndarray:
+    return low + step * special.ndtr((d - center) / sigma)
 
 
 def _edge_width(values: np.ndarray, tissue: np.ndarray, distance: np.ndarray) -> tuple[float, bool]:
@@ -548,7 +548,7 @@ def _edge_width(values: np.ndarray, tissue: np.ndarray, distance: np.ndarray) ->
             )
     except (RuntimeError, ValueError, FloatingPointError, optimize.OptimizeWarning):
         return math.nan, False
-    _, step, centre, sigma = (float(p) for p in params)
+    _, step, center, sigma = (float(p) for p in params)
     width = ERF_10_90 * sigma
     errors = np.sqrt(np.abs(np.diag(covariance))) if np.isfinite(covariance).all() else None
     reliable = (
@@ -556,9 +556,9 @@ def _edge_width(values: np.ndarray, tissue: np.ndarray, distance: np.ndarray) ->
         and d.size >= 6
         and abs(step) > 2.0 * float(errors[1])
         and float(errors[3]) < 0.5 * sigma
-        and float(d.min()) < centre - 0.5 * width
-        and float(d.max()) > centre + 0.5 * width
-        and int(np.count_nonzero(np.abs(d - centre) < 0.5 * width)) >= 2
+        and float(d.min()) < center - 0.5 * width
+        and float(d.max()) > center + 0.5 * width
+        and int(np.count_nonzero(np.abs(d - center) < 0.5 * width)) >= 2
     )
     return width, bool(reliable)
 
@@ -650,7 +650,7 @@ def _sphericity(lesion: np.ndarray, spacing: np.ndarray) -> float:
 
 def _axis_ratio(coords: tuple[np.ndarray, ...], spacing: np.ndarray) -> float:
     points = np.stack(coords, axis=1) * spacing
-    centred = points - points.mean(axis=0)
-    covariance = centred.T @ centred / len(points) + np.diag(spacing**2 / 12.0)
+    centerd = points - points.mean(axis=0)
+    covariance = centerd.T @ centerd / len(points) + np.diag(spacing**2 / 12.0)
     eigenvalues = np.linalg.eigvalsh(covariance)
     return float(math.sqrt(max(eigenvalues[0], 0.0) / eigenvalues[-1]))

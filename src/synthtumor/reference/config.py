@@ -35,6 +35,14 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from synthtumor._renamed import (
+    RENAMED_FIELDS,
+    accepts_renamed,
+    renamed_keys,
+    renamed_value,
+    warn_renamed,
+)
+
 __all__ = [
     "PROFILES",
     "SWIN_FEATURE_SIZES",
@@ -377,6 +385,11 @@ class OptimConfig:
             raise ValueError("optim.warmup_start_factor must lie in (0, 1]")
 
 
+_SELECTION = "train.selection_metric"
+_RENAMED_VALUES: dict[str, dict[str, str]] = {_SELECTION: {"tumour_dice": "tumor_dice"}}
+"""Old values of choice fields -> new, by ``section.field`` (they warn)."""
+
+
 @dataclass(frozen=True)
 class TrainLoopConfig:
     """The training loop.
@@ -393,9 +406,10 @@ class TrainLoopConfig:
         Validate every this many epochs (and after the last).
     amp : bool
         Mixed precision (float16 autocast and GradScaler) on CUDA; ignored on the CPU.
-    selection_metric : {"tumour_dice", "liver_dice", "mean_dice"}
-        Validation metric that picks ``best.pt``. "tumour_dice" falls back to "liver_dice"
-        when no validation case holds a tumour.
+    selection_metric : {"tumor_dice", "liver_dice", "mean_dice"}
+        Validation metric that picks ``best.pt``. "tumor_dice" falls back to "liver_dice"
+        when no validation case holds a tumour. The old spelling "tumour_dice" still works,
+        with a DeprecationWarning.
     progress : bool
         Show a tqdm progress bar (rank 0 only).
     deterministic : bool
@@ -407,26 +421,30 @@ class TrainLoopConfig:
     max_iterations_per_epoch: int = 0
     val_every: int = 100
     amp: bool = True
-    selection_metric: Literal["tumour_dice", "liver_dice", "mean_dice"] = "tumour_dice"
+    selection_metric: Literal["tumor_dice", "liver_dice", "mean_dice"] = "tumor_dice"
     progress: bool = True
     deterministic: bool = False
 
     def __post_init__(self) -> None:
+        metric = renamed_value(self.selection_metric, _RENAMED_VALUES[_SELECTION], name=_SELECTION)
+        object.__setattr__(self, "selection_metric", metric)
         if self.max_epochs < 1 or self.batch_size < 1 or self.val_every < 1:
             raise ValueError("train.max_epochs, train.batch_size and train.val_every must be >= 1")
         if self.max_iterations_per_epoch < 0:
             raise ValueError("train.max_iterations_per_epoch must be >= 0")
 
 
+@accepts_renamed({"synthetic_tumours": "synthetic_tumors"})
 @dataclass(frozen=True)
 class ValidationConfig:
     """Validation during training (on the fold's validation part only, never its test part).
 
     Parameters
     ----------
-    synthetic_tumours : bool
+    synthetic_tumors : bool
         Put synthetic tumours, with a fixed seed per case, into healthy validation scans, so a
         label-free run has a tumour metric to select on. Scans with real tumours are kept.
+        ``synthetic_tumours``, the old spelling, still works (with a DeprecationWarning).
     seed : int
         Seed of those fixed validation tumours.
     synthetic_variants : int
@@ -439,7 +457,7 @@ class ValidationConfig:
         Validate on at most this many cases (0: all).
     """
 
-    synthetic_tumours: bool = True
+    synthetic_tumors: bool = True
     seed: int = 12345
     synthetic_variants: int = 1
     overlap: float = 0.5
@@ -455,6 +473,7 @@ class ValidationConfig:
             raise ValueError("validation.overlap in [0, 1), sw_batch_size >= 1, max_cases >= 0")
 
 
+@accepts_renamed({"tumour_max_distance_mm": "tumor_max_distance_mm"})
 @dataclass(frozen=True)
 class InferenceConfig:
     """Sliding-window inference and the paper's post-processing.
@@ -471,8 +490,9 @@ class InferenceConfig:
         Windows per forward pass.
     keep_largest_liver : bool
         Keep only the largest connected component of liver-or-tumour.
-    tumour_max_distance_mm : float
+    tumor_max_distance_mm : float
         Tumour voxels farther than this from the kept liver are removed (negative: keep all).
+        ``tumour_max_distance_mm``, the old spelling, still works (with a DeprecationWarning).
     """
 
     roi_size: tuple[int, int, int] = (96, 96, 96)
@@ -480,7 +500,7 @@ class InferenceConfig:
     blend_mode: Literal["gaussian", "constant"] = "gaussian"
     sw_batch_size: int = 4
     keep_largest_liver: bool = True
-    tumour_max_distance_mm: float = 5.0
+    tumor_max_distance_mm: float = 5.0
 
     def __post_init__(self) -> None:
         _check_roi_size(self.roi_size, "inference.roi_size")
@@ -663,11 +683,33 @@ def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _current_names(cls: type, data: Any, where: str) -> Any:
+    """`data` with the old names of fields and values replaced by the new ones (they warn).
+
+    Done before the profile's defaults are merged in, which hold the new names only.
+    """
+    if not isinstance(data, Mapping):
+        return data  # _build says what is wrong
+    prefix = f"{where}." if where else ""
+    current = renamed_keys(data, getattr(cls, RENAMED_FIELDS, {}), prefix=prefix)
+    hints = typing.get_type_hints(cls)
+    for name, value in current.items():
+        kind, key = hints.get(name), prefix + name
+        if kind is not None and is_dataclass(kind):
+            current[name] = _current_names(typing.cast(type, kind), value, key)
+        elif key in _RENAMED_VALUES:
+            current[name] = renamed_value(value, _RENAMED_VALUES[key], name=key)
+    return current
+
+
 def config_from_dict(data: Mapping[str, Any]) -> TrainingConfig:
     """Build a config from a (possibly partial) nested dict, starting from its ``profile``.
 
     Unknown keys raise :class:`KeyError`; values of the wrong type :class:`TypeError`; values
-    out of range :class:`ValueError`.
+    out of range :class:`ValueError`. The old spellings of renamed keys and values (a config
+    an older version wrote: ``validation.synthetic_tumours``,
+    ``inference.tumour_max_distance_mm``, ``train.selection_metric = "tumour_dice"``) still
+    load, with a DeprecationWarning each.
 
     Examples
     --------
@@ -682,7 +724,7 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainingConfig:
     if not isinstance(profile, str):
         raise TypeError(f"profile must be a string, got {profile!r}")
     base = config_to_dict(profile_config(profile))
-    return _build(TrainingConfig, _merge(base, data), "")
+    return _build(TrainingConfig, _merge(base, _current_names(TrainingConfig, data, "")), "")
 
 
 def load_config(
@@ -738,6 +780,7 @@ def apply_overrides(config: TrainingConfig, overrides: Sequence[str]) -> Trainin
 
     Values are TOML (``train.amp=false``, ``optim.lr=1e-3``); tuples also take
     comma-separated values (``data.roi_size=64,64,64``); string fields take the text as is.
+    The old spellings of renamed keys and values work as in :func:`config_from_dict`.
 
     Examples
     --------
@@ -756,8 +799,9 @@ def apply_overrides(config: TrainingConfig, overrides: Sequence[str]) -> Trainin
         path = key.split(".")
         cls: Any = TrainingConfig
         target = data
-        for depth, name in enumerate(path):
+        for depth in range(len(path)):
             hints = typing.get_type_hints(cls)
+            name = _current_name(cls, path, depth)
             if name not in hints:
                 where = ".".join(path[:depth]) or "the top level"
                 raise KeyError(f"unknown config key {key!r}: {where} has {sorted(hints)}")
@@ -765,12 +809,26 @@ def apply_overrides(config: TrainingConfig, overrides: Sequence[str]) -> Trainin
             if depth == len(path) - 1:
                 if is_dataclass(kind):
                     raise KeyError(f"{key!r} is a section; set one of its fields")
-                target[name] = _parse_value(text, kind)
+                value = _parse_value(text, kind)
+                full = ".".join(path)
+                target[name] = renamed_value(value, _RENAMED_VALUES.get(full, {}), name=full)
             else:
                 if not is_dataclass(kind):
                     raise KeyError(f"{'.'.join(path[: depth + 1])!r} is not a section")
                 cls, target = kind, target[name]
     return _build(TrainingConfig, data, "")
+
+
+def _current_name(cls: Any, path: list[str], depth: int) -> str:
+    """``path[depth]``, the new name of a renamed field (with a warning); `path` is updated."""
+    name = path[depth]
+    new = getattr(cls, RENAMED_FIELDS, {}).get(name)
+    if new is None:
+        return name
+    old_key = ".".join(path[: depth + 1])
+    path[depth] = new
+    warn_renamed(old_key, ".".join(path[: depth + 1]))
+    return new
 
 
 def config_to_toml(config: TrainingConfig) -> str:

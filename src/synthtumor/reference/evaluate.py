@@ -24,6 +24,7 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 
 from synthtumor._arrays import triple
+from synthtumor._renamed import SPELLING, renamed_value, respelled
 from synthtumor.io import atomic_write_bytes, read_volume, remove_partial_files
 from synthtumor.reference.metrics import (
     MIN_INSIDE_FRACTION,
@@ -68,16 +69,16 @@ REPORT_FILES: tuple[str, ...] = (
 
 PER_CASE_COLUMNS: tuple[str, ...] = (
     "case",
-    "tumour_dsc",
-    "tumour_nsd",
+    "tumor_dsc",
+    "tumor_nsd",
     "liver_dsc",
-    "tumour_in_reference",
-    "tumour_predicted",
+    "tumor_in_reference",
+    "tumor_predicted",
     "n_lesions",
     "n_detected",
     "n_false_positives",
-    "reference_tumour_volume_mm3",
-    "predicted_tumour_volume_mm3",
+    "reference_tumor_volume_mm3",
+    "predicted_tumor_volume_mm3",
     "n_predicted_lesions",
     "false_positive_volume_mm3",
 )
@@ -96,11 +97,11 @@ LESION_COLUMNS: tuple[str, ...] = (
 """Columns of ``lesions.csv`` (one row per reference lesion)."""
 
 _METRIC_TITLES = {
-    "tumour_dsc": "Tumour DSC",
-    "tumour_nsd": "Tumour NSD",
+    "tumor_dsc": "Tumour DSC",
+    "tumor_nsd": "Tumour NSD",
     "liver_dsc": "Liver DSC",
-    "tumour_dsc_tumour_cases": "Tumour DSC (cases with tumour)",
-    "tumour_nsd_tumour_cases": "Tumour NSD (cases with tumour)",
+    "tumor_dsc_tumor_cases": "Tumour DSC (cases with tumour)",
+    "tumor_nsd_tumor_cases": "Tumour NSD (cases with tumour)",
 }
 _NIFTI_SUFFIXES = (".nii.gz", ".nii")
 _AFFINE_ATOL = 1e-3
@@ -319,9 +320,9 @@ class Summary:
     n_cases : int
         Number of evaluated cases.
     metrics : dict of str to ConfidenceInterval
-        Mean and 95 % (``confidence``) percentile-bootstrap CI over cases of ``tumour_dsc``,
-        ``tumour_nsd``, ``liver_dsc`` (all cases, with the empty-mask policy) and of
-        ``tumour_dsc_tumour_cases``, ``tumour_nsd_tumour_cases`` (only cases whose reference has
+        Mean and 95 % (``confidence``) percentile-bootstrap CI over cases of ``tumor_dsc``,
+        ``tumor_nsd``, ``liver_dsc`` (all cases, with the empty-mask policy) and of
+        ``tumor_dsc_tumor_cases``, ``tumor_nsd_tumor_cases`` (only cases whose reference has
         tumour, where the empty policy plays no part).
     metric_counts : dict of str to int
         Number of cases behind each entry of ``metrics``.
@@ -447,7 +448,7 @@ def summarise(
     >>> ref = np.zeros((10, 10, 10), np.uint8); ref[1:9, 1:9, 1:9] = 1; ref[3:6, 3:6, 3:6] = 2
     >>> records = [{"case": "a", **case_metrics(ref, ref, spacing=(1, 1, 1))}]
     >>> summary = summarise(records, n_resamples=100)
-    >>> summary.metrics["tumour_dsc"].estimate, summary.sensitivity.estimate
+    >>> summary.metrics["tumor_dsc"].estimate, summary.sensitivity.estimate
     (1.0, 1.0)
     """
     if not records:
@@ -461,13 +462,13 @@ def summarise(
         )
         return interval, int(np.count_nonzero(~np.isnan(array)))
 
-    tumour_cases = [record for record in records if record["tumour_in_reference"]]
+    tumor_cases = [record for record in records if record["tumor_in_reference"]]
     metric_values = {
-        "tumour_dsc": [record["tumour_dsc"] for record in records],
-        "tumour_nsd": [record["tumour_nsd"] for record in records],
+        "tumor_dsc": [record["tumor_dsc"] for record in records],
+        "tumor_nsd": [record["tumor_nsd"] for record in records],
         "liver_dsc": [record["liver_dsc"] for record in records],
-        "tumour_dsc_tumour_cases": [record["tumour_dsc"] for record in tumour_cases],
-        "tumour_nsd_tumour_cases": [record["tumour_nsd"] for record in tumour_cases],
+        "tumor_dsc_tumor_cases": [record["tumor_dsc"] for record in tumor_cases],
+        "tumor_nsd_tumor_cases": [record["tumor_nsd"] for record in tumor_cases],
     }
     metrics: dict[str, ConfidenceInterval] = {}
     metric_counts: dict[str, int] = {}
@@ -570,11 +571,11 @@ def _lesion_rows(records: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any
 def _summary_markdown(summary: Summary) -> str:
     settings = summary.settings
     confidence = f"{100 * settings['confidence']:g} %"
-    n_tumour = summary.case_counts["tp"] + summary.case_counts["fn"]
+    n_tumor = summary.case_counts["tp"] + summary.case_counts["fn"]
     lines = [
         "# Evaluation summary",
         "",
-        f"Cases: {summary.n_cases} ({n_tumour} with tumour in the reference). "
+        f"Cases: {summary.n_cases} ({n_tumor} with tumour in the reference). "
         f"NSD tolerance: {settings.get('tolerance_mm', 'n/a')} mm.",
         f"{confidence} CIs: percentile bootstrap over cases ({settings['n_resamples']} "
         f"resamples, seed {settings['rng']}) for means; Wilson score interval for sensitivity "
@@ -788,7 +789,7 @@ def evaluate_folder(
     ...     summary = evaluate_folder(root / "pred", root / "ref", root / "report", n_resamples=100)
     ...     sorted(path.name for path in (root / "report").iterdir())
     ['detection_by_radius.png', 'lesions.csv', 'per_case.csv', 'summary.json', 'summary.md']
-    >>> summary.metrics["tumour_dsc"].estimate
+    >>> summary.metrics["tumor_dsc"].estimate
     1.0
     """
     from synthtumor.organ_map import renamed_label
@@ -841,22 +842,25 @@ def evaluate_folder(
 def read_per_case_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Read a ``per_case.csv`` written by :func:`evaluate_folder` back into typed records.
 
+    The columns of an older version's file (``tumour_dsc``, ...) come back under their
+    current names (``tumor_dsc``, ...).
+
     Examples
     --------
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = pathlib.Path(tmp) / "per_case.csv"
-    ...     _ = path.write_text("case,tumour_dsc,tumour_in_reference,n_lesions\\na,0.5,True,2\\n")
+    ...     _ = path.write_text("case,tumor_dsc,tumor_in_reference,n_lesions\\na,0.5,True,2\\n")
     ...     read_per_case_csv(path)
-    [{'case': 'a', 'tumour_dsc': 0.5, 'tumour_in_reference': True, 'n_lesions': 2}]
+    [{'case': 'a', 'tumor_dsc': 0.5, 'tumor_in_reference': True, 'n_lesions': 2}]
     """
-    boolean_columns = {"tumour_in_reference", "tumour_predicted"}
+    boolean_columns = {"tumor_in_reference", "tumor_predicted"}
     integer_columns = {"n_lesions", "n_detected", "n_false_positives", "n_predicted_lesions"}
     records = []
     with open(path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             record: dict[str, Any] = {}
-            for column, text in row.items():
+            for column, text in respelled(row).items():
                 if column == "case":
                     record[column] = text
                 elif column in boolean_columns:
@@ -878,7 +882,7 @@ def paired_comparison(
     per_case_a: Iterable[Mapping[str, Any]],
     per_case_b: Iterable[Mapping[str, Any]],
     *,
-    metric: str = "tumour_dsc",
+    metric: str = "tumor_dsc",
     method: Literal["wilcoxon", "permutation", "t"] = "wilcoxon",
     rng: RngLike = 0,
     n_resamples: int = 10_000,
@@ -890,8 +894,9 @@ def paired_comparison(
     per_case_a, per_case_b : iterable of mapping
         Per-case records with ``"case"`` and ``metric`` keys (from :func:`evaluate_cases` or
         :func:`read_per_case_csv`). Both must cover the same cases.
-    metric : str, default "tumour_dsc"
-        Record key to compare.
+    metric : str, default "tumor_dsc"
+        Record key to compare (an old spelling such as "tumour_dsc" still works, with a
+        DeprecationWarning).
     method, rng, n_resamples
         Passed to :func:`~.stats.paired_test`.
 
@@ -903,12 +908,13 @@ def paired_comparison(
 
     Examples
     --------
-    >>> a = [{"case": f"c{i}", "tumour_dsc": 0.8 + 0.01 * i} for i in range(8)]
-    >>> b = [{"case": f"c{i}", "tumour_dsc": 0.6 + 0.01 * i} for i in range(8)]
+    >>> a = [{"case": f"c{i}", "tumor_dsc": 0.8 + 0.01 * i} for i in range(8)]
+    >>> b = [{"case": f"c{i}", "tumor_dsc": 0.6 + 0.01 * i} for i in range(8)]
     >>> result = paired_comparison(a, b, method="permutation")
     >>> round(result["mean_difference"], 3), result["p_value"] < 0.05
     (0.2, True)
     """
+    metric = renamed_value(metric, SPELLING, name="metric")
     values_a = {record["case"]: float(record[metric]) for record in per_case_a}
     values_b = {record["case"]: float(record[metric]) for record in per_case_b}
     if values_a.keys() != values_b.keys():
@@ -938,7 +944,7 @@ def comparison_markdown(
 
     Examples
     --------
-    >>> row = {"metric": "tumour_dsc", "mean_a": 0.8, "mean_b": 0.7, "mean_difference": 0.1,
+    >>> row = {"metric": "tumor_dsc", "mean_a": 0.8, "mean_b": 0.7, "mean_difference": 0.1,
     ...        "method": "wilcoxon", "statistic": 0.0, "p_value": 0.0078, "n": 8}
     >>> print(comparison_markdown([row]).splitlines()[2])
     | Tumour DSC | 0.800 | 0.700 | +0.100 | wilcoxon | 0.000 | 0.0078 | 8 |
@@ -964,7 +970,7 @@ def compare_folders(
     ref_dir: str | os.PathLike,
     *,
     out_file: str | os.PathLike | None = None,
-    metrics: Sequence[str] = ("tumour_dsc", "tumour_nsd", "liver_dsc"),
+    metrics: Sequence[str] = ("tumor_dsc", "tumor_nsd", "liver_dsc"),
     method: Literal["wilcoxon", "permutation", "t"] = "wilcoxon",
     name_a: str | None = None,
     name_b: str | None = None,

@@ -592,9 +592,9 @@ def case_metrics(
     Returns
     -------
     dict
-        ``tumour_dsc``, ``tumour_nsd``, ``liver_dsc`` (float, empty policy of :func:`dice`),
-        ``tumour_in_reference``, ``tumour_predicted`` (bool),
-        ``reference_tumour_volume_mm3``, ``predicted_tumour_volume_mm3``,
+        ``tumor_dsc``, ``tumor_nsd``, ``liver_dsc`` (float, empty policy of :func:`dice`),
+        ``tumor_in_reference``, ``tumor_predicted`` (bool),
+        ``reference_tumor_volume_mm3``, ``predicted_tumor_volume_mm3``,
         ``false_positive_volume_mm3`` (float), ``n_lesions``, ``n_detected``,
         ``n_predicted_lesions``, ``n_false_positives`` (int),
         ``lesions`` (tuple of :class:`Lesion`) and ``false_positive_radii_mm`` (tuple of float).
@@ -604,7 +604,7 @@ def case_metrics(
     >>> import numpy as np
     >>> ref = np.zeros((12, 12, 12), np.uint8); ref[2:10, 2:10, 2:10] = 1; ref[4:7, 4:7, 4:7] = 2
     >>> record = case_metrics(ref, ref, spacing=(1.0, 1.0, 1.0))
-    >>> record["tumour_dsc"], record["tumour_nsd"], record["liver_dsc"], record["n_detected"]
+    >>> record["tumor_dsc"], record["tumor_nsd"], record["liver_dsc"], record["n_detected"]
     (1.0, 1.0, 1.0, 1)
     """
     pred = _as_label_map("pred_label", pred_label)
@@ -615,29 +615,29 @@ def case_metrics(
     _check_labels(liver_label, tumor_label)
     voxel_mm3 = math.prod(spacing_mm)
 
-    pred_tumour = pred == tumor_label
-    ref_tumour = ref == tumor_label
-    pred_liver = pred_tumour | (pred == liver_label)
-    ref_liver = ref_tumour | (ref == liver_label)
+    pred_tumor = pred == tumor_label
+    ref_tumor = ref == tumor_label
+    pred_liver = pred_tumor | (pred == liver_label)
+    ref_liver = ref_tumor | (ref == liver_label)
     detection = lesion_detection(
-        pred_tumour,
-        ref_tumour,
+        pred_tumor,
+        ref_tumor,
         spacing=spacing_mm,
         overlap_threshold=overlap_threshold,
         min_inside=min_inside,
     )
-    n_pred_tumour = int(np.count_nonzero(pred_tumour))
-    n_ref_tumour = int(np.count_nonzero(ref_tumour))
+    n_pred_tumor = int(np.count_nonzero(pred_tumor))
+    n_ref_tumor = int(np.count_nonzero(ref_tumor))
     return {
-        "tumour_dsc": dice(pred_tumour, ref_tumour),
-        "tumour_nsd": normalized_surface_dice(
-            pred_tumour, ref_tumour, spacing=spacing_mm, tolerance_mm=tolerance
+        "tumor_dsc": dice(pred_tumor, ref_tumor),
+        "tumor_nsd": normalized_surface_dice(
+            pred_tumor, ref_tumor, spacing=spacing_mm, tolerance_mm=tolerance
         ),
         "liver_dsc": dice(pred_liver, ref_liver),
-        "tumour_in_reference": n_ref_tumour > 0,
-        "tumour_predicted": n_pred_tumour > 0,
-        "reference_tumour_volume_mm3": n_ref_tumour * voxel_mm3,
-        "predicted_tumour_volume_mm3": n_pred_tumour * voxel_mm3,
+        "tumor_in_reference": n_ref_tumor > 0,
+        "tumor_predicted": n_pred_tumor > 0,
+        "reference_tumor_volume_mm3": n_ref_tumor * voxel_mm3,
+        "predicted_tumor_volume_mm3": n_pred_tumor * voxel_mm3,
         "false_positive_volume_mm3": detection.false_positive_volume_mm3,
         "n_lesions": detection.n_lesions,
         "n_detected": detection.n_detected,
@@ -653,8 +653,8 @@ def case_level_detection(
 ) -> dict[str, float | int]:
     """Case-level tumour sensitivity and specificity.
 
-    A case is *positive* when its reference contains tumour (``tumour_in_reference``) and
-    *predicted positive* when the predicted tumour volume (``predicted_tumour_volume_mm3``, total
+    A case is *positive* when its reference contains tumour (``tumor_in_reference``) and
+    *predicted positive* when the predicted tumour volume (``predicted_tumor_volume_mm3``, total
     over the scan) is non-zero and ``>= min_predicted_volume_mm3``.
 
     Parameters
@@ -673,9 +673,9 @@ def case_level_detection(
     Examples
     --------
     >>> records = [
-    ...     {"tumour_in_reference": True, "predicted_tumour_volume_mm3": 50.0},
-    ...     {"tumour_in_reference": True, "predicted_tumour_volume_mm3": 0.0},
-    ...     {"tumour_in_reference": False, "predicted_tumour_volume_mm3": 0.0},
+    ...     {"tumor_in_reference": True, "predicted_tumor_volume_mm3": 50.0},
+    ...     {"tumor_in_reference": True, "predicted_tumor_volume_mm3": 0.0},
+    ...     {"tumor_in_reference": False, "predicted_tumor_volume_mm3": 0.0},
     ... ]
     >>> case_level_detection(records)
     {'sensitivity': 0.5, 'specificity': 1.0, 'tp': 1, 'fn': 1, 'tn': 1, 'fp': 0}
@@ -688,9 +688,9 @@ def case_level_detection(
         )
     tp = fn = tn = fp = 0
     for record in records:
-        volume = float(record["predicted_tumour_volume_mm3"])
+        volume = float(record["predicted_tumor_volume_mm3"])
         predicted = volume > 0 and volume >= minimum
-        if bool(record["tumour_in_reference"]):
+        if bool(record["tumor_in_reference"]):
             tp += predicted
             fn += not predicted
         else:

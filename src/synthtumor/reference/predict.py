@@ -17,7 +17,7 @@ The post-processing on its own:
 >>> labels[15:18, 15:18, 15:18] = 1                           # a stray liver island
 >>> labels[13, 2, 2] = 2                                       # tumour 2 mm from the liver
 >>> labels[19, 19, 2] = 2                                      # tumour far from it
->>> out = postprocess_labels(labels, (1.0, 1.0, 1.0), tumour_max_distance_mm=5.0)
+>>> out = postprocess_labels(labels, (1.0, 1.0, 1.0), tumor_max_distance_mm=5.0)
 >>> int((out == 1).sum()), int((out == 2).sum())
 (973, 28)
 """
@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from synthtumor._renamed import renamed_keywords
 from synthtumor.io import remove_partial_files
 from synthtumor.reference.config import TrainingConfig, apply_overrides, config_from_dict
 from synthtumor.reference.prepare import (
@@ -50,17 +51,18 @@ __all__ = [
 ]
 
 
+@renamed_keywords({"tumour_max_distance_mm": "tumor_max_distance_mm"})
 def postprocess_labels(
     labels: np.ndarray,
     spacing: Sequence[float],
     *,
     keep_largest_liver: bool = True,
-    tumour_max_distance_mm: float = 5.0,
+    tumor_max_distance_mm: float = 5.0,
 ) -> np.ndarray:
     """The paper's post-processing of a 0/1/2 label map.
 
     Keep the largest connected (26-neighbour) component of liver-or-tumour; then keep tumour
-    voxels only inside it or within `tumour_max_distance_mm` of it (distances in mm with
+    voxels only inside it or within `tumor_max_distance_mm` of it (distances in mm with
     `spacing`). Liver voxels outside the kept component become background. Without any liver
     voxel no tumour is kept (when a distance is set).
 
@@ -72,8 +74,9 @@ def postprocess_labels(
         Voxel spacing in mm.
     keep_largest_liver : bool
         Keep only the largest liver-or-tumour component (else all of them).
-    tumour_max_distance_mm : float
+    tumor_max_distance_mm : float
         Largest distance from the kept liver for a tumour voxel; negative keeps every tumour.
+        ``tumour_max_distance_mm``, the old spelling, still works (with a DeprecationWarning).
 
     Returns
     -------
@@ -90,12 +93,12 @@ def postprocess_labels(
             sizes = np.bincount(components.ravel())
             sizes[0] = 0
             region = components == int(np.argmax(sizes))
-    tumour = labels == 2
-    if tumour_max_distance_mm >= 0:
-        tumour &= _within_distance(region, spacing, tumour_max_distance_mm)
+    tumor = labels == 2
+    if tumor_max_distance_mm >= 0:
+        tumor &= _within_distance(region, spacing, tumor_max_distance_mm)
     out = np.zeros(labels.shape, dtype=np.uint8)
     out[region] = 1
-    out[tumour] = 2
+    out[tumor] = 2
     return out
 
 
@@ -243,7 +246,7 @@ class Predictor:
             labels,
             tuple(float(s) for s in spacing),
             keep_largest_liver=inference.keep_largest_liver,
-            tumour_max_distance_mm=inference.tumour_max_distance_mm,
+            tumor_max_distance_mm=inference.tumor_max_distance_mm,
         )
 
     def predict_file(self, path: str | os.PathLike) -> tuple[np.ndarray, LoadedCase]:

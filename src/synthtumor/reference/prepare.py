@@ -45,6 +45,7 @@ import nibabel as nib
 import numpy as np
 
 from synthtumor._arrays import triple
+from synthtumor._renamed import SPELLING, renamed_keywords
 from synthtumor._validation import as_spacing
 from synthtumor.io import (
     UNREADABLE,
@@ -397,18 +398,18 @@ def _header_problems(case: CaseFiles, tolerance: float) -> list[str]:
     return problems
 
 
-def _tumour_far_from_liver(mapped: np.ndarray) -> float:
+def _tumor_far_from_liver(mapped: np.ndarray) -> float:
     """Fraction of tumour voxels with no liver-or-tumour voxel within 2 voxels' dilation."""
     from scipy import ndimage
 
-    tumour = mapped == 2
-    if not tumour.any():
+    tumor = mapped == 2
+    if not tumor.any():
         return 0.0
     liver = ndimage.binary_dilation(mapped == 1, iterations=2)
-    components, _ = ndimage.label(tumour)
-    touching = np.unique(components[liver & tumour])
-    far = ~np.isin(components, touching) & tumour
-    return float(far.sum() / tumour.sum())
+    components, _ = ndimage.label(tumor)
+    touching = np.unique(components[liver & tumor])
+    far = ~np.isin(components, touching) & tumor
+    return float(far.sum() / tumor.sum())
 
 
 # --------------------------------------------------------------------------------------------
@@ -691,10 +692,10 @@ def _map_case(
             f"no liver voxel after mapping liver values {list(mapping.liver_values)}; the label "
             f"map holds {values} (set --liver-values)"
         )
-    far = _tumour_far_from_liver(mapped)
+    far = _tumor_far_from_liver(mapped)
     if far > 0.5:
         warnings.warn(
-            f"{case.case}: {far:.0%} of the 'tumour' voxels are not next to the liver; are "
+            f"{case.case}: {far:.0%} of the 'tumor' voxels are not next to the liver; are "
             f"--tumor-values {list(mapping.tumor_values)} right?",
             stacklevel=3,
         )
@@ -727,7 +728,7 @@ def _datalist(
         "description": "synthtumor prepare: CT scans with 0/1/2 label maps and k-fold splits",
         "tensorImageSize": "3D",
         "modality": {"0": "CT"},
-        "labels": {"0": "background", "1": "liver", "2": "tumour"},
+        "labels": {"0": "background", "1": "liver", "2": "tumor"},
         "synthtumor_datalist_version": DATALIST_VERSION,
         "source": str(source.resolve()),
         "label_mapping": {
@@ -753,11 +754,18 @@ def _datalist(
 
 
 def load_datalist(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and check a datalist written by :func:`prepare_dataset`."""
+    """Read and check a datalist written by :func:`prepare_dataset`.
+
+    Relative image and label paths are taken from the datalist's folder. The label names of
+    an older version's datalist (``"2": "tumour"``) come back spelled as now (``"tumor"``).
+    """
     path = Path(path)
     datalist = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(datalist, dict) or "training" not in datalist or "folds" not in datalist:
         raise ValueError(f"{path} is not a synthtumor datalist (no 'training' or 'folds')")
+    labels = datalist.get("labels")
+    if isinstance(labels, dict):
+        datalist["labels"] = {value: SPELLING.get(name, name) for value, name in labels.items()}
     for entry in datalist["training"]:
         for key in ("image", "label"):
             if not Path(entry[key]).is_absolute():
@@ -833,20 +841,21 @@ def link_part(
 # --------------------------------------------------------------------------------------------
 
 
+@renamed_keywords({"synthetic_tumours": "synthetic_tumors", "tumour_size": "tumor_size"})
 def make_demo_dataset(
     scans: Iterable[tuple[str, str | os.PathLike, str | os.PathLike]],
     out_dir: str | os.PathLike,
     *,
     variants: Sequence[str] = ("original", "mirrored"),
-    synthetic_tumours: bool = False,
-    tumour_size: str | None = "small",
+    synthetic_tumors: bool = False,
+    tumor_size: str | None = "small",
     seed: int = 0,
     overwrite: bool = False,
 ) -> list[CaseFiles]:
     """Write a small ``images/`` + ``labels/`` dataset of variants of a few scans.
 
     For smoke tests and demonstrations only: the variants (the scan as it is, or mirrored along
-    its first axis) are not independent patients. With ``synthetic_tumours=True`` each variant
+    its first axis) are not independent patients. With ``synthetic_tumors=True`` each variant
     gets synthetic tumours (drawn with `seed`) written into the image and the label, a stand-in
     for scans with real tumours when none are at hand.
 
@@ -858,8 +867,10 @@ def make_demo_dataset(
         Receives ``images/<case>.nii.gz`` and ``labels/<case>.nii.gz`` (0/1/2 labels).
     variants : sequence of {"original", "mirrored"}
         Which variants to write per scan; the case name is ``<name>_<variant>``.
-    synthetic_tumours, tumour_size, seed
-        Insert tumours with :func:`synthtumor.synthesize` (size preset `tumour_size`).
+    synthetic_tumors, tumor_size, seed
+        Insert tumours with :func:`synthtumor.synthesize` (size preset `tumor_size`). The old
+        spellings ``synthetic_tumours`` and ``tumour_size`` still work, with a
+        DeprecationWarning.
     overwrite : bool
         Replace existing files.
 
@@ -887,11 +898,9 @@ def make_demo_dataset(
             else:
                 raise ValueError(f"variant must be 'original' or 'mirrored', got {variant!r}")
             label = mask
-            if synthetic_tumours:
+            if synthetic_tumors:
                 rng = np.random.default_rng(seeds[index % len(seeds)])
-                image, label, _ = synthesize(
-                    image, mask, spacing=spacing, size=tumour_size, rng=rng
-                )
+                image, label, _ = synthesize(image, mask, spacing=spacing, size=tumor_size, rng=rng)
             index += 1
             case = f"{name}_{variant}"
             image_path = write_nifti_atomic(

@@ -97,7 +97,7 @@ SAMPLE_COLUMNS: tuple[str, ...] = (
     "texture_mean_hu",
     "texture_scale",
     "depth_mm",
-    "tumour_voxels",
+    "tumor_voxels",
     "dsc",
     "skipped",
 )
@@ -296,7 +296,7 @@ def _draw(rng: np.random.Generator, band: tuple[float, float]) -> float:
     return float(rng.uniform(*band)) if band[1] > band[0] else float(band[0])
 
 
-def _test_tumour(
+def _test_tumor(
     scan: Scan,
     depth: np.ndarray,
     values: dict[str, float],
@@ -322,8 +322,8 @@ def _test_tumour(
         scan.image, scan.liver, spacing=scan.spacing, size="medium", config=config, rng=rng
     )
     if place_by_depth:
-        centre = _voxel_at_depth(depth, scan.liver, values["location"], scan.spacing, rng)
-        spec = dataclasses.replace(params.tumors[0], center_voxel=centre)
+        center = _voxel_at_depth(depth, scan.liver, values["location"], scan.spacing, rng)
+        spec = dataclasses.replace(params.tumors[0], center_voxel=center)
         params = dataclasses.replace(params, tumors=(spec,))
     image, label, _ = apply(scan.image, scan.liver, params)
     return image, label
@@ -445,7 +445,7 @@ def run_benchmark(
                             depth_mm=values["location"] if dimension == "location" else math.nan,
                         )
                         try:
-                            image, label = _test_tumour(
+                            image, label = _test_tumor(
                                 scan,
                                 depth,
                                 values,
@@ -458,7 +458,7 @@ def run_benchmark(
                             samples.append(row)
                             continue
                         truth = label == 2
-                        row["tumour_voxels"] = int(truth.sum())
+                        row["tumor_voxels"] = int(truth.sum())
                         if not truth.any():
                             row["skipped"] = "no tumour voxel inside the liver"
                             samples.append(row)

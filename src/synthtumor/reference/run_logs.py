@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from synthtumor._renamed import SPELLING, respelled
 from synthtumor.reference.prepare import write_text_atomic
 
 __all__ = ["EPOCH_COLUMNS", "ITERATION_COLUMNS", "CsvLog", "progress_bar"]
@@ -21,7 +22,7 @@ EPOCH_COLUMNS = (
     "lr",
     "iterations_per_second",
     "crops_per_second",
-    "val_tumour_dice",
+    "val_tumor_dice",
     "val_liver_dice",
     "val_cases",
     "selection_metric",
@@ -32,7 +33,12 @@ EPOCH_COLUMNS = (
 
 
 class CsvLog:
-    """An append-only CSV log; on resume rows past the checkpoint are dropped first."""
+    """An append-only CSV log; on resume rows past the checkpoint are dropped first.
+
+    The rows kept are written back under the current column names: an older version's log
+    (``val_tumour_dice``, selection metric "tumour_dice") resumes as ``val_tumor_dice``,
+    "tumor_dice".
+    """
 
     def __init__(self, path: Path, columns: Sequence[str], *, keep_until: int | None, key: str):
         self.path = path
@@ -40,7 +46,9 @@ class CsvLog:
         rows: list[dict[str, str]] = []
         if keep_until is not None and path.exists():
             with path.open(newline="", encoding="utf-8") as stream:
-                rows = [r for r in csv.DictReader(stream) if int(r[key]) <= keep_until]
+                rows = [
+                    _current_row(r) for r in csv.DictReader(stream) if int(r[key]) <= keep_until
+                ]
         buffer = io.StringIO()
         writer = csv.DictWriter(
             buffer, fieldnames=self.columns, lineterminator="\n", extrasaction="ignore"
@@ -57,6 +65,15 @@ class CsvLog:
 
     def close(self) -> None:
         self._stream.close()
+
+
+def _current_row(row: dict[str, str]) -> dict[str, str]:
+    """A row of an older version's log with the current column names and metric names."""
+    current = respelled(row)
+    if "selection_metric" in current:
+        metric = current["selection_metric"]
+        current["selection_metric"] = SPELLING.get(metric, metric)
+    return current
 
 
 def _csv_value(value: Any) -> Any:

@@ -9,17 +9,17 @@ Dice moves, only a better tumour Dice replaces the best checkpoint.
 
 Examples
 --------
->>> selection = Selection("tumour_dice")
->>> selection.update({"val_tumour_dice": 0.0, "val_liver_dice": 0.9}, train_loss=0.8, epoch=1)
+>>> selection = Selection("tumor_dice")
+>>> selection.update({"val_tumor_dice": 0.0, "val_liver_dice": 0.9}, train_loss=0.8, epoch=1)
 True
 >>> selection.metric, selection.fallback_note
-('liver_dice', 'tumour_dice is 0; selecting on liver_dice (0.9) until it moves')
->>> selection.update({"val_tumour_dice": 0.1, "val_liver_dice": 0.8}, train_loss=0.7, epoch=2)
+('liver_dice', 'tumor_dice is 0; selecting on liver_dice (0.9) until it moves')
+>>> selection.update({"val_tumor_dice": 0.1, "val_liver_dice": 0.8}, train_loss=0.7, epoch=2)
 True
->>> selection.update({"val_tumour_dice": 0.0, "val_liver_dice": 0.95}, train_loss=0.6, epoch=3)
+>>> selection.update({"val_tumor_dice": 0.0, "val_liver_dice": 0.95}, train_loss=0.6, epoch=3)
 False
 >>> selection.best_epoch, selection.best_score, selection.best_metric
-(2, 0.1, 'tumour_dice')
+(2, 0.1, 'tumor_dice')
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from synthtumor._renamed import renamed_value
+
 __all__ = ["FALLBACKS", "Selection"]
 
 FALLBACKS: dict[str, tuple[str, ...]] = {
-    "tumour_dice": ("tumour_dice", "liver_dice", "loss"),
+    "tumor_dice": ("tumor_dice", "liver_dice", "loss"),
     "liver_dice": ("liver_dice", "loss"),
     "mean_dice": ("mean_dice", "loss"),
 }
@@ -44,7 +46,7 @@ def _value(metric: str, metrics: dict[str, float], train_loss: float) -> float:
     if metric == "loss":
         return -train_loss
     if metric == "mean_dice":
-        pair = [metrics["val_tumour_dice"], metrics["val_liver_dice"]]
+        pair = [metrics["val_tumor_dice"], metrics["val_liver_dice"]]
         return math.nan if all(math.isnan(v) for v in pair) else float(np.nanmean(pair))
     return float(metrics[f"val_{metric[: -len('_dice')]}_dice"])
 
@@ -54,9 +56,14 @@ def _moves(metric: str, value: float) -> bool:
 
 
 class Selection:
-    """Tracks the best epoch; :meth:`update` after each validation says if it is the new best."""
+    """Tracks the best epoch; :meth:`update` after each validation says if it is the new best.
+
+    `metric` is a key of :data:`FALLBACKS` ("tumour_dice", the old spelling of "tumor_dice",
+    still works, with a DeprecationWarning).
+    """
 
     def __init__(self, metric: str) -> None:
+        metric = renamed_value(metric, {"tumour_dice": "tumor_dice"}, name="selection metric")
         if metric not in FALLBACKS:
             raise ValueError(f"selection metric must be one of {sorted(FALLBACKS)}, got {metric!r}")
         self.chain = FALLBACKS[metric]

@@ -153,7 +153,7 @@ def _end_epoch(run: Run, epoch: int, losses: list[float], speed: float, elapsed:
     config, selection = run.config, run.selection
     last_epoch = epoch + 1 == config.train.max_epochs
     train_loss = float(np.mean(losses)) if losses else math.nan
-    metrics: dict[str, Any] = {"val_tumour_dice": math.nan, "val_liver_dice": math.nan}
+    metrics: dict[str, Any] = {"val_tumor_dice": math.nan, "val_liver_dice": math.nan}
     metrics["val_cases"] = 0
     is_best, selected_on, score = False, "", math.nan
     due = (epoch + 1) % config.train.val_every == 0 or last_epoch

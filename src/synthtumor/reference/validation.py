@@ -31,8 +31,8 @@ def validation_items(config: TrainingConfig, entries: list[dict[str, Any]]) -> l
     # Cropped like inference (never with the label), so the score does not see the answer.
     preprocess = Compose(preprocessing_transforms(config, with_label=True, label_crop=False))
     intensity = Compose(intensity_transform(config))
-    add_tumours = config.validation.synthetic_tumours and config.mode != "real"
-    synthesis = synthesis_transform(config, prob=1.0) if add_tumours else None
+    add_tumors = config.validation.synthetic_tumors and config.mode != "real"
+    synthesis = synthesis_transform(config, prob=1.0) if add_tumors else None
     items = []
     for index, entry in enumerate(entries):
         data = preprocess({"image": entry["image"], "label": entry["label"]})
@@ -55,7 +55,7 @@ def _item(case: str, data: dict, *, synthetic: bool) -> dict:
         "case": case,
         "image": data["image"].as_tensor()[None].float(),
         "label": np.asarray(data["label"].as_tensor()[0]).astype(np.uint8),
-        "synthetic_tumours": synthetic,
+        "synthetic_tumors": synthetic,
     }
 
 
@@ -66,7 +66,7 @@ def validate(model: Any, items: list[dict], config: TrainingConfig, device: Any)
 
     from synthtumor.reference.metrics import dice
 
-    tumour_scores, liver_scores = [], []
+    tumor_scores, liver_scores = [], []
     use_amp = config.train.amp and device.type == "cuda"
     model.eval()
     with torch.no_grad():
@@ -85,10 +85,10 @@ def validate(model: Any, items: list[dict], config: TrainingConfig, device: Any)
             reference = item["label"]
             liver_scores.append(dice(prediction > 0, reference > 0))
             if (reference == 2).any():
-                tumour_scores.append(dice(prediction == 2, reference == 2))
+                tumor_scores.append(dice(prediction == 2, reference == 2))
     model.train()
     return {
-        "val_tumour_dice": float(np.mean(tumour_scores)) if tumour_scores else math.nan,
+        "val_tumor_dice": float(np.mean(tumor_scores)) if tumor_scores else math.nan,
         "val_liver_dice": float(np.mean(liver_scores)) if liver_scores else math.nan,
         "val_cases": len(items),
     }

@@ -8,7 +8,7 @@ into one blinded set::
         case_001.nii.gz ...    the scans, in a random order, all saved alike
         rating_sheet.csv       case,real,synthetic,unsure,comment (mark one column per case)
         INSTRUCTIONS.txt
-      answer_key.csv           keep apart: case,truth,source,seed,size,n_tumours
+      answer_key.csv           keep apart: case,truth,source,seed,size,n_tumors
       synthesis/               keep apart: the TumorParams of each synthetic case (JSON)
 
 Every scan is written the same way (int16 HU, a fresh header holding only the geometry), so
@@ -66,7 +66,7 @@ __all__ = [
     "score_ratings",
 ]
 
-ANSWER_KEY_COLUMNS: tuple[str, ...] = ("case", "truth", "source", "seed", "size", "n_tumours")
+ANSWER_KEY_COLUMNS: tuple[str, ...] = ("case", "truth", "source", "seed", "size", "n_tumors")
 RATING_COLUMNS: tuple[str, ...] = ("case", "real", "synthetic", "unsure", "comment")
 _CHOICES = ("real", "synthetic", "unsure")
 _INSTRUCTIONS = """Visual Turing Test
@@ -163,7 +163,7 @@ def build_turing_set(
             "truth": truth,
             "seed": "",
             "size": "",
-            "n_tumours": "",
+            "n_tumors": "",
         }
         if truth == "real":
             scan = _open_nifti(Path(source), "CT")
@@ -187,7 +187,7 @@ def build_turing_set(
                 source=f"{ct_path}:{liver_path}",
                 seed=case_seed,
                 size=params.size,
-                n_tumours=len(params.tumors),
+                n_tumors=len(params.tumors),
             )
             write_text_atomic(
                 out_dir / "synthesis" / f"{name}.json", params.to_json(), overwrite=True

@@ -146,11 +146,11 @@ def _squared_radius(
 
 
 def _texture(spec: TumorSpec, spacing, corners: Corners, half, rng, output: torch.Tensor):
-    """The tumour's texture on the box, cut from its field (see ``render._tumour_texture``)."""
+    """The tumour's texture on the box, cut from its field (see ``render._tumor_texture``)."""
     field_shape = triple(2 * h + 1 for h in half)
     window = triple(
-        slice(a - (centre - h), b - (centre - h))
-        for a, b, centre, h in zip(*corners, spec.center_voxel, half, strict=True)
+        slice(a - (center - h), b - (center - h))
+        for a, b, center, h in zip(*corners, spec.center_voxel, half, strict=True)
     )
     noise, matrices = texture_factors(
         field_shape,

@@ -122,6 +122,7 @@ def test_quick_cpu_profile_runs_shortened(quick_datalist, tmp_path):
         "train.max_epochs=2",
         "train.val_every=1",
         "train.max_iterations_per_epoch=2",
+        "data.repeats=2",  # 2 scans x 2 repeats / batch 2: 2 steps per epoch
         "validation.synthetic_variants=2",
     )
     assert config.model.spatial_dims == 2

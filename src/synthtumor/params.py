@@ -6,6 +6,7 @@ exactly and documents what was generated.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import MISSING, asdict, dataclass, fields
@@ -290,7 +291,7 @@ class TumorParams:
     def __post_init__(self) -> None:
         check_tumor_params(self)
 
-    @property
+    @functools.cached_property
     def scanner_blur_mm(self) -> Triple:
         """Sigma per axis, in mm, of the scanner's PSF added to every tumour's edge blur.
 

@@ -35,6 +35,7 @@ from synthtumor.reference.metrics import (
     radius_bin_label,
     radius_bin_labels,
 )
+from synthtumor.reference.reports import csv_text
 from synthtumor.reference.stats import (
     ConfidenceInterval,
     RngLike,
@@ -544,15 +545,6 @@ def _format_ci(interval: ConfidenceInterval, digits: int = 3) -> str:
     return f"{interval.low:.{digits}f}–{interval.high:.{digits}f}"
 
 
-def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({column: row[column] for column in columns})
-    return buffer.getvalue()
-
-
 def _lesion_rows(records: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, Any]]:
     for record in records:
         for lesion in record["lesions"]:
@@ -826,8 +818,8 @@ def evaluate_folder(
     )
     # Render everything before touching the disk so a failure leaves no report files behind.
     contents = {
-        "per_case.csv": _csv_text(PER_CASE_COLUMNS, records).encode(),
-        "lesions.csv": _csv_text(LESION_COLUMNS, _lesion_rows(records)).encode(),
+        "per_case.csv": csv_text(PER_CASE_COLUMNS, records).encode(),
+        "lesions.csv": csv_text(LESION_COLUMNS, _lesion_rows(records)).encode(),
         "summary.json": (json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n").encode(),
         "summary.md": _summary_markdown(summary).encode(),
         "detection_by_radius.png": _detection_plot_png(summary),

@@ -43,9 +43,7 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import math
 import os
@@ -60,6 +58,7 @@ import numpy as np
 from synthtumor._arrays import triple
 from synthtumor.config import TUMOR_SIZES, SizePreset, TumorConfig
 from synthtumor.reference.prepare import write_text_atomic
+from synthtumor.reference.reports import csv_text
 
 __all__ = [
     "DIMENSIONS",
@@ -574,19 +573,6 @@ def summary_markdown(result: BenchmarkResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _csv_text(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore"
-    )
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        )
-    return buffer.getvalue()
-
-
 def _write(
     result: BenchmarkResult, targets: dict[str, Path], *, overwrite: bool
 ) -> dict[str, Path]:
@@ -595,8 +581,8 @@ def _write(
         for name, dists in result.distributions.items()
     }
     contents = {
-        "samples.csv": _csv_text(SAMPLE_COLUMNS, result.samples),
-        "robustness.csv": _csv_text(SUMMARY_COLUMNS, result.summary),
+        "samples.csv": csv_text(SAMPLE_COLUMNS, result.samples, blank_nan=True),
+        "robustness.csv": csv_text(SUMMARY_COLUMNS, result.summary, blank_nan=True),
         "robustness.md": summary_markdown(result),
         "distributions.json": json.dumps(distributions, indent=2, default=str) + "\n",
     }

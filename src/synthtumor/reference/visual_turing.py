@@ -40,7 +40,6 @@ called real, 8 called synthetic; one unsure):
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -53,6 +52,7 @@ import numpy as np
 from synthtumor._validation import as_spacing
 from synthtumor.io import _open_nifti
 from synthtumor.reference.prepare import write_nifti_atomic, write_text_atomic
+from synthtumor.reference.reports import csv_text
 
 __all__ = [
     "ANSWER_KEY_COLUMNS",
@@ -197,20 +197,11 @@ def build_turing_set(
             cases_dir / f"{name}.nii.gz", values, scan.affine, header=header, overwrite=True
         )
         key_rows.append(row)
-    write_text_atomic(key_path, _csv_text(ANSWER_KEY_COLUMNS, key_rows), overwrite=True)
+    write_text_atomic(key_path, csv_text(ANSWER_KEY_COLUMNS, key_rows), overwrite=True)
     sheet_rows = [{"case": name} for name in names]
-    write_text_atomic(sheet_path, _csv_text(RATING_COLUMNS, sheet_rows), overwrite=True)
+    write_text_atomic(sheet_path, csv_text(RATING_COLUMNS, sheet_rows), overwrite=True)
     write_text_atomic(cases_dir / "INSTRUCTIONS.txt", _INSTRUCTIONS, overwrite=True)
     return TuringSet(cases_dir, sheet_path, key_path, tuple(names))
-
-
-def _csv_text(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({column: row.get(column, "") for column in columns})
-    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ Examples
 case,dice
 a,0.5
 b,
->>> print(csv_text(["dice"], [{"dice": float("nan"), "extra": 1}], blank_nan=True), end="")
-dice
+>>> print(csv_text(["case", "dice"], [{"case": "a", "dice": float("nan"), "x": 1}], blank_nan=True))
+case,dice
+a,
 <BLANKLINE>
 """
 

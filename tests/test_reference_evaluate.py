@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from synthtumor.reference import evaluate as evaluate_module
+from synthtumor.reference import evaluation_report
 from synthtumor.reference.evaluate import (
     REPORT_FILES,
     compare_folders,
@@ -199,7 +199,7 @@ def test_failure_while_rendering_leaves_no_files(folders, monkeypatch):
     def broken_plot(_):
         raise RuntimeError("plot failed")
 
-    monkeypatch.setattr(evaluate_module, "_detection_plot_png", broken_plot)
+    monkeypatch.setattr(evaluation_report, "_detection_plot_png", broken_plot)
     with pytest.raises(RuntimeError, match="plot failed"):
         run(folders)
     out_dir = folders[2]

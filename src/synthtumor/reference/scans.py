@@ -1,13 +1,13 @@
-"""One scan loader for the reference commands (train, predict, robustness).
+"""One scan loader for the reference commands (train, predict, evaluate, robustness).
 
 :func:`load_case` reads a NIfTI scan and, optionally, a label map that must lie on the same
 grid (shape and affine, within :data:`synthtumor.io.AFFINE_ATOL`); :func:`check_same_grid` does
 the same check from the headers alone, without reading voxels (what training does for every
-case of its datalist before MONAI loads them).
+case of its datalist before MONAI loads them). :func:`read_label_map` reads a label map on its
+own (all of its data, so a truncated file fails there) and checks that it holds integers.
 
-``reference/evaluate.py`` (``_load_label_map`` and its own affine tolerance) and
-``reference/prepare.py`` (``_header_problems``) still carry their own copies of this check;
-they should call :func:`check_same_grid` / :func:`load_case` once their rework lands.
+``reference/prepare.py`` (``_header_problems``) still carries its own copy of the grid check;
+it should call :func:`check_same_grid` / :func:`load_case` once its rework lands.
 """
 
 from __future__ import annotations
@@ -19,9 +19,13 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from synthtumor.io import AFFINE_ATOL, is_nifti_path
+from synthtumor._arrays import triple
+from synthtumor.io import AFFINE_ATOL, is_nifti_path, read_volume
 
-__all__ = ["LoadedCase", "check_same_grid", "load_case"]
+__all__ = ["LoadedCase", "check_same_grid", "load_case", "read_label_map"]
+
+_INTEGER_ATOL = 1e-3
+"""How far a stored float label may lie from an integer (a label map saved as float32)."""
 
 
 @dataclass(frozen=True)
@@ -121,3 +125,61 @@ def load_case(
         affine=np.asarray(image.affine, dtype=float),
         header=image.header,
     )
+
+
+def read_label_map(
+    path: str | os.PathLike, *, role: str = "label map"
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+    """Read a 3-D integer label map with its affine and voxel spacing.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.nii`` or ``.nii.gz`` file.
+    role : str, default "label map"
+        What the file is, for the error messages of :func:`synthtumor.io.read_volume`.
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        The 3-D labels: the stored integer type, or int32 for labels stored as floats (each
+        within 1e-3 of an integer, rounded).
+    affine : numpy.ndarray
+        The 4 x 4 voxel-to-world affine (float).
+    spacing : tuple of float
+        Voxel spacing in mm from the header (``get_zooms()[:3]``).
+
+    Raises
+    ------
+    FileNotFoundError
+        `path` does not exist.
+    ValueError
+        `path` is not a readable 3-D NIfTI file (truncated, corrupt, wrong suffix or number of
+        axes), or holds non-integer values; the message names `path`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from synthtumor.io import save_nifti
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "label.nii.gz"
+    ...     _ = save_nifti(path, np.full((4, 4, 4), 2.0, np.float32),
+    ...                    affine=np.diag([0.5, 0.5, 2.5, 1.0]))
+    ...     labels, affine, spacing = read_label_map(path)
+    ...     half = pathlib.Path(tmp) / "half.nii.gz"
+    ...     _ = save_nifti(half, np.full((4, 4, 4), 0.5, np.float32), affine=np.eye(4))
+    ...     read_label_map(half)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...half.nii.gz must hold integer labels, found non-integer values
+    >>> labels.dtype, int(labels.max()), spacing
+    (dtype('int32'), 2, (0.5, 0.5, 2.5))
+    """
+    image, data = read_volume(path, role)
+    if np.issubdtype(data.dtype, np.floating):
+        rounded = np.rint(data)
+        if not np.allclose(data, rounded, rtol=0.0, atol=_INTEGER_ATOL):
+            raise ValueError(f"{path} must hold integer labels, found non-integer values")
+        data = rounded.astype(np.int32)
+    spacing = triple(float(z) for z in image.header.get_zooms()[:3])
+    return data, np.asarray(image.affine, dtype=float), spacing

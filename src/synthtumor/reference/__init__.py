@@ -3,27 +3,39 @@
 Tumour DSC and NSD (2 mm tolerance), liver DSC, case-level tumour sensitivity and specificity,
 lesion-level detection rate by equivalent tumour radius, and 95 % confidence intervals.
 
-* :mod:`synthtumor.reference.metrics` -- per-case metrics (numpy/scipy; MONAI for NSD).
+* :mod:`synthtumor.reference.metrics` -- per-case metrics (numpy/scipy; MONAI for NSD), from
+  :mod:`~synthtumor.reference.overlap` (Dice, NSD), :mod:`~synthtumor.reference.lesions` and
+  :mod:`~synthtumor.reference.radius_bins` (lesion-level detection).
 * :mod:`synthtumor.reference.stats` -- bootstrap and Wilson intervals, paired tests.
-* :mod:`synthtumor.reference.evaluate` -- folder evaluation and report files.
+* :mod:`synthtumor.reference.evaluate` -- folder evaluation and report files, from
+  :mod:`~synthtumor.reference.case_pairs`, :mod:`~synthtumor.reference.summary`,
+  :mod:`~synthtumor.reference.evaluation_report` and :mod:`~synthtumor.reference.comparison`.
 
 Training and inference (MONAI; ``docs/training.md``, ``docs/inference.md``):
 
 * :mod:`synthtumor.reference.prepare` -- scans and masks -> 0/1/2 label maps and a k-fold
-  datalist (``synthtumor prepare``).
-* :mod:`synthtumor.reference.config` -- the training config (TOML/JSON, ``--set`` overrides).
+  datalist (``synthtumor prepare``), from :mod:`~synthtumor.reference.case_discovery`,
+  :mod:`~synthtumor.reference.case_checks`, :mod:`~synthtumor.reference.label_mapping`,
+  :mod:`~synthtumor.reference.folds`, :mod:`~synthtumor.reference.datalist` and
+  :mod:`~synthtumor.reference.writers`.
+* :mod:`synthtumor.reference.config` -- the training config (TOML/JSON, ``--set`` overrides):
+  :mod:`~synthtumor.reference.config_input`, :mod:`~synthtumor.reference.config_network`,
+  :mod:`~synthtumor.reference.training_config`, :mod:`~synthtumor.reference.profiles` and
+  :mod:`~synthtumor.reference.config_loader`.
 * :mod:`synthtumor.reference.train` -- training with checkpoints, resume, DDP and AMP
   (``synthtumor train``), put together from small parts: :mod:`~synthtumor.reference.data`
   (cases, ``synthesis.where``, dataset and loader), :mod:`~synthtumor.reference.models`
-  (network, optimizer, schedule), :mod:`~synthtumor.reference.loop`,
-  :mod:`~synthtumor.reference.validation`, :mod:`~synthtumor.reference.selection` (the best
-  checkpoint, with fallbacks), :mod:`~synthtumor.reference.checkpointing`,
-  :mod:`~synthtumor.reference.run_logs`, :mod:`~synthtumor.reference.run_setup` and
-  :mod:`~synthtumor.reference.distributed`.
+  (network, optimizer, schedule; :mod:`~synthtumor.reference.slice_model` for 2-D),
+  :mod:`~synthtumor.reference.loop`, :mod:`~synthtumor.reference.validation`,
+  :mod:`~synthtumor.reference.selection` (the best checkpoint, with fallbacks),
+  :mod:`~synthtumor.reference.checkpointing`, :mod:`~synthtumor.reference.run_logs`,
+  :mod:`~synthtumor.reference.run_setup` and :mod:`~synthtumor.reference.distributed`.
 * :mod:`synthtumor.reference.scans` -- the one scan loader of the commands (grid checked).
 * :mod:`synthtumor.reference.predict` -- sliding-window inference on the scan's own grid and
   the paper's post-processing (``synthtumor predict``).
-* :mod:`synthtumor.reference.robustness` -- the controllable robustness benchmark (section 5.5).
+* :mod:`synthtumor.reference.robustness` -- the controllable robustness benchmark (section
+  5.5): :mod:`~synthtumor.reference.robustness_levels`,
+  :mod:`~synthtumor.reference.robustness_run` and :mod:`~synthtumor.reference.robustness_report`.
 * :mod:`synthtumor.reference.visual_turing` -- Visual Turing Test material and scoring (5.1).
 
 Importing this package does not import torch or MONAI; :func:`normalized_surface_dice` (and

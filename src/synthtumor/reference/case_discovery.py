@@ -24,7 +24,15 @@ from pathlib import Path
 
 from synthtumor.io import NIFTI_SUFFIXES
 
-__all__ = ["IMAGE_NAMES", "LABEL_NAMES", "CaseFiles", "case_name", "find_cases", "read_csv_cases"]
+__all__ = [
+    "IMAGE_NAMES",
+    "LABEL_NAMES",
+    "CaseFiles",
+    "case_name",
+    "find_cases",
+    "nifti_files",
+    "read_csv_cases",
+]
 
 IMAGE_NAMES = ("ct", "image", "img", "imaging")
 """Image file names (without suffix) tried in the one-folder-per-case layout, in order."""
@@ -126,24 +134,31 @@ def _subfolder(root: Path, names: Sequence[str]) -> Path | None:
 
 def _paired_folders(images_dir: Path, labels_dir: Path) -> list[CaseFiles]:
     """The images/ + labels/ layout: files paired by name (less an image's ``_0000``)."""
-    images = {
-        (n[:-5] if n.endswith("_0000") else n): p for n, p in _nifti_files(images_dir).items()
-    }
-    labels = _nifti_files(labels_dir)
+    images = {(n[:-5] if n.endswith("_0000") else n): p for n, p in nifti_files(images_dir).items()}
+    labels = nifti_files(labels_dir)
     unpaired = sorted(images.keys() ^ labels.keys())
     if unpaired:
         raise ValueError(f"{images_dir} and {labels_dir} do not pair up: no partner for {unpaired}")
     return [CaseFiles(name, images[name], labels[name]) for name in sorted(images)]
 
 
-def _nifti_files(folder: Path) -> dict[str, Path]:
+def nifti_files(folder: Path) -> dict[str, Path]:
+    """Case name -> path of the visible NIfTI files of `folder` (one file per case).
+
+    Raises
+    ------
+    ValueError
+        Two files of `folder` have the same case name (``a.nii`` and ``a.nii.gz``).
+    """
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         name = case_name(path)
         if name is None or path.name.startswith(".") or not path.is_file():
             continue
         if name in files:
-            raise ValueError(f"case {name!r} appears twice in {folder}")
+            raise ValueError(
+                f"case {name!r} appears twice in {folder}: {files[name].name}, {path.name}"
+            )
         files[name] = path
     return files
 

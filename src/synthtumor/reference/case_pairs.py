@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from synthtumor.io import NIFTI_SUFFIXES
+from synthtumor.reference.case_discovery import nifti_files
 
 __all__ = ["IMAGE_SUFFIX", "LABEL_SUFFIX", "pair_cases"]
 
@@ -20,35 +20,11 @@ IMAGE_SUFFIX = "_image"
 """A file ``X_image.nii.gz`` beside ``X_label.nii.gz`` is the CT of case ``X`` and is skipped."""
 
 
-def _case_name(path: Path) -> str | None:
-    """The file name without its NIfTI suffix (any case), or None for other files."""
-    lower = path.name.lower()
-    for suffix in NIFTI_SUFFIXES:
-        if lower.endswith(suffix) and len(lower) > len(suffix):
-            return path.name[: -len(suffix)]
-    return None
-
-
-def _nifti_stems(folder: Path) -> dict[str, Path]:
-    """File name without suffix -> path, for the visible NIfTI files of `folder`."""
-    stems: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        name = _case_name(path)
-        if name is None or path.name.startswith(".") or not path.is_file():
-            continue
-        if name in stems:
-            raise ValueError(
-                f"case {name!r} appears twice in {folder}: {stems[name].name}, {path.name}"
-            )
-        stems[name] = path
-    return stems
-
-
 def _list_cases(folder: Path, role: str) -> dict[str, Path]:
     """Case name -> label map path of a folder (``X_label`` is case ``X``; its CT is skipped)."""
     if not folder.is_dir():
         raise ValueError(f"{role} folder {folder} is not a directory")
-    stems = _nifti_stems(folder)
+    stems = nifti_files(folder)
     labelled = {stem.removesuffix(LABEL_SUFFIX) for stem in stems if stem.endswith(LABEL_SUFFIX)}
     cases: dict[str, Path] = {}
     for stem, path in stems.items():

@@ -6,8 +6,9 @@ the same check from the headers alone, without reading voxels (what training doe
 case of its datalist before MONAI loads them). :func:`read_label_map` reads a label map on its
 own (all of its data, so a truncated file fails there) and checks that it holds integers.
 
-``reference/prepare.py`` (``_header_problems``) still carries its own copy of the grid check;
-it should call :func:`check_same_grid` / :func:`load_case` once its rework lands.
+``synthtumor prepare`` checks grids its own way on purpose
+(:func:`synthtumor.reference.case_checks.header_problems`): it lists every problem of a case,
+with a tolerance the user may set, where these raise on the first.
 """
 
 from __future__ import annotations

@@ -39,11 +39,9 @@ called real, 8 called synthetic; one unsure):
 
 from __future__ import annotations
 
-import csv
-import math
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +51,13 @@ from synthtumor._validation import as_spacing
 from synthtumor.io import _open_nifti
 from synthtumor.reference.prepare import write_nifti_atomic, write_text_atomic
 from synthtumor.reference.reports import csv_text
+from synthtumor.reference.turing_scoring import (
+    TuringScore,
+    read_answer_key,
+    read_ratings,
+    score_markdown,
+    score_ratings,
+)
 
 __all__ = [
     "ANSWER_KEY_COLUMNS",
@@ -68,7 +73,6 @@ __all__ = [
 
 ANSWER_KEY_COLUMNS: tuple[str, ...] = ("case", "truth", "source", "seed", "size", "n_tumors")
 RATING_COLUMNS: tuple[str, ...] = ("case", "real", "synthetic", "unsure", "comment")
-_CHOICES = ("real", "synthetic", "unsure")
 _INSTRUCTIONS = """Visual Turing Test
 
 Each case_XXX.nii.gz is an abdominal CT scan with one or more liver tumours. Some tumours are
@@ -202,189 +206,3 @@ def build_turing_set(
     write_text_atomic(sheet_path, csv_text(RATING_COLUMNS, sheet_rows), overwrite=True)
     write_text_atomic(cases_dir / "INSTRUCTIONS.txt", _INSTRUCTIONS, overwrite=True)
     return TuringSet(cases_dir, sheet_path, key_path, tuple(names))
-
-
-# --------------------------------------------------------------------------------------------
-# Scoring
-# --------------------------------------------------------------------------------------------
-
-
-def read_answer_key(path: str | os.PathLike) -> dict[str, str]:
-    """``case -> "real" | "synthetic"`` from an ``answer_key.csv``."""
-    with Path(path).open(newline="", encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
-    key = {row["case"].strip(): row["truth"].strip().lower() for row in rows}
-    bad = sorted(c for c, t in key.items() if t not in ("real", "synthetic"))
-    if bad:
-        raise ValueError(f"{path}: truth must be real or synthetic for {bad}")
-    return key
-
-
-def read_ratings(path: str | os.PathLike) -> dict[str, str | None]:
-    """``case -> "real" | "synthetic" | "unsure" | None`` (None: not rated) from a sheet.
-
-    The sheet has one column per choice (``real``, ``synthetic``, ``unsure``) where any
-    non-empty cell is a mark, or a single ``rating`` column holding the choice.
-
-    Raises
-    ------
-    ValueError
-        A case marked in more than one column, or an unknown rating.
-    """
-    with Path(path).open(newline="", encoding="utf-8-sig") as stream:
-        reader = csv.DictReader(stream)
-        columns = {c.strip().lower() for c in reader.fieldnames or ()}
-        rows = [{k.strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
-    if "case" not in columns:
-        raise ValueError(f"{path} has no 'case' column")
-    ratings: dict[str, str | None] = {}
-    for row in rows:
-        case = row["case"]
-        if "rating" in columns:
-            choice = row["rating"].lower() or None
-            if choice is not None and choice not in _CHOICES:
-                raise ValueError(
-                    f"{path}: {case}: rating must be one of {_CHOICES}, got {choice!r}"
-                )
-        else:
-            marked = [c for c in _CHOICES if row.get(c)]
-            if len(marked) > 1:
-                raise ValueError(f"{path}: {case} is marked {' and '.join(marked)}; mark one")
-            choice = marked[0] if marked else None
-        ratings[case] = choice
-    return ratings
-
-
-@dataclass(frozen=True)
-class TuringScore:
-    """Confusion counts and metrics of one rater (synthetic = positive).
-
-    ``tp``: synthetic called synthetic; ``fn``: synthetic called real; ``tn``: real called real;
-    ``fp``: real called synthetic. ``unsure_real`` / ``unsure_synthetic`` count the unsure
-    marks by truth, ``unrated`` the cases left blank; none of them enter the metrics.
-    """
-
-    tp: int
-    fn: int
-    tn: int
-    fp: int
-    unsure_real: int
-    unsure_synthetic: int
-    unrated: int
-    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    @property
-    def definite(self) -> int:
-        """Cases rated real or synthetic."""
-        return self.tp + self.fn + self.tn + self.fp
-
-    @property
-    def unsure(self) -> int:
-        """Cases rated unsure."""
-        return self.unsure_real + self.unsure_synthetic
-
-    @property
-    def accuracy(self) -> float:
-        """(tp + tn) / definite."""
-        return _ratio(self.tp + self.tn, self.definite)
-
-    @property
-    def sensitivity(self) -> float:
-        """tp / (tp + fn): synthetic scans recognised as synthetic."""
-        return _ratio(self.tp, self.tp + self.fn)
-
-    @property
-    def specificity(self) -> float:
-        """tn / (tn + fp): real scans recognised as real."""
-        return _ratio(self.tn, self.tn + self.fp)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        return {
-            "positive_class": "synthetic",
-            "counts": {
-                "tp": self.tp,
-                "fn": self.fn,
-                "tn": self.tn,
-                "fp": self.fp,
-                "unsure_real": self.unsure_real,
-                "unsure_synthetic": self.unsure_synthetic,
-                "unrated": self.unrated,
-            },
-            "definite": self.definite,
-            "accuracy": _finite(self.accuracy),
-            "sensitivity": _finite(self.sensitivity),
-            "specificity": _finite(self.specificity),
-            "wilson_95": {k: [_finite(v) for v in pair] for k, pair in self.intervals.items()},
-        }
-
-
-def _ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else math.nan
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def score_ratings(ratings: Mapping[str, str | None], key: Mapping[str, str]) -> TuringScore:
-    """Score one rater's ratings against the answer key.
-
-    Raises
-    ------
-    ValueError
-        Cases rated that are not in the key, or key cases missing from the ratings.
-    """
-    unknown = sorted(set(ratings) - set(key))
-    missing = sorted(set(key) - set(ratings))
-    if unknown or missing:
-        raise ValueError(
-            f"ratings and key do not match: not in the key {unknown}, not in the ratings {missing}"
-        )
-    counts = dict.fromkeys(("tp", "fn", "tn", "fp", "unsure_real", "unsure_synthetic"), 0)
-    unrated = 0
-    for case, truth in key.items():
-        rating = ratings[case]
-        if rating is None:
-            unrated += 1
-        elif rating == "unsure":
-            counts[f"unsure_{truth}"] += 1
-        elif truth == "synthetic":
-            counts["tp" if rating == "synthetic" else "fn"] += 1
-        else:
-            counts["tn" if rating == "real" else "fp"] += 1
-    from synthtumor.reference.stats import wilson_interval
-
-    tp, fn, tn, fp = counts["tp"], counts["fn"], counts["tn"], counts["fp"]
-    intervals = {
-        "accuracy": tuple(wilson_interval(tp + tn, tp + tn + fp + fn))[1:],
-        "sensitivity": tuple(wilson_interval(tp, tp + fn))[1:],
-        "specificity": tuple(wilson_interval(tn, tn + fp))[1:],
-    }
-    return TuringScore(**counts, unrated=unrated, intervals=intervals)  # type: ignore[arg-type]
-
-
-def _percent(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{100 * value:.1f} %"
-
-
-def score_markdown(score: TuringScore, *, rater: str = "rater") -> str:
-    """A Table-2-style Markdown report of one rater's score."""
-    return "\n".join(
-        [
-            f"# Visual Turing Test: {rater}",
-            "",
-            "|  | rated real | rated synthetic | unsure |",
-            "|---|---|---|---|",
-            f"| truth real | {score.tn} | {score.fp} | {score.unsure_real} |",
-            f"| truth synthetic | {score.fn} | {score.tp} | {score.unsure_synthetic} |",
-            "",
-            "Synthetic is the positive class. Unsure cases are left out of the metrics.",
-            "",
-            f"- Accuracy: {_percent(score.accuracy)} ({score.tp + score.tn}/{score.definite})",
-            f"- Sensitivity (synthetic recognised): {_percent(score.sensitivity)}",
-            f"- Specificity (real recognised): {_percent(score.specificity)}",
-            f"- Unsure: {score.unsure}; not rated: {score.unrated}",
-            "",
-        ]
-    )

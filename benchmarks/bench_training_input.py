@@ -19,6 +19,8 @@ Run from the repository root::
 
     python benchmarks/bench_training_input.py                    # smoke profile: 2 mm, 48^3
     python benchmarks/bench_training_input.py --config configs/quick_cpu.toml --samples 16
+    python benchmarks/bench_training_input.py --config configs/quick_cpu.toml --modes volume \
+        --set model.spatial_dims=3 --set data.roi_size=32,32,32   # the same U-Net in 3-D
     python benchmarks/bench_training_input.py --config configs/unet_synthetic.toml --samples 8
 """
 
@@ -86,8 +88,11 @@ def main() -> None:
     parser.add_argument("--model-iterations", type=int, default=3)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="override"
+    )
     arguments = parser.parse_args()
-    config = load_config(arguments.config, ["synthesis.probability=1"])
+    config = load_config(arguments.config, ["synthesis.probability=1", *arguments.set])
     data_dir = Path(os.environ.get("SYNTHTUMOR_DATA", Path(__file__).parents[2] / "shared/data"))
     items = _items(data_dir, arguments.scans)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

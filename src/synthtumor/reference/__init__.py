@@ -36,7 +36,8 @@ Training and inference (MONAI; ``docs/training.md``, ``docs/inference.md``):
 * :mod:`synthtumor.reference.robustness` -- the controllable robustness benchmark (section
   5.5): :mod:`~synthtumor.reference.robustness_levels`,
   :mod:`~synthtumor.reference.robustness_run` and :mod:`~synthtumor.reference.robustness_report`.
-* :mod:`synthtumor.reference.visual_turing` -- Visual Turing Test material and scoring (5.1).
+* :mod:`synthtumor.reference.visual_turing` -- Visual Turing Test material (5.1), scored by
+  :mod:`~synthtumor.reference.turing_scoring`.
 
 Importing this package does not import torch or MONAI; :func:`normalized_surface_dice` (and
 everything that calls it), training and inference import them on first use. See

@@ -1,10 +1,11 @@
 """A 2-D network run on every slice of 3-D patches, so the 3-D pipeline trains a 2-D model.
 
 The data pipeline, the synthesis (3-D tumours in the 3-D scan) and the sliding-window
-inference all stay 3-D; only the network sees slices. On a CPU a 2-D U-Net processes about
-10-17x more voxels per second than the 3-D one of the same widths (``benchmarks/
-bench_training_input.py`` prints both model rates), which is what lets the quick CPU profile
-learn the tumours within its half hour (docs/training.md, "The quick profiles").
+inference all stay 3-D; only the network sees slices. Per voxel a 2-D step is not cheaper on
+a CPU; what it buys is the field of view: a 3-D patch must be at least 16 slices deep for four
+down-samplings, so a 3-D patch as wide as a 128 x 128 slice costs at least 4x the voxels of a
+4-slice 2-D one. That is what the quick CPU profile uses it for (docs/training.md, "The quick
+profiles").
 
 Examples
 --------

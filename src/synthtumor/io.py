@@ -25,6 +25,7 @@ from typing import BinaryIO, NamedTuple
 
 import nibabel as nib
 import numpy as np
+import numpy.typing as npt
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
@@ -38,6 +39,7 @@ __all__ = [
     "atomic_output",
     "atomic_write_bytes",
     "atomic_write_text",
+    "integer_labels",
     "is_nifti_path",
     "load_organ_map",
     "load_scan",
@@ -295,6 +297,38 @@ def _read_ct(image: nib.Nifti1Image, path: Path) -> np.ndarray:
     ):
         raise ValueError(f"CT file {path} must hold real numbers (HU), got dtype {data.dtype}")
     return data
+
+
+LABEL_ATOL = 1e-3
+"""How far a label map stored as floats may lie from whole numbers and still be read as labels."""
+
+
+def integer_labels(data: np.ndarray, what: str, *, dtype: npt.DTypeLike = np.int32) -> np.ndarray:
+    """A label map as integers: integer arrays as they are, floats rounded to `dtype`.
+
+    Floats must each lie within :data:`LABEL_ATOL` of a whole number (labels written by tools
+    that store float32 are, up to rounding).
+
+    Raises
+    ------
+    ValueError
+        A value is further from a whole number; the message names `what`.
+
+    Examples
+    --------
+    >>> integer_labels(np.array([0.0, 1.0, 2.0004]), "label map")
+    array([0, 1, 2], dtype=int32)
+    >>> integer_labels(np.array([0.5]), "label map x.nii.gz")
+    Traceback (most recent call last):
+    ...
+    ValueError: label map x.nii.gz must hold integer labels, found non-integer values
+    """
+    if not np.issubdtype(data.dtype, np.floating):
+        return data
+    rounded = np.rint(data)
+    if not np.allclose(data, rounded, rtol=0.0, atol=LABEL_ATOL):
+        raise ValueError(f"{what} must hold integer labels, found non-integer values")
+    return rounded.astype(dtype)
 
 
 def load_organ_map(path: str | os.PathLike) -> np.ndarray:

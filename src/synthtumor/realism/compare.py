@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from synthtumor.io import AFFINE_ATOL, atomic_write_bytes, atomic_write_text
+from synthtumor.io import AFFINE_ATOL, atomic_write_bytes, atomic_write_text, integer_labels
 from synthtumor.io import _open_nifti as open_nifti
 from synthtumor.io import _read_array as read_array
 from synthtumor.io import _read_ct as read_ct
@@ -372,11 +372,7 @@ def load_case(
         raise ValueError(f"CT {image_path} and label map {label_path} have different affines")
     image = read_ct(ct, image_path).reshape(shape)
     label = read_array(seg, label_path, "label map").reshape(shape)
-    if np.issubdtype(label.dtype, np.floating):
-        rounded = np.rint(label)
-        if not np.allclose(label, rounded, rtol=0.0, atol=1e-3):
-            raise ValueError(f"label map {label_path} must hold integer labels")
-        label = rounded.astype(np.int32)
+    label = integer_labels(label, f"label map {label_path}")
     return image, label, header_spacing(ct, image_path)
 
 

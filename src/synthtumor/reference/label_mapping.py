@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthtumor.io import integer_labels
+
 __all__ = ["LabelMapping", "map_labels", "mapping_from_values"]
 
 
@@ -66,12 +68,7 @@ def map_labels(labels: np.ndarray, mapping: LabelMapping) -> np.ndarray:
     >>> map_labels(np.array([0, 5, 3, 7]), LabelMapping(liver_values=(5,), tumor_values=(7,)))
     array([0, 1, 0, 2], dtype=uint8)
     """
-    labels = np.asarray(labels)
-    if np.issubdtype(labels.dtype, np.floating):
-        rounded = np.rint(labels)
-        if not np.allclose(labels, rounded, rtol=0.0, atol=1e-3):
-            raise ValueError("label map holds non-integer values")
-        labels = rounded.astype(np.int64)
+    labels = integer_labels(np.asarray(labels), "label map", dtype=np.int64)
     mapped = np.zeros(labels.shape, dtype=np.uint8)
     mapped[np.isin(labels, mapping.liver_values)] = 1
     mapped[np.isin(labels, mapping.tumor_values)] = 2

@@ -21,12 +21,9 @@ import nibabel as nib
 import numpy as np
 
 from synthtumor._arrays import triple
-from synthtumor.io import AFFINE_ATOL, is_nifti_path, read_volume
+from synthtumor.io import AFFINE_ATOL, integer_labels, is_nifti_path, read_volume
 
 __all__ = ["LoadedCase", "check_same_grid", "load_case", "read_label_map"]
-
-_INTEGER_ATOL = 1e-3
-"""How far a stored float label may lie from an integer (a label map saved as float32)."""
 
 
 @dataclass(frozen=True)
@@ -177,10 +174,6 @@ def read_label_map(
     (dtype('int32'), 2, (0.5, 0.5, 2.5))
     """
     image, data = read_volume(path, role)
-    if np.issubdtype(data.dtype, np.floating):
-        rounded = np.rint(data)
-        if not np.allclose(data, rounded, rtol=0.0, atol=_INTEGER_ATOL):
-            raise ValueError(f"{path} must hold integer labels, found non-integer values")
-        data = rounded.astype(np.int32)
+    data = integer_labels(data, str(path))
     spacing = triple(float(z) for z in image.header.get_zooms()[:3])
     return data, np.asarray(image.affine, dtype=float), spacing

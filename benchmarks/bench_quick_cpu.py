@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_TUMOR_DICE = 0.5
 
 
-def _datalist(data_dir: Path, work: Path) -> Path:
+def quick_datalist(data_dir: Path, work: Path) -> Path:
+    """Prepare the fixed split of ``configs/quick_data.csv`` with its scans read from `data_dir`."""
     with (ROOT / "configs" / "quick_data.csv").open(newline="") as stream:
         rows = list(csv.DictReader(stream))
     for row in rows:
@@ -83,7 +84,7 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        datalist = _datalist(data_dir, work)
+        datalist = quick_datalist(data_dir, work)
         config = load_config(arguments.config, [f"data.datalist={datalist}", *arguments.set])
         result = train(config, work / "run")
         _print_curve(result.run_dir / "epochs.csv", started)

@@ -5,6 +5,7 @@ benchmark, ``benchmarks/bench_quick_cpu.py``, not a test)."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import math
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from monai.networks.nets import UNet
 
 from synthtumor.reference.config import ModelConfig, apply_overrides, load_config
 from synthtumor.reference.models import build_model
-from synthtumor.reference.prepare import load_datalist, prepare_dataset
+from synthtumor.reference.prepare import load_datalist
 from synthtumor.reference.slice_model import SliceWise
 from synthtumor.reference.train import train
 from synthtumor.reference.validation import validation_items
@@ -63,20 +64,20 @@ def test_model_dimensions_are_checked_against_the_patches():
         apply_overrides(base, ["data.roi_size=4,32,32"])
 
 
+def _bench_quick_cpu():
+    """``benchmarks/bench_quick_cpu.py`` as a module: its datalist is the one tested here."""
+    path = CONFIGS.parent / "benchmarks" / "bench_quick_cpu.py"
+    spec = importlib.util.spec_from_file_location("bench_quick_cpu", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
 def quick_datalist(shared_data, tmp_path_factory) -> Path:
-    """``configs/quick_data.csv``'s split, pointing at ``shared_data``."""
-    root = tmp_path_factory.mktemp("quick")
-    with (CONFIGS / "quick_data.csv").open(newline="") as stream:
-        rows = list(csv.DictReader(stream))
-    for row in rows:
-        row["image"] = str(shared_data / row["case"] / "ct.nii.gz")
-        row["label"] = str(shared_data / row["case"] / "liver.nii.gz")
-    with (root / "data.csv").open("w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return prepare_dataset(root / "data.csv", root / "prepared")
+    """``configs/quick_data.csv``'s split, pointing at ``shared_data`` (as the benchmark does)."""
+    return _bench_quick_cpu().quick_datalist(shared_data, tmp_path_factory.mktemp("quick"))
 
 
 def _quick_config(datalist: Path, *extra: str):
